@@ -1,0 +1,73 @@
+"""The ``openretina-data`` command.
+
+Each subcommand lives in its own module in this package and exposes
+``register(subparsers) -> None``; the module adds its parser and sets
+``func=<handler(args) -> int>`` as a default. Add a module name to ``COMMANDS``
+to make it appear.
+
+Exit codes (all subcommands):
+    0  success
+    1  the data has problems (``check`` found some, ``plan`` found errors, a
+       conversion failed on bad input) — the message says what and where
+    2  usage error (bad arguments, a path that does not exist)
+    130 interrupted (Ctrl-C); nothing half-written is left behind
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from openretina_data import __version__
+from openretina_data.errors import OpenRetinaDataError, SourceNotFoundError
+
+# Module names under openretina_data.cli, in the order `--help` lists them.
+COMMANDS: tuple[str, ...] = (
+    "create_data",
+    "check",
+)
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="openretina-data",
+        description=(
+            "Convert retina recordings into openretina's native HDF5 layout, "
+            "check datasets and serve them as PyTorch dataloaders."
+        ),
+        epilog="Exit codes: 0 ok, 1 problems in the data, 2 usage error, 130 interrupted.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for name in COMMANDS:
+        module = importlib.import_module(f"openretina_data.cli.{name}")
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (console script entry point)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "func"):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        print("interrupted; nothing half-written was left behind", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except SourceNotFoundError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except OpenRetinaDataError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_PROBLEMS
+
+
+def run() -> None:
+    sys.exit(main())
