@@ -1,0 +1,529 @@
+"""Stimulus and response containers with openretina 1.1.1's API, validated at construction.
+
+Drop-in for ``openretina.data_io.base``: the same classes, fields, defaults,
+properties and results. What differs is what happens with bad input. Where
+openretina asserts, warns or fails later with a stack error, these raise one of
+:mod:`openretina_data.errors` at construction, naming the array and saying what
+to do:
+
+* wrong number of dimensions → :class:`~openretina_data.errors.ShapeError`;
+* responses given as (time, neurons) (more neurons than time bins) or a movie
+  given with more channels than frames → ``ShapeError`` (openretina only warns);
+* train and test movies with different channels or frame size, responses with
+  different neuron counts, per-trial responses that do not match their test
+  → ``ShapeError``;
+* a test stimulus named ``train`` or ``validation`` (it would overwrite that
+  split in the dataloaders) → :class:`~openretina_data.errors.InvalidNameError`;
+* NaN/Inf in an in-memory array → :class:`~openretina_data.errors.NonFiniteError`.
+  Arrays that live on disk (memory maps, HDF5 datasets, lazy views) are not
+  scanned here — that full pass runs once when a dataset is written or checked.
+
+``from_pickle`` reads through a restricted unpickler (plain arrays and
+containers only). Torch is imported lazily, only by :func:`compute_data_info`.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import InitVar, dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from openretina_data.array_checks import (
+    holds_values_in_memory,
+    require_finite,
+    require_ndim,
+    time_slabs,
+)
+from openretina_data.errors import (
+    DataValidationError,
+    InvalidNameError,
+    MissingKeyError,
+    ShapeError,
+)
+from openretina_data.safe_pickle import load_plain_pickle
+
+#: Split names the dataloaders create themselves; a test stimulus must not take them.
+RESERVED_SPLIT_NAMES = frozenset({"train", "validation"})
+
+MOVIE_AXES = "(channels, time, height, width)"
+RESPONSE_AXES = "(neurons, time)"
+TRIAL_AXES = "(trials, neurons, time)"
+
+
+def _lift_single_test(test_dict: dict[str, Any], test: Any, kind: str) -> None:
+    """Put ``test`` under the key ``"test"`` when no ``test_dict`` is given (openretina's rule)."""
+    if (len(test_dict) == 0) == (test is None):
+        given = "both" if test is not None else "neither"
+        raise DataValidationError(
+            f"{kind} needs exactly one of `test` and `test_dict`, but {given} was given",
+            hint="Pass a single test array as test=..., or several as test_dict={'name': array}.",
+        )
+    if len(test_dict) == 0:
+        test_dict["test"] = test
+
+
+def _check_test_names(test_dict: dict[str, Any], kind: str) -> None:
+    for name in test_dict:
+        if name in RESERVED_SPLIT_NAMES:
+            raise InvalidNameError(
+                f"{kind} has a test stimulus named {name!r}, which would overwrite the "
+                f"{name!r} split of the dataloaders",
+                key=name,
+                hint="Rename that test stimulus (e.g. 'test' or 'test_natural').",
+            )
+
+
+def _check_values(array: Any, what: str, time_axis: int) -> None:
+    if holds_values_in_memory(array):
+        require_finite(array, what=what, time_axis=time_axis)
+
+
+@dataclass(frozen=True)
+class MoviesTrainTestSplit:
+    """Stimulus movies of one session: a training movie and one or more test movies.
+
+    Attributes
+    ----------
+    train : (channels, train_time, height, width) array
+        The training movie, all training stimuli joined on time.
+    test_dict : dict[str, (channels, test_time, height, width) array]
+        Test movies by name. Pass ``test`` instead for a single one; it is stored as ``{"test": test}``.
+    test : (channels, test_time, height, width) array, init only
+        Convenience for a single test movie.
+    stim_id : str or None
+        Identifier (e.g. ``"natural"``) that keeps movies and responses paired.
+    random_sequences : array or None
+        Clip permutations (Höfling 2024 format).
+    norm_mean, norm_std : float or None
+        Normalisation statistics the movies were normalised with (stimulus units).
+
+    Raises
+    ------
+    ShapeError, InvalidNameError, NonFiniteError, DataValidationError
+        On construction, for the problems listed in the module docstring.
+    """
+
+    train: np.ndarray
+    test_dict: dict = field(default_factory=dict)
+    test: InitVar[np.ndarray | None] = None
+    stim_id: str | None = None
+    random_sequences: np.ndarray | None = None
+    norm_mean: float | None = None
+    norm_std: float | None = None
+
+    def __post_init__(self, test: np.ndarray | None) -> None:
+        _lift_single_test(self.test_dict, test, "MoviesTrainTestSplit")
+        _check_test_names(self.test_dict, "MoviesTrainTestSplit")
+        require_ndim(self.train, 4, what="train movie", axes=MOVIE_AXES)
+        for name, movie in self.test_dict.items():
+            require_ndim(movie, 4, what=f"test movie {name!r}", axes=MOVIE_AXES, key=name)
+        channels, frames = self.train.shape[:2]
+        if channels > frames:
+            raise ShapeError(
+                f"train movie has shape {tuple(self.train.shape)}: more channels ({channels}) "
+                f"than frames ({frames})",
+                hint=f"Movies must be {MOVIE_AXES}; move the time axis to position 1.",
+            )
+        for name, movie in self.test_dict.items():
+            if movie.shape[0] != channels or tuple(movie.shape[2:]) != tuple(self.train.shape[2:]):
+                raise ShapeError(
+                    f"test movie {name!r} has shape {tuple(movie.shape)}, but the train movie has "
+                    f"{tuple(self.train.shape)}: channels and frame size (height, width) must match",
+                    key=name,
+                    hint="Resize or re-export the stimuli so every movie has the same channels and frame size.",
+                )
+        self.test_shape  # noqa: B018 -- openretina computes it at construction too
+        _check_values(self.train, "train movie", time_axis=1)
+        for name, movie in self.test_dict.items():
+            _check_values(movie, f"test movie {name!r}", time_axis=1)
+
+    @cached_property
+    def test_shape(self) -> tuple[int, int, int, int]:
+        """(channels, longest test time, height, width) over all test movies."""
+        if not self.test_dict:
+            raise DataValidationError(
+                "no test movies present",
+                hint="Give at least one test movie (test=... or test_dict=...).",
+            )
+        longest = max(movie.shape[1] for movie in self.test_dict.values())
+        shapes = {(m.shape[0], longest, m.shape[2], m.shape[3]) for m in self.test_dict.values()}
+        if len(shapes) > 1:
+            raise ShapeError(
+                f"test movies have inconsistent channels or frame sizes: {sorted(shapes)}",
+                hint="Every test movie must have the same channels, height and width.",
+            )
+        return next(iter(shapes))
+
+    @property
+    def test_movie(self) -> np.ndarray:
+        """The only test movie; an error if there are several (use ``test_dict``)."""
+        if len(self.test_dict) > 1:
+            raise DataValidationError(
+                f"several test movies present: {list(self.test_dict)}",
+                hint="Pick one from test_dict by name.",
+            )
+        return next(iter(self.test_dict.values()))
+
+    @classmethod
+    def from_pickle(cls, file_path: str | os.PathLike[str]) -> MoviesTrainTestSplit:
+        """Build from a Höfling-2024-style pickle: ``train``, ``test``, optional ``random_sequences``
+        and ``movie_stats["dichromatic"]["mean"/"sd"]`` (NaN when absent, as in openretina).
+
+        The file is read with a restricted unpickler: anything but numpy arrays and plain
+        containers raises :class:`~openretina_data.errors.UnsafeContentError`.
+        """
+        content = load_plain_pickle(file_path)
+        if not isinstance(content, dict):
+            raise DataValidationError(
+                f"the pickle holds a {type(content).__name__}, not a dict of movies",
+                path=os.fspath(file_path),
+                hint="Save a dict with keys 'train' and 'test'.",
+            )
+        for required in ("train", "test"):
+            if required not in content:
+                raise MissingKeyError(
+                    f"the pickle has no {required!r} entry (it has {sorted(content)})",
+                    path=os.fspath(file_path),
+                    key=required,
+                    hint="Save a dict with keys 'train' and 'test'.",
+                )
+        stats = content.get("movie_stats", {}).get("dichromatic", {})
+        return cls(
+            train=content["train"],
+            test=content["test"],
+            random_sequences=content.get("random_sequences"),
+            norm_mean=np.asarray(stats.get("mean", np.nan)).item(),
+            norm_std=np.asarray(stats.get("sd", np.nan)).item(),
+        )
+
+
+@dataclass
+class ResponsesTrainTestSplit:
+    """Neural responses of one session, paired with a :class:`MoviesTrainTestSplit`.
+
+    Attributes
+    ----------
+    train : (neurons, train_time) array
+        Training responses, one row per neuron, one column per stimulus frame.
+    test_dict : dict[str, (neurons, test_time) array]
+        Test responses (usually the mean over repeats) by test stimulus name. Pass ``test``
+        instead for a single one; it is stored as ``{"test": test}``.
+    test : (neurons, test_time) array, init only
+        Convenience for a single test response.
+    test_by_trial : (trials, neurons, test_time) array or None
+        Single-test convenience for ``test_by_trial_dict``.
+    test_by_trial_dict : dict[str, (trials, neurons, test_time) array]
+        Per-repeat test responses, keyed like ``test_dict``.
+    stim_id : str or None
+        Identifier matching the movies' ``stim_id``.
+    session_kwargs : dict
+        Session metadata (e.g. ``cell_types`` of shape (neurons,)).
+
+    Raises
+    ------
+    ShapeError, InvalidNameError, NonFiniteError, DataValidationError
+        On construction, for the problems listed in the module docstring.
+    """
+
+    train: np.ndarray
+    test_dict: dict = field(default_factory=dict)
+    test: InitVar[np.ndarray | None] = None
+    test_by_trial: np.ndarray | None = None
+    test_by_trial_dict: dict = field(default_factory=dict)
+    stim_id: str | None = None
+    session_kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self, test: np.ndarray | None) -> None:
+        _lift_single_test(self.test_dict, test, "ResponsesTrainTestSplit")
+        _check_test_names(self.test_dict, "ResponsesTrainTestSplit")
+        if self.test_by_trial is not None:
+            if len(self.test_dict) > 1:
+                raise DataValidationError(
+                    f"test_by_trial is ambiguous with several test stimuli {list(self.test_dict)}",
+                    hint="Pass test_by_trial_dict={'name': (trials, neurons, time) array} instead.",
+                )
+            self.test_by_trial_dict.setdefault(next(iter(self.test_dict)), self.test_by_trial)
+        extra = sorted(set(self.test_by_trial_dict) - set(self.test_dict))
+        if extra:
+            raise DataValidationError(
+                f"test_by_trial_dict has keys without matching test responses: {extra}",
+                hint="Use the same names in test_by_trial_dict as in test_dict.",
+            )
+        self._check_shapes()
+        _check_values(self.train, "train responses", time_axis=1)
+        for name, responses in self.test_dict.items():
+            _check_values(responses, f"test responses {name!r}", time_axis=1)
+        for name, trials in self.test_by_trial_dict.items():
+            _check_values(trials, f"per-trial test responses {name!r}", time_axis=2)
+
+    def _check_shapes(self) -> None:
+        require_ndim(self.train, 2, what="train responses", axes=RESPONSE_AXES)
+        neurons, bins = self.train.shape
+        if neurons > bins:
+            raise ShapeError(
+                f"train responses have shape {tuple(self.train.shape)}: more neurons ({neurons}) "
+                f"than time bins ({bins}); they look like (time, neurons)",
+                hint=f"Transpose the array: responses must be {RESPONSE_AXES}.",
+            )
+        test_neurons = self.test_neurons
+        if test_neurons != neurons:
+            raise ShapeError(
+                f"train responses have {neurons} neurons but test responses have {test_neurons}",
+                hint="Train and test responses must come from the same neurons, in the same order.",
+            )
+        for name, trials in self.test_by_trial_dict.items():
+            require_ndim(
+                trials, 3, what=f"per-trial test responses {name!r}", axes=TRIAL_AXES, key=name
+            )
+            expected = (neurons, self.test_dict[name].shape[1])
+            if tuple(trials.shape[1:]) != expected:
+                raise ShapeError(
+                    f"per-trial test responses {name!r} have shape {tuple(trials.shape)}; expected "
+                    f"(trials, {expected[0]}, {expected[1]}) to match the test responses",
+                    key=name,
+                    hint=f"Per-trial responses must be {TRIAL_AXES} with the test's neurons and length.",
+                )
+
+    @cached_property
+    def test_neurons(self) -> int:
+        """The number of neurons in the test responses (the same for every test stimulus)."""
+        for name, responses in self.test_dict.items():
+            require_ndim(
+                responses, 2, what=f"test responses {name!r}", axes=RESPONSE_AXES, key=name
+            )
+        counts = {responses.shape[0] for responses in self.test_dict.values()}
+        if len(counts) > 1:
+            raise ShapeError(
+                f"test responses have inconsistent neuron counts: {sorted(counts)}",
+                hint="Every test response must hold the same neurons.",
+            )
+        return next(iter(counts))
+
+    def check_matching_stimulus(self, movies: MoviesTrainTestSplit) -> None:
+        """Raise :class:`ShapeError` / :class:`DataValidationError` unless ``movies`` fits these responses.
+
+        Checks time lengths of train and every test stimulus, matching test names, and ``stim_id``.
+        """
+        if self.train.shape[1] != movies.train.shape[1]:
+            raise ShapeError(
+                f"train responses have {self.train.shape[1]} time bins but the train movie has "
+                f"{movies.train.shape[1]} frames",
+                hint="Responses need one bin per stimulus frame; re-bin them on the frame times.",
+            )
+        if set(self.test_dict) != set(movies.test_dict):
+            raise DataValidationError(
+                f"test responses {sorted(self.test_dict)} and test movies {sorted(movies.test_dict)} "
+                "have different names",
+                hint="Use the same test stimulus names for movies and responses.",
+            )
+        for name, responses in self.test_dict.items():
+            frames = movies.test_dict[name].shape[1]
+            if responses.shape[1] != frames:
+                raise ShapeError(
+                    f"test responses {name!r} have {responses.shape[1]} time bins but the test movie "
+                    f"has {frames} frames",
+                    key=name,
+                    hint="Responses need one bin per stimulus frame; re-bin them on the frame times.",
+                )
+        if (
+            self.stim_id is not None
+            and movies.stim_id is not None
+            and self.stim_id != movies.stim_id
+        ):
+            raise DataValidationError(
+                f"responses have stim_id {self.stim_id!r} but the movies have {movies.stim_id!r}",
+                hint="Pair each response split with the movies of the same stimulus.",
+            )
+
+    @property
+    def n_neurons(self) -> int:
+        """The number of neurons (rows of ``train``)."""
+        return int(self.train.shape[0])
+
+    @property
+    def test_response(self) -> np.ndarray:
+        """The only test response; an error if there are several (use ``test_dict``)."""
+        if len(self.test_dict) > 1:
+            raise DataValidationError(
+                f"several test stimuli present: {list(self.test_dict)}",
+                hint="Pick one from test_dict by name.",
+            )
+        return next(iter(self.test_dict.values()))
+
+    def get_test_by_trial(self, name: str = "test") -> np.ndarray | None:
+        """Per-trial responses (trials, neurons, time) of test stimulus ``name``, or None if absent."""
+        if not self.test_by_trial_dict:
+            return None
+        return self.test_by_trial_dict.get(name)
+
+
+def get_n_neurons_per_session(responses_dict: dict[str, ResponsesTrainTestSplit]) -> dict[str, int]:
+    """``{session: number of neurons}``."""
+    return {name: responses.n_neurons for name, responses in responses_dict.items()}
+
+
+@dataclass
+class DatasetStatistics:
+    """Unique frames and frame transitions across sessions, computed from dataloaders.
+
+    Attributes
+    ----------
+    unique_train_frames, unique_val_frames, unique_train_val_frames : int
+        Unique frames in training, validation, and their union.
+    unique_test_frames : dict[str, int]
+        Unique frames per test split.
+    unique_train_transitions, unique_val_transitions : int
+        Unique consecutive-frame transitions in training and validation.
+    unique_test_transitions : dict[str, int]
+        Unique transitions per test split.
+    n_sessions : int
+        Number of sessions.
+    """
+
+    unique_train_frames: int
+    unique_val_frames: int
+    unique_train_val_frames: int
+    unique_test_frames: dict[str, int]
+    unique_train_transitions: int
+    unique_val_transitions: int
+    unique_test_transitions: dict[str, int]
+    n_sessions: int
+
+    @classmethod
+    def empty(cls) -> DatasetStatistics:
+        """All counts zero."""
+        return cls(0, 0, 0, {}, 0, 0, {}, 0)
+
+
+def _mean_and_std(movie: np.ndarray) -> tuple[float, float]:
+    """Mean and sample standard deviation (ddof=1, like torch) in float64, slab by slab."""
+    frames = movie.shape[1]
+    per_frame = movie.size // max(1, frames)
+    total = 0.0
+    for slab in time_slabs(frames, per_frame):
+        total += float(np.sum(movie[:, slab], dtype=np.float64))
+    mean = total / movie.size
+    squares = 0.0
+    for slab in time_slabs(frames, per_frame):
+        centred = np.asarray(movie[:, slab], dtype=np.float64) - mean
+        squares += float(np.dot(centred.ravel(), centred.ravel()))
+    return mean, (squares / (movie.size - 1)) ** 0.5
+
+
+def normalize_train_test_movies(
+    train: np.ndarray, test: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, dict[str, float | None]]:
+    """z-score both movies with the mean and standard deviation of the train movie.
+
+    Parameters
+    ----------
+    train : (channels, train_time, height, width) array
+        The training movie, in stimulus units.
+    test : (channels, test_time, height, width) array
+        The test movie, in the same units.
+
+    Returns
+    -------
+    train, test : float32 arrays of the input shapes
+        ``(movie - mean) / std``.
+    dict
+        ``{"norm_mean": mean, "norm_std": std}`` of the train movie, as Python floats of float32
+        precision (std with Bessel's correction, as openretina computes it).
+
+    Notes
+    -----
+    Statistics are accumulated in float64 slab by slab (openretina: float32 in torch),
+    so they may differ from openretina's in the last float32 digit.
+    """
+    mean64, std64 = _mean_and_std(np.asarray(train))
+    mean, std = np.float32(mean64), np.float32(std64)
+    outputs = []
+    for movie in (train, test):
+        normalised = np.subtract(movie, mean, dtype=np.float32)
+        normalised /= std
+        outputs.append(normalised)
+    return outputs[0], outputs[1], {"norm_mean": float(mean), "norm_std": float(std)}
+
+
+def _consistent(values: list[float], what: str) -> float:
+    if not np.allclose(values, values[0], atol=1, rtol=0):
+        raise DataValidationError(
+            f"normalisation {what}s differ across stimuli: {values}",
+            hint="Normalise every session's movies with the same statistics.",
+        )
+    return values[0]
+
+
+def compute_data_info(
+    neuron_data_dictionary: dict[str, ResponsesTrainTestSplit],
+    movies_dictionary: dict[str, MoviesTrainTestSplit] | MoviesTrainTestSplit,
+    partial_data_info: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """What a model needs to know about its data: neurons per session, input shape, stimulus stats.
+
+    Parameters
+    ----------
+    neuron_data_dictionary
+        Responses per session.
+    movies_dictionary
+        Movies per session, or one split shared by all sessions.
+    partial_data_info
+        Extra entries (from a training config) merged into the result; they win on clashes.
+
+    Returns
+    -------
+    dict
+        ``n_neurons_dict``, ``mean_activity_dict`` (session → float32 torch tensor (neurons,),
+        the mean training response), ``input_shape`` (channels, height, width),
+        ``sessions_kwargs``, ``stim_mean``, ``stim_std`` and the ``partial_data_info`` entries.
+        With a dict of movies and no statistics set, ``stim_mean``/``stim_std`` fall back to 0/1
+        with a warning, as in openretina.
+    """
+    import torch  # only here: the rest of this module must not need torch
+
+    mean_activity = {
+        session: torch.as_tensor(np.mean(responses.train, axis=1), dtype=torch.float32)
+        for session, responses in neuron_data_dictionary.items()
+    }
+    stim_mean: float | None
+    stim_std: float | None
+    if isinstance(movies_dictionary, MoviesTrainTestSplit):
+        stim_mean, stim_std = movies_dictionary.norm_mean, movies_dictionary.norm_std
+        train_shape = movies_dictionary.train.shape
+        input_shape = (train_shape[0], *train_shape[2:])
+    else:
+        means = [m.norm_mean for m in movies_dictionary.values() if m.norm_mean is not None]
+        stds = [m.norm_std for m in movies_dictionary.values() if m.norm_std is not None]
+        if means:
+            stim_mean = _consistent(means, "mean")
+        else:
+            stim_mean = 0.0
+            warnings.warn(f"No stimulus mean set, setting {stim_mean=}", stacklevel=2)
+        if stds:
+            stim_std = _consistent(stds, "std")
+        else:
+            stim_std = 1.0
+            warnings.warn(f"No stimulus stds set, setting {stim_std=}", stacklevel=2)
+        shapes = {
+            session: (m.train.shape[0], *m.train.shape[2:])
+            for session, m in movies_dictionary.items()
+        }
+        if len(set(shapes.values())) > 1:
+            raise ShapeError(
+                f"movies have different (channels, height, width) across sessions: {shapes}",
+                hint="All sessions must share the stimulus channels and frame size.",
+            )
+        input_shape = next(iter(shapes.values()))
+    return {
+        "n_neurons_dict": get_n_neurons_per_session(neuron_data_dictionary),
+        "mean_activity_dict": mean_activity,
+        "input_shape": input_shape,
+        "sessions_kwargs": {s: r.session_kwargs for s, r in neuron_data_dictionary.items()},
+        "stim_mean": stim_mean,
+        "stim_std": stim_std,
+        **(partial_data_info or {}),
+    }
