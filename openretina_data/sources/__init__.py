@@ -1,0 +1,87 @@
+"""Open the files labs really have: probe what is inside, then read it lazily.
+
+Public API (stable; the recipe engine and the wizard build on it)
+-----------------------------------------------------------------
+``probe(path, format=None) -> SourceInfo``
+    Pick a reader by content (magic bytes first, then the file name; a MAT v7.3
+    file is HDF5 but is recognised as MAT by its 512-byte MATLAB header; folders by
+    what they contain) and list the variables **without reading array data**.
+``open_source(path, format=None) -> SourceReader``
+    The same choice, returning an open reader (use ``with``). ``reader.array(key)``
+    is a :class:`LazyArray`: ``shape``, ``dtype``, ``ndim``, ``len()``,
+    ``view[slices]`` reads only that part, ``np.asarray(view)`` reads all.
+    ``reader.probe()`` and ``reader.keys()`` as above.
+``choose_reader(path, format=None) -> type[SourceReader]``, ``readers()``, ``formats_text()``
+    The registry: which reader would open ``path``; every reader; a printable list.
+``SourceInfo``: ``path``, ``format`` (reader name), ``variables``, ``attrs`` (file
+    metadata such as ``sample_rate``, ``fs``, ``sessions``), ``notes``, ``keys``,
+    ``variable(key)``, ``by_role(role)``, ``to_dict()``.
+``Variable``: ``key``, ``shape``, ``dtype`` (numpy ``dtype.str``), ``role`` (one of
+    :data:`ROLES`: stimulus, binned_responses, spike_times, traces, triggers,
+    cell_metadata, timestamps, unknown), ``confidence`` 0..1, ``unit`` guess,
+    ``reason`` (one line), ``attrs``.
+``SpikeUnits``
+    Per-unit spike times in seconds (+ ids, labels); from a Kilosort/Phy folder
+    (``KilosortReader.units(labels=("good",))``) or NWB ``Units``
+    (``NwbReader.units()``). ``flat()`` gives ``(times_s, unit_index)`` for binning.
+
+Errors (all from :mod:`openretina_data.errors`): ``SourceNotFoundError`` (no such
+path), ``UnreadableSourceError`` (empty, truncated, corrupt), ``UnsupportedFormatError``
+(no reader fits; lists the formats and extras), ``MissingDependencyError`` (names the
+extra to install), ``MissingKeyError`` (lists the available keys),
+``UnsafeContentError`` (a pickle or object array that would need code to load).
+
+Formats (reader name: what)
+---------------------------
+``npy``/``npz`` NumPy (memory-mapped, never ``allow_pickle``) · ``hdf5`` any group
+/dataset, nested keys ``a/b/c`` · ``mat-v5`` (scipy; loaded per variable) and
+``mat-v7.3`` (h5py; MATLAB axis order, cells/structs as nested keys, char arrays as
+text) · ``tiff`` stacks (tifffile; page by page) · ``video`` mp4/avi/mkv/mov (PyAV;
+decoded by frame range) · ``table`` CSV/TSV (one variable per column) · ``kilosort``
+Phy folder (KS2 and KS4) · ``suite2p`` plane folder (``ops.npy`` through a restricted
+unpickler) · ``nwb`` (Units, traces, intervals, image series) · ``maheswaranathan``
+2023 raw archive folder.
+
+Example
+-------
+>>> info = probe("recording.h5")                        # doctest: +SKIP
+>>> [(v.key, v.shape, v.role) for v in info.variables]  # doctest: +SKIP
+>>> with open_source("recording.h5") as reader:          # doctest: +SKIP
+...     first_minute = reader.array("responses")[:, :1800]
+"""
+
+from __future__ import annotations
+
+# Importing a format module registers its reader; the order breaks ties between
+# equally sure sniffs (earlier wins), so specific formats come before generic ones.
+from openretina_data.sources import hdf5 as _hdf5  # noqa: F401
+from openretina_data.sources import numpy_files as _numpy_files  # noqa: F401
+from openretina_data.sources.base import (
+    ROLES,
+    Role,
+    SourceInfo,
+    SourceReader,
+    Variable,
+    choose_reader,
+    formats_text,
+    open_source,
+    probe,
+    readers,
+    register,
+)
+from openretina_data.sources.lazy import LazyArray
+
+__all__ = [
+    "ROLES",
+    "LazyArray",
+    "Role",
+    "SourceInfo",
+    "SourceReader",
+    "Variable",
+    "choose_reader",
+    "formats_text",
+    "open_source",
+    "probe",
+    "readers",
+    "register",
+]

@@ -1,0 +1,91 @@
+"""Deterministic example files of every source format, written by the format's own library.
+
+Each ``write_*`` function writes a small but realistic file (or folder) at the path
+given and returns that path together with the arrays it wrote, so tests can compare
+what a reader gives back with what went in. Shapes follow the conventions of the
+tools that produce such files (a Kilosort folder has samples, a suite2p folder has
+``(rois, frames)`` traces ...). Same ``seed`` → same bytes' worth of values.
+
+Optional libraries (scipy, hdf5storage, tifffile, av, pynwb) are imported inside
+the function that needs them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+Arrays = dict[str, np.ndarray]
+
+
+def _rng(seed: int) -> np.random.Generator:
+    return np.random.default_rng(seed)
+
+
+def example_arrays(seed: int = 0, n_frames: int = 40, n_cells: int = 5) -> Arrays:
+    """A stimulus movie, binned responses, spike times, frame times and cell ids.
+
+    Returns
+    -------
+    dict
+        ``stimulus`` (time, 8, 6) uint8; ``responses`` (cells, time) float32, spikes/bin;
+        ``spike_times`` (spikes,) float64, seconds; ``frame_times`` (time,) float64, s;
+        ``cell_ids`` (cells,) int32.
+    """
+    rng = _rng(seed)
+    return {
+        "stimulus": rng.integers(0, 256, (n_frames, 8, 6), dtype=np.uint8),
+        "responses": rng.poisson(2.0, (n_cells, n_frames)).astype(np.float32),
+        "spike_times": np.sort(rng.uniform(0, n_frames / 30, 50)),
+        "frame_times": np.arange(n_frames) / 30.0,
+        "cell_ids": np.arange(1, n_cells + 1, dtype=np.int32),
+    }
+
+
+def write_npy(path: str | os.PathLike[str], seed: int = 0) -> tuple[Path, Arrays]:
+    """A ``(cells, time)`` float32 response matrix; the key is the file stem."""
+    path = Path(path)
+    data = example_arrays(seed)["responses"]
+    np.save(path, data)
+    return path, {path.stem: data}
+
+
+def write_npz(
+    path: str | os.PathLike[str], seed: int = 0, compressed: bool = False
+) -> tuple[Path, Arrays]:
+    """``np.savez`` (or ``savez_compressed``) of :func:`example_arrays`."""
+    path = Path(path)
+    arrays = example_arrays(seed)
+    if compressed:
+        np.savez_compressed(path, **arrays)  # type: ignore[arg-type]
+    else:
+        np.savez(path, **arrays)  # type: ignore[arg-type]
+    return path, arrays
+
+
+def write_hdf5(path: str | os.PathLike[str], seed: int = 0) -> tuple[Path, Arrays]:
+    """Nested groups with attributes, as a lab's own HDF5 export looks.
+
+    Keys: ``stimulus/movie`` (chunked, gzip), ``recording/responses``,
+    ``recording/spikes/spike_times``, ``recording/frame_times``, ``cells/cell_ids``.
+    """
+    path = Path(path)
+    a = example_arrays(seed)
+    arrays = {
+        "stimulus/movie": a["stimulus"],
+        "recording/responses": a["responses"],
+        "recording/spikes/spike_times": a["spike_times"],
+        "recording/frame_times": a["frame_times"],
+        "cells/cell_ids": a["cell_ids"],
+    }
+    with h5py.File(path, "w") as f:
+        f.attrs["experimenter"] = "example"
+        f.attrs["frame_rate_hz"] = 30.0
+        for key, value in arrays.items():
+            chunked = {"chunks": True, "compression": "gzip"} if value.ndim == 3 else {}
+            f.create_dataset(key, data=value, **chunked)
+        f["recording/spikes/spike_times"].attrs["unit"] = "s"
+    return path, arrays
