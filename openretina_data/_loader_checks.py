@@ -1,0 +1,223 @@
+"""Checks that run before any DataLoader is built: one clear error per problem.
+
+Each check names the session and says what to do. They look at shapes, dtypes and
+the responses (small); they never read a whole stimulus movie.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from openretina_data.errors import (
+    DataValidationError,
+    InvalidNameError,
+    NonFiniteError,
+    ShapeError,
+)
+
+NAN_POLICIES = ("raise", "exclude")
+
+
+def check_nan_policy(nan_policy: str) -> None:
+    if nan_policy not in NAN_POLICIES:
+        raise DataValidationError(
+            f"nan_policy={nan_policy!r} is not one of {NAN_POLICIES}",
+            hint="Use 'raise' (default) or 'exclude' to leave chunks with NaN responses out.",
+        )
+
+
+def _dtype_of(array: Any) -> np.dtype:
+    dtype = getattr(array, "dtype", None)
+    if dtype is not None and type(array).__module__.startswith("torch"):
+        return np.dtype(str(dtype).removeprefix("torch."))
+    return np.dtype(dtype) if dtype is not None else np.asarray(array).dtype
+
+
+def check_real_dtype(array: Any, what: str, session: str | None) -> None:
+    """Float or integer values only (no bool, complex, strings or objects)."""
+    dtype = _dtype_of(array)
+    if dtype == np.bool_ or not (
+        np.issubdtype(dtype, np.floating) or np.issubdtype(dtype, np.integer)
+    ):
+        raise DataValidationError(
+            f"{what} has dtype {dtype}; expected float or integer numbers",
+            session=session,
+            hint=f"Convert {what} to float32 (stimuli may also be uint8).",
+        )
+
+
+def check_responses_finite(
+    responses: np.ndarray, what: str, session: str | None, nan_policy: str
+) -> np.ndarray | None:
+    """Frames (rows of ``responses`` (time, neurons)) with a NaN/Inf, or raise.
+
+    Returns None when every value is finite, else the ``(time,)`` bool mask of bad
+    frames when ``nan_policy == "exclude"``.
+    """
+    bad = ~np.isfinite(responses)
+    if not bad.any():
+        return None
+    frames = bad.reshape(bad.shape[0], -1).any(axis=1)
+    if nan_policy == "exclude":
+        return frames
+    first = int(np.flatnonzero(frames)[0])
+    raise NonFiniteError(
+        f"{what} contain NaN/Inf in {int(frames.sum())} frames (first at frame {first}); "
+        "openretina 1.1.1 would silently return None for this dataloader",
+        session=session,
+        hint="Interpolate or remove the bad values, or pass nan_policy='exclude' to skip "
+        "every chunk that contains one.",
+    )
+
+
+def check_chunk_fits(n_frames: int, chunk_size: int, what: str, session: str | None) -> None:
+    if chunk_size < 1:
+        raise DataValidationError(
+            f"chunk_size is {chunk_size}; it must be at least 1 frame",
+            session=session,
+            hint="Pass a positive chunk_size.",
+        )
+    if n_frames < chunk_size:
+        raise ShapeError(
+            f"{what} has {n_frames} frames, fewer than one chunk of {chunk_size}; "
+            f"it must be at least {chunk_size} frames long",
+            session=session,
+            hint=f"Use a chunk size of at most {n_frames} frames, or longer recordings.",
+        )
+
+
+def check_enough_training_samples(
+    n_frames: int, chunk_size: int, batch_size: int, session: str | None, detail: str = ""
+) -> None:
+    """A training split must give at least one full batch (batches drop the last partial one)."""
+    n_samples = math.ceil(n_frames / chunk_size)
+    if n_samples < batch_size:
+        raise ShapeError(
+            f"the training split has {n_frames} frames{detail}: {n_samples} chunks of "
+            f"{chunk_size}, fewer than one batch of {batch_size}, so an epoch would have 0 batches; "
+            f"it needs at least {(batch_size - 1) * chunk_size + 1} training frames",
+            session=session,
+            hint="Lower batch_size or num_val_clips, or use more training data.",
+        )
+
+
+def check_sessions_match(responses: Mapping[str, Any], movies: Mapping[str, Any]) -> None:
+    """The two dictionaries must have the same sessions, and at least one."""
+    only_responses = sorted(set(responses) - set(movies))
+    only_movies = sorted(set(movies) - set(responses))
+    if only_responses or only_movies:
+        raise InvalidNameError(
+            "neuron_data_dictionary and movies_dictionary have different sessions: "
+            f"only in responses {only_responses}, only in movies {only_movies}",
+            session=(only_responses + only_movies)[0],
+            hint="Load stimuli and responses from the same folder, or drop the unmatched sessions.",
+        )
+    if not responses:
+        raise DataValidationError(
+            "no sessions were given", hint="Pass at least one session in each dictionary."
+        )
+
+
+def check_session(
+    session: str, responses: Any, movies: Any, clip_length: int, n_val_clips: int
+) -> None:
+    """Shapes, dtypes and lengths of one session's ``ResponsesTrainTestSplit``/``MoviesTrainTestSplit``."""
+    train_movie, train_responses = movies.train, responses.train
+    check_real_dtype(train_movie, "the training movie", session)
+    check_real_dtype(train_responses, "the training responses", session)
+    if len(train_movie.shape) != 4:
+        raise ShapeError(
+            f"the training movie has shape {tuple(train_movie.shape)}; expected "
+            "(channels, time, height, width)",
+            session=session,
+            hint="Add a channel axis, e.g. movie[None].",
+        )
+    if len(train_responses.shape) != 2 or 0 in train_responses.shape:
+        raise ShapeError(
+            f"the training responses have shape {tuple(train_responses.shape)}; expected a "
+            "non-empty (neurons, time) array",
+            session=session,
+            hint="Give one row per neuron and one column per frame.",
+        )
+    movie_frames, response_frames = int(train_movie.shape[1]), int(train_responses.shape[1])
+    if movie_frames != response_frames:
+        flipped = int(train_responses.shape[0]) == movie_frames
+        raise ShapeError(
+            f"the training movie has {movie_frames} frames but the training responses "
+            f"have {response_frames}",
+            session=session,
+            hint="Transpose the responses to (neurons, time)."
+            if flipped
+            else "Trim or re-bin so stimulus and responses have one value per frame.",
+        )
+    if set(movies.test_dict) != set(responses.test_dict):
+        raise InvalidNameError(
+            f"test stimuli differ: movies have {sorted(movies.test_dict)}, responses have "
+            f"{sorted(responses.test_dict)}",
+            session=session,
+            hint="Give every test stimulus both a movie and responses.",
+        )
+    for name, test_movie in movies.test_dict.items():
+        check_real_dtype(test_movie, f"test movie {name!r}", session)
+        test_responses = responses.test_dict[name]
+        check_real_dtype(test_responses, f"test responses {name!r}", session)
+        if int(test_movie.shape[1]) != int(test_responses.shape[-1]):
+            raise ShapeError(
+                f"test movie {name!r} has {test_movie.shape[1]} frames but its responses "
+                f"have {test_responses.shape[-1]}",
+                session=session,
+                hint="Trim or re-bin so stimulus and responses have one value per frame.",
+            )
+    for name in movies.test_dict:
+        if name in ("train", "validation"):
+            raise InvalidNameError(
+                f"a test stimulus is called {name!r}, which would replace the {name} dataloaders",
+                session=session,
+                hint="Rename the test stimulus (e.g. 'test').",
+            )
+    n_clips = movie_frames // clip_length
+    if n_clips < n_val_clips + 1:
+        raise ShapeError(
+            f"the training movie has {movie_frames} frames = {n_clips} clips of {clip_length}; "
+            f"{n_val_clips} validation clips leave no training clip",
+            session=session,
+            hint="Lower num_val_clips or clip_length.",
+        )
+
+
+def check_response_rows(shape: tuple[int, ...], n_frames: int, session: str | None) -> None:
+    """Responses handed to ``get_movie_dataloader`` are (time, neurons), one row per frame."""
+    if len(shape) == 2 and shape[0] >= n_frames and shape[1] > 0:
+        return
+    flipped = len(shape) == 2 and shape[1] == n_frames
+    raise ShapeError(
+        f"responses have shape {shape}; expected (time, neurons) with at least the movie's "
+        f"{n_frames} frames",
+        session=session,
+        hint="Transpose the responses: get_movie_dataloader takes (time, neurons)."
+        if flipped
+        else "Give one row of responses per movie frame.",
+    )
+
+
+def check_chunk_in_scene(chunk_size: int, scene_length: int, session: str | None) -> None:
+    if chunk_size > scene_length:
+        raise ShapeError(
+            f"chunk_size {chunk_size} is longer than scene_length {scene_length}, so training "
+            "chunks cannot stay inside a scene",
+            session=session,
+            hint="Use a chunk_size of at most scene_length, or allow_over_boundaries=True.",
+        )
+
+
+def check_any_left(start_indices: list[int], split: str, session: str | None) -> None:
+    if not start_indices:
+        raise NonFiniteError(
+            f"every {split} chunk contains NaN responses",
+            session=session,
+            hint="Fix the responses; nan_policy='exclude' left nothing to serve.",
+        )

@@ -1,0 +1,247 @@
+"""The dataset and sampler behind :mod:`openretina_data.base_dataloader`.
+
+:class:`MovieDataSet` serves chunks of a :class:`~openretina_data.frames.LazyMovie`
+with the matching responses; whole batches are read straight into one float32
+tensor (``__getitems__``) so a batch costs one pass over its frames.
+:class:`MovieSampler` says where the chunks of an epoch start and, under
+``torch.distributed``, which of them this rank serves.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from collections.abc import Iterator, Sequence
+from typing import Any, SupportsIndex
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, Sampler, default_collate
+
+from openretina_data._sampling import draw_training_starts, shard
+from openretina_data.errors import DataValidationError
+from openretina_data.frames import LazyMovie, as_lazy_movie
+
+DataPoint = namedtuple("DataPoint", ["inputs", "targets"])
+
+
+class _Batch(list):
+    """Samples of one batch, plus the batch already stacked (used by :func:`collate_movie_batch`)."""
+
+    stacked: DataPoint
+
+
+def collate_movie_batch(samples: Any) -> Any:
+    """Return the pre-stacked batch that :meth:`MovieDataSet.__getitems__` made, else collate."""
+    if isinstance(samples, _Batch):
+        return samples.stacked
+    return default_collate(samples)
+
+
+class MovieDataSet(Dataset):
+    """Chunks of a movie and the responses to it, by start frame.
+
+    Parameters
+    ----------
+    movies : (channels, time, height, width)
+        Frames: numpy array or memmap, h5py dataset, torch tensor or LazyMovie. Read on
+        demand as float32; a LazyMovie applies its own normalisation.
+    responses : (time, neurons), or for ``split="test"`` a dict with "avg" (time,
+        neurons) and optional "by_trial" (trials, time, neurons)
+        Responses, one row per frame.
+    roi_ids, roi_coords, group_assignment
+        Per-neuron metadata, kept as attributes.
+    split
+        "train", "validation", "val" or "test".
+    chunk_size
+        Frames per sample.
+
+    Notes
+    -----
+    ``dataset[start]`` is ``DataPoint(inputs (channels, chunk, h, w), targets (chunk,
+    neurons))``, both float32 tensors; ``dataset[a:b]`` slices the time axis. ``samples``,
+    ``movies``, ``responses``, ``mean_response`` and ``test_responses_by_trial`` are as
+    in openretina 1.1.1 (``movies`` is a LazyMovie, not a tensor).
+    """
+
+    def __init__(
+        self,
+        movies: Any,
+        responses: Any,
+        roi_ids: np.ndarray | None,
+        roi_coords: np.ndarray | None,
+        group_assignment: np.ndarray | None,
+        split: str,
+        chunk_size: int,
+    ) -> None:
+        self.roi_ids = roi_ids
+        self.roi_coords = roi_coords
+        self.group_assignment = group_assignment
+        self.test_responses_by_trial: torch.Tensor | None = None
+        if split == "test" and isinstance(responses, dict):
+            self.test_responses_by_trial = responses.get("by_trial")
+            responses = responses["avg"]
+        movie = as_lazy_movie(movies)
+        targets = (
+            responses.detach().to(torch.float32)
+            if isinstance(responses, torch.Tensor)
+            else torch.from_numpy(np.ascontiguousarray(responses, dtype=np.float32))
+        )
+        self.samples: tuple[LazyMovie, torch.Tensor] = (movie, targets)
+        self.chunk_size = chunk_size
+        self.mean_response = torch.mean(targets, dim=0)
+
+    @property
+    def movies(self) -> LazyMovie:
+        return self.samples[0]
+
+    @property
+    def responses(self) -> torch.Tensor:
+        return self.samples[1]
+
+    def _frames(self, start: int, stop: int) -> torch.Tensor:
+        return torch.from_numpy(self.movies.read(start, stop))
+
+    def __getitem__(self, idx: SupportsIndex | slice) -> DataPoint:
+        if isinstance(idx, slice):
+            start, stop, _ = idx.indices(self.movies.n_frames)
+            return DataPoint(self._frames(start, stop), self.responses[idx])
+        start = int(idx)
+        return DataPoint(
+            self._frames(start, start + self.chunk_size),
+            self.responses[start : start + self.chunk_size],
+        )
+
+    def __getitems__(self, indices: Sequence[int]) -> list:
+        """The samples at ``indices``, read into one (batch, channels, chunk, h, w) tensor."""
+        starts = [int(i) for i in indices]
+        n_frames, chunk = self.movies.n_frames, self.chunk_size
+        if any(s < 0 or s + chunk > n_frames for s in starts) or not starts:
+            return [self[s] for s in starts]  # short chunks at the end: as openretina
+        channels, _, height, width = self.movies.shape
+        inputs = torch.empty((len(starts), channels, chunk, height, width), dtype=torch.float32)
+        frames = inputs.numpy()
+        for row, start in enumerate(starts):
+            self.movies.read_into(frames[row], start)
+        offsets = torch.as_tensor(starts).unsqueeze(1) + torch.arange(chunk)
+        targets = self.responses[offsets]
+        batch = _Batch(DataPoint(inputs[i], targets[i]) for i in range(len(starts)))
+        batch.stacked = DataPoint(inputs, targets)
+        return batch
+
+    def __len__(self) -> int:
+        return self.responses.shape[0] // self.chunk_size
+
+    def __str__(self) -> str:
+        return (
+            f"MovieDataSet with {self.responses.shape[1]} neuron responses "
+            f"to a movie of shape {list(self.movies.shape)}."
+        )
+
+    __repr__ = __str__
+
+
+def resolve_distributed(distributed: bool | None) -> tuple[int | None, int | None]:
+    """``(num_replicas, rank)`` of the initialised process group, or ``(None, None)``."""
+    initialised = torch.distributed.is_available() and torch.distributed.is_initialized()
+    if distributed is None:
+        distributed = initialised
+    if not distributed:
+        return None, None
+    if not initialised:
+        raise DataValidationError(
+            "distributed=True but torch.distributed has no initialised process group",
+            hint="Call torch.distributed.init_process_group() first (torchrun sets it up), "
+            "or pass distributed=False.",
+        )
+    return torch.distributed.get_world_size(), torch.distributed.get_rank()
+
+
+class MovieSampler(Sampler[int]):
+    """Start frames of the chunks of one epoch.
+
+    Parameters
+    ----------
+    start_indices
+        Unshifted chunk starts.
+    split
+        Training starts are shifted and shuffled each epoch (unless ``scene_length ==
+        chunk_size``, as in openretina); other splits are served in order.
+    chunk_size, movie_length, scene_length, allow_over_boundaries
+        As in openretina 1.1.1.
+    runs
+        ``[(start, stop), ...]`` stretches a training chunk must lie inside (default:
+        the whole movie). Set by :func:`get_movie_dataloader` from removed validation
+        clips, stimulus joins and excluded NaN frames.
+    num_replicas, rank
+        Shard every epoch across this many ranks (default: no sharding). Every rank
+        draws the same shuffled epoch from ``seed`` and the epoch number and keeps
+        every ``num_replicas``-th sample from ``rank``; :meth:`set_epoch` changes the
+        epoch (as with ``DistributedSampler``; without calls, each pass counts one).
+    seed
+        Base seed of the shared shuffle when sharding. Unsharded training draws from
+        the global ``np.random`` state, as openretina does.
+    drop_last_shard
+        Leave out the tail that does not divide evenly instead of padding.
+    """
+
+    def __init__(
+        self,
+        start_indices: Sequence[int],
+        split: str,
+        chunk_size: int,
+        movie_length: int,
+        scene_length: int,
+        allow_over_boundaries: bool = False,
+        *,
+        runs: Sequence[tuple[int, int]] | None = None,
+        num_replicas: int | None = None,
+        rank: int | None = None,
+        seed: int = 0,
+        drop_last_shard: bool = False,
+    ) -> None:
+        super().__init__()
+        self.indices = list(start_indices)
+        self.split = split
+        self.chunk_size = chunk_size
+        self.movie_length = movie_length
+        self.scene_length = scene_length
+        self.allow_over_boundaries = allow_over_boundaries
+        self.runs = list(runs) if runs is not None else [(0, movie_length)]
+        self.num_replicas = num_replicas
+        self.rank = 0 if rank is None else rank
+        self.seed = seed
+        self.drop_last_shard = drop_last_shard
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Choose the epoch whose shuffle the next pass serves (sharded sampling)."""
+        self.epoch = epoch
+
+    def _epoch_starts(self, rng: Any) -> np.ndarray:
+        if self.split == "train" and self.scene_length != self.chunk_size:
+            return draw_training_starts(
+                self.indices,
+                self.chunk_size,
+                self.movie_length,
+                self.scene_length,
+                self.allow_over_boundaries,
+                self.runs,
+                rng,
+            )
+        return np.asarray(self.indices, dtype=np.int64)
+
+    def __iter__(self) -> Iterator[int]:
+        if self.num_replicas is None:
+            starts = self._epoch_starts(np.random)
+        else:
+            starts = self._epoch_starts(np.random.RandomState(self.seed + self.epoch))
+            starts = shard(starts, self.rank, self.num_replicas, self.drop_last_shard)
+            self.epoch += 1
+        return iter(int(s) for s in starts)
+
+    def __len__(self) -> int:
+        if self.num_replicas is None:
+            return len(self.indices)
+        if self.drop_last_shard:
+            return len(self.indices) // self.num_replicas
+        return -(-len(self.indices) // self.num_replicas)

@@ -1,0 +1,294 @@
+"""Lazy, normalised access to stimulus movies that may live on disk.
+
+A :class:`LazyMovie` looks like a ``(channels, time, height, width)`` float32 array
+but never holds the whole movie: it reads frames on demand from one or more
+*parts* (numpy arrays, ``np.memmap`` from ``np.load(mmap_mode="r")``, h5py
+datasets or CPU torch tensors) laid end to end in time, casts them to float32 and
+applies ``(x - norm_mean) / norm_std`` to what it reads. A movie can also be a
+*view* that shows only some frame ranges of its parts, in a chosen order (the
+training split without its validation clips, say): no frame is copied to make it.
+
+Parts that are memory maps or HDF5 datasets are reopened lazily in each process
+that reads them, so a movie pickles into a few bytes and ``DataLoader`` workers
+(``num_workers > 0``) each open their own file handles.
+
+This module needs numpy only (h5py when a part is an HDF5 dataset).
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from openretina_data.errors import DataValidationError, ShapeError
+
+__all__ = ["FramePart", "LazyMovie", "as_lazy_movie"]
+
+
+class FramePart:
+    """One array of frames, ``(channels, time, height, width)``, opened lazily per process.
+
+    Parameters
+    ----------
+    array
+        The frames: a numpy array or memmap, an h5py dataset or a CPU torch tensor.
+        Raw values in any real dtype (float or integer); they are cast on read.
+    """
+
+    def __init__(self, array: Any) -> None:
+        self._array: Any = _as_readable(array)
+        self._pid = os.getpid()
+        self._reopen: tuple[str, ...] | None = _reopen_recipe(self._array)
+        self.shape: tuple[int, ...] = tuple(int(n) for n in self._array.shape)
+        self.dtype = np.dtype(self._array.dtype)
+        if len(self.shape) != 4:
+            raise ShapeError(
+                f"a stimulus movie has shape {self.shape}; expected 4 axes "
+                "(channels, time, height, width)",
+                hint="Add the missing axes, e.g. movie[None] for a single-channel movie.",
+            )
+        if not (np.issubdtype(self.dtype, np.floating) or np.issubdtype(self.dtype, np.integer)):
+            raise DataValidationError(
+                f"a stimulus movie has dtype {self.dtype}; expected float or integer values",
+                hint="Convert the movie to float32 or uint8.",
+            )
+
+    @property
+    def array(self) -> Any:
+        """The underlying array, reopened if this process did not open it."""
+        if self._pid != os.getpid() or self._array is None:
+            self._array = _open(self._reopen) if self._reopen is not None else self._array
+            self._pid = os.getpid()
+        return self._array
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        """Raw frames ``[start, stop)`` as a numpy array ``(channels, stop - start, h, w)``."""
+        return np.asarray(self.array[:, start:stop])
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        if self._reopen is not None:
+            state["_array"] = None  # reopened from the file in the receiving process
+        return state
+
+
+def _as_readable(array: Any) -> Any:
+    """Numpy arrays, memmaps and h5py datasets as they are; torch tensors as numpy views."""
+    if type(array).__module__.startswith("torch"):
+        return array.detach().cpu().numpy()
+    if hasattr(array, "shape") and hasattr(array, "dtype") and hasattr(array, "__getitem__"):
+        return array
+    return np.asarray(array)
+
+
+def _reopen_recipe(array: Any) -> tuple[str, ...] | None:
+    """How to reopen a file-backed array in another process, or None for in-memory data."""
+    if isinstance(array, np.memmap) and getattr(array, "filename", None):
+        if not array.flags.c_contiguous:
+            return None
+        descr = array.dtype.str
+        shape = ",".join(str(n) for n in array.shape)
+        return ("memmap", str(array.filename), str(array.offset), str(descr), shape)
+    if type(array).__module__.startswith("h5py"):
+        return ("hdf5", str(array.file.filename), str(array.name))
+    return None
+
+
+def _open(recipe: tuple[str, ...]) -> Any:
+    if recipe[0] == "memmap":
+        _, filename, offset, descr, shape = recipe
+        dims = tuple(int(n) for n in shape.split(","))
+        dtype = np.dtype(descr)
+        return np.memmap(filename, dtype=dtype, mode="r", offset=int(offset), shape=dims)
+    import h5py
+
+    _, filename, name = recipe
+    return h5py.File(filename, "r")[name]
+
+
+class LazyMovie:
+    """A float32 ``(channels, time, height, width)`` movie read on demand and normalised.
+
+    Parameters
+    ----------
+    parts
+        Arrays ``(channels, time_i, height, width)`` laid end to end in time (the
+        training stimuli of a session, say). Channels, height and width must agree.
+    norm_mean, norm_std
+        Applied to every frame read: ``(frame - norm_mean) / norm_std`` in float32.
+        ``None`` means 0 and 1 (frames are only cast to float32).
+    ranges
+        Optional ``[(start, stop), ...]`` frame ranges of the parts laid end to end
+        (in the time axis of all parts concatenated) that this movie shows, in order.
+        Default: every frame once.
+
+    Notes
+    -----
+    ``joins`` lists where one part ends and the next begins and ``breaks`` where
+    two consecutive ranges are not neighbours in the parts (a removed clip), both
+    in this movie's own frame numbers. ``movie[:, a:b]`` returns a new float32
+    array; ``np.asarray(movie)`` reads the whole movie (avoid for large data).
+    """
+
+    def __init__(
+        self,
+        parts: Sequence[Any],
+        norm_mean: float | None = None,
+        norm_std: float | None = None,
+        ranges: Sequence[tuple[int, int]] | None = None,
+    ) -> None:
+        self.parts = [part if isinstance(part, FramePart) else FramePart(part) for part in parts]
+        if not self.parts:
+            raise ShapeError("a movie needs at least one part", hint="Pass one array per stimulus.")
+        frame_shapes = {(p.shape[0], *p.shape[2:]) for p in self.parts}
+        if len(frame_shapes) > 1:
+            raise ShapeError(
+                f"movie parts disagree in (channels, height, width): {sorted(frame_shapes)}",
+                hint="All stimuli of a session need the same channels and frame size.",
+            )
+        self.norm_mean = 0.0 if norm_mean is None else float(norm_mean)
+        self.norm_std = 1.0 if norm_std is None else float(norm_std)
+        if self.norm_std == 0.0:
+            raise DataValidationError(
+                "norm_std is 0", hint="Give the standard deviation of the stimulus, not 0."
+            )
+        self._part_starts = np.cumsum([0] + [p.shape[1] for p in self.parts]).tolist()
+        total = self._part_starts[-1]
+        if ranges is None:
+            ranges = [(0, total)]
+        self.ranges = [(int(a), int(b)) for a, b in ranges if int(b) > int(a)]
+        for start, stop in self.ranges:
+            if start < 0 or stop > total:
+                raise ShapeError(
+                    f"frame range [{start}, {stop}) lies outside the movie's {total} frames",
+                    hint="Choose clips inside the movie.",
+                )
+        self._range_starts = np.cumsum([0] + [b - a for a, b in self.ranges]).tolist()
+        channels, _, height, width = self.parts[0].shape
+        self.shape = (channels, self._range_starts[-1], height, width)
+        self.dtype = np.dtype(np.float32)
+        self.ndim = 4
+
+    # --- structure -----------------------------------------------------------------
+
+    @property
+    def n_frames(self) -> int:
+        return self.shape[1]
+
+    @property
+    def breaks(self) -> list[int]:
+        """Frame numbers where this movie jumps over frames of its parts (a removed clip)."""
+        return [
+            self._range_starts[i + 1]
+            for i in range(len(self.ranges) - 1)
+            if self.ranges[i][1] != self.ranges[i + 1][0]
+        ]
+
+    @property
+    def joins(self) -> list[int]:
+        """Frame numbers where one part (stimulus) ends and the next begins."""
+        found = []
+        for (start, stop), offset in zip(self.ranges, self._range_starts, strict=False):
+            for join in self._part_starts[1:-1]:
+                if start < join < stop:
+                    found.append(offset + join - start)
+            if start in self._part_starts[1:-1] and offset > 0:
+                found.append(offset)
+        return sorted(set(found))
+
+    def select(self, ranges: Sequence[tuple[int, int]]) -> LazyMovie:
+        """A view showing frames ``[start, stop)`` of this movie for each range, in order."""
+        physical: list[tuple[int, int]] = []
+        for start, stop in ranges:
+            if start < 0 or stop > self.n_frames:
+                raise ShapeError(
+                    f"frame range [{start}, {stop}) lies outside the movie's {self.n_frames} frames",
+                    hint="Choose clips inside the movie.",
+                )
+            physical.extend(self._physical_pieces(start, stop - start))
+        return LazyMovie(self.parts, self.norm_mean, self.norm_std, physical)
+
+    # --- reading -------------------------------------------------------------------
+
+    def _physical_pieces(self, start: int, length: int) -> list[tuple[int, int]]:
+        """Frames ``[start, start + length)`` of this movie as ranges of the parts' frames."""
+        pieces = []
+        index = bisect.bisect_right(self._range_starts, start) - 1
+        while length > 0 and index < len(self.ranges):
+            range_start, range_stop = self.ranges[index]
+            begin = range_start + (start - self._range_starts[index])
+            take = min(length, range_stop - begin)
+            pieces.append((begin, begin + take))
+            start, length, index = start + take, length - take, index + 1
+        return pieces
+
+    def read_into(self, out: np.ndarray, start: int) -> None:
+        """Fill ``out`` (channels, n, height, width) float32 with frames ``[start, start + n)``.
+
+        Frames past the end of the movie are not read; ``out`` must fit the movie.
+        """
+        position = 0
+        for begin, stop in self._physical_pieces(start, out.shape[1]):
+            part_index = bisect.bisect_right(self._part_starts, begin) - 1
+            while begin < stop:
+                part_start = self._part_starts[part_index]
+                part_stop = self._part_starts[part_index + 1]
+                take = min(stop, part_stop) - begin
+                raw = self.parts[part_index].read(begin - part_start, begin - part_start + take)
+                target = out[:, position : position + take]
+                if self.norm_mean == 0.0 and self.norm_std == 1.0:
+                    np.copyto(target, raw, casting="unsafe")
+                else:
+                    np.subtract(raw, np.float32(self.norm_mean), out=target, dtype=np.float32)
+                    np.divide(target, np.float32(self.norm_std), out=target)
+                position, begin, part_index = position + take, begin + take, part_index + 1
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        """Frames ``[start, stop)`` (clipped to the movie) as a new float32 array."""
+        start, stop = max(0, start), min(self.n_frames, stop)
+        out = np.empty((self.shape[0], max(0, stop - start), *self.shape[2:]), np.float32)
+        if out.shape[1]:
+            self.read_into(out, start)
+        return out
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        if not isinstance(key, tuple):
+            key = (key,)
+        time_key = key[1] if len(key) > 1 else slice(None)
+        if isinstance(time_key, slice) and time_key.step in (None, 1):
+            start, stop, _ = time_key.indices(self.n_frames)
+            frames = self.read(start, stop)
+            return frames[(key[0], slice(None), *key[2:])] if len(key) > 1 else frames[key[0]]
+        return np.asarray(self)[key]
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        frames = self.read(0, self.n_frames)
+        return frames if dtype is None else frames.astype(dtype)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __repr__(self) -> str:
+        return (
+            f"LazyMovie(shape={self.shape}, parts={len(self.parts)}, "
+            f"norm_mean={self.norm_mean}, norm_std={self.norm_std})"
+        )
+
+
+def as_lazy_movie(
+    movie: Any, norm_mean: float | None = None, norm_std: float | None = None
+) -> LazyMovie:
+    """``movie`` as a :class:`LazyMovie` (returned as is when it already is one).
+
+    ``norm_mean``/``norm_std`` apply to a plain array only; a LazyMovie keeps its own.
+    """
+    if isinstance(movie, LazyMovie):
+        return movie
+    parts = getattr(movie, "parts", None)
+    if isinstance(parts, list | tuple) and parts:
+        return LazyMovie(parts, norm_mean, norm_std)
+    return LazyMovie([movie], norm_mean, norm_std)
