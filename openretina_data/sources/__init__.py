@@ -55,6 +55,7 @@ from __future__ import annotations
 # Importing a format module registers its reader; the order breaks ties between
 # equally sure sniffs (earlier wins), so specific formats come before generic ones.
 from openretina_data.sources import hdf5 as _hdf5  # noqa: F401
+from openretina_data.sources import mat as _mat  # noqa: F401
 from openretina_data.sources import numpy_files as _numpy_files  # noqa: F401
 from openretina_data.sources.base import (
     ROLES,

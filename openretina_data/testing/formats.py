@@ -89,3 +89,56 @@ def write_hdf5(path: str | os.PathLike[str], seed: int = 0) -> tuple[Path, Array
             f.create_dataset(key, data=value, **chunked)
         f["recording/spikes/spike_times"].attrs["unit"] = "s"
     return path, arrays
+
+
+def _mat_content(seed: int) -> tuple[dict[str, object], Arrays]:
+    """What a lab's MATLAB export holds, and the arrays a reader must give back.
+
+    MATLAB keeps at least two axes, so 1-D arrays come back as ``(1, n)`` rows.
+    """
+    a = example_arrays(seed)
+    spikes = a["spike_times"].reshape(1, -1)
+    cells = np.empty((1, 2), dtype=object)
+    cells[0, 0], cells[0, 1] = spikes[:, :20], spikes[:, 20:]
+    content: dict[str, object] = {
+        "stimulus": a["stimulus"].astype(np.float64),
+        "responses": a["responses"],
+        "frame_times": a["frame_times"].reshape(1, -1),
+        "params": {"fs": np.array([[30000.0]]), "experimenter": "example"},
+        "unit_spike_times": cells,
+        "label": "retina 1",
+    }
+    expected: Arrays = {
+        "stimulus": a["stimulus"].astype(np.float64),
+        "responses": a["responses"],
+        "frame_times": a["frame_times"].reshape(1, -1),
+        "params/fs": np.array([[30000.0]]),
+        "unit_spike_times/0": spikes[:, :20],
+        "unit_spike_times/1": spikes[:, 20:],
+    }
+    return content, expected
+
+
+def write_mat_v5(path: str | os.PathLike[str], seed: int = 0) -> tuple[Path, Arrays]:
+    """A MAT v5 file (``scipy.io.savemat``) with arrays, a struct, a cell and a char array.
+
+    Keys: ``stimulus`` (time, 8, 6), ``responses`` (cells, time), ``frame_times`` (1, time),
+    ``params/fs``, ``params/experimenter`` (text), ``unit_spike_times/0`` and ``/1``
+    (cell elements, seconds), ``label`` (text).
+    """
+    import scipy.io
+
+    path = Path(path)
+    content, expected = _mat_content(seed)
+    scipy.io.savemat(path, content)
+    return path, expected
+
+
+def write_mat_v73(path: str | os.PathLike[str], seed: int = 0) -> tuple[Path, Arrays]:
+    """The same content as :func:`write_mat_v5`, as MATLAB v7.3 writes it (``hdf5storage``)."""
+    import hdf5storage
+
+    path = Path(path)
+    content, expected = _mat_content(seed)
+    hdf5storage.savemat(str(path), content, format="7.3", matlab_compatible=True)
+    return path, expected

@@ -1,0 +1,240 @@
+"""MATLAB ``.mat`` files: v5 through scipy, v7.3 (an HDF5 file) through h5py.
+
+Shapes are MATLAB's (a row vector is ``(1, n)``). Structs and cells become nested
+keys: ``params/fs``, ``cells/0`` (cell elements numbered in MATLAB's linear,
+column-major order). Char arrays are text: an object array of ``str``, one per row.
+
+v7.3 arrays are read lazily, slice by slice, in MATLAB's axis order (h5py sees
+them reversed). v5 files cannot be sliced on disk: a variable is loaded whole on
+first access (scipy's ``variable_names``), never before. Structs and cells of v5
+files are loaded when probed, to list their fields.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from openretina_data.sources.base import (
+    BY_MARKER,
+    SourceInfo,
+    SourceReader,
+    Variable,
+    missing_key,
+    register,
+)
+from openretina_data.sources.hdf5 import H5Array, hdf5_signature_at, open_h5
+from openretina_data.sources.lazy import DeferredArray, IndexableArray, LazyArray
+from openretina_data.sources.roles import guess_variable
+
+MAT5_MARKER = b"MATLAB 5.0 MAT-file"
+MAT73_MARKER = b"MATLAB 7.3 MAT-file"
+MAX_LEAVES = 2000  # cells/structs beyond this many elements are not expanded
+
+_CLASS_DTYPES = {
+    "double": "f8", "single": "f4", "logical": "?", "sparse": "f8",
+    "int8": "i1", "uint8": "u1", "int16": "i2", "uint16": "u2",
+    "int32": "i4", "uint32": "u4", "int64": "i8", "uint64": "u8",
+}  # fmt: skip
+
+
+def _text_rows(chars: np.ndarray) -> np.ndarray:
+    """A MATLAB char matrix (rows, cols) of code points → object array of ``str`` (rows,)."""
+    chars = np.atleast_2d(chars)
+    rows = ["".join(map(chr, row)) for row in chars.astype(np.int64)]
+    out = np.empty(len(rows), dtype=object)
+    out[:] = rows
+    return out
+
+
+# --- v7.3 --------------------------------------------------------------------------
+
+
+def _matlab_class(obj: h5py.HLObject) -> str:
+    value = obj.attrs.get("MATLAB_class", b"")
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+@register
+class Mat73Reader(SourceReader):
+    name = "mat-v7.3"
+    description = "MATLAB v7.3 file (.mat, HDF5 inside)"
+    suffixes = (".mat",)
+
+    @classmethod
+    def sniff(cls, path: Path, header: bytes) -> int:
+        if header.startswith(MAT73_MARKER) and hdf5_signature_at(header) == 512:
+            return BY_MARKER
+        return 0
+
+    def __init__(self, path: Any) -> None:
+        super().__init__(path)
+        self.file = open_h5(self)
+        self._leaves: dict[str, tuple[h5py.Dataset, str]] | None = None
+        self._notes: list[str] = []
+
+    @property
+    def leaves(self) -> dict[str, tuple[h5py.Dataset, str]]:
+        """``key -> (dataset, kind)`` with kind in numeric/char/empty; walks refs once."""
+        if self._leaves is None:
+            self._leaves = {}
+            try:
+                for name, obj in self.file.items():
+                    if not name.startswith("#"):
+                        self._walk(name, obj)
+            except (OSError, RuntimeError, KeyError, ValueError) as error:
+                raise self.unreadable("structure", error) from error
+        return self._leaves
+
+    def _walk(self, key: str, obj: Any) -> None:
+        assert self._leaves is not None
+        if len(self._leaves) >= MAX_LEAVES:
+            self._notes.append(f"more than {MAX_LEAVES} variables; {key!r} and later not listed")
+            return
+        if isinstance(obj, h5py.Group):
+            for name, child in obj.items():
+                self._walk(f"{key}/{name}", child)
+        elif obj.attrs.get("MATLAB_empty", 0):
+            self._leaves[key] = (obj, "empty")
+        elif h5py.check_ref_dtype(obj.dtype) is not None:
+            refs = obj[()]
+            for i, ref in enumerate(np.asarray(refs).ravel()):
+                self._walk(f"{key}/{i}", self.file[ref])
+        elif _matlab_class(obj) == "char":
+            self._leaves[key] = (obj, "char")
+        else:
+            self._leaves[key] = (obj, "numeric")
+
+    def _shape_dtype(self, dataset: h5py.Dataset, kind: str) -> tuple[tuple[int, ...], Any]:
+        if kind == "empty":
+            return (0,), np.dtype(_CLASS_DTYPES.get(_matlab_class(dataset), "f8"))
+        shape = tuple(reversed(dataset.shape))
+        if kind == "char":
+            return shape[:1], np.dtype(object)
+        return shape, np.dtype(_CLASS_DTYPES.get(_matlab_class(dataset), dataset.dtype.str))
+
+    def probe(self) -> SourceInfo:
+        variables = []
+        for key, (dataset, kind) in self.leaves.items():
+            shape, dtype = self._shape_dtype(dataset, kind)
+            attrs = {"matlab_class": _matlab_class(dataset) or None}
+            variables.append(guess_variable(key, shape, dtype, attrs=attrs))
+        return SourceInfo(str(self.path), self.name, tuple(variables), notes=tuple(self._notes))
+
+    def array(self, key: str) -> LazyArray:
+        if key not in self.leaves:
+            raise missing_key(key, list(self.leaves), self.path)
+        dataset, kind = self.leaves[key]
+        shape, dtype = self._shape_dtype(dataset, kind)
+        if kind == "empty":
+            return IndexableArray(np.empty(shape, dtype))
+        if kind == "char":
+            return DeferredArray(shape, dtype, lambda: _text_rows(np.asarray(dataset[()]).T))
+        view = H5Array(dataset, self.path, key, transpose=True)
+        view.dtype = dtype  # logical is stored as uint8; reads are cast to bool
+        return view
+
+    def close(self) -> None:
+        self.file.close()
+
+
+# --- v5 ----------------------------------------------------------------------------
+
+
+def _flatten(key: str, value: Any, out: dict[str, np.ndarray]) -> None:
+    """Leaves of a scipy-loaded MAT v5 value (structured arrays, cells) under ``key``."""
+    if len(out) >= MAX_LEAVES:
+        return
+    if isinstance(value, np.ndarray) and value.dtype.names:
+        flat = value.ravel(order="F")
+        for i, record in enumerate(flat):
+            prefix = key if flat.size == 1 else f"{key}/{i}"
+            for field in value.dtype.names:
+                _flatten(f"{prefix}/{field}", record[field], out)
+    elif isinstance(value, np.ndarray) and value.dtype.hasobject:
+        for i, item in enumerate(value.ravel(order="F")):
+            _flatten(f"{key}/{i}", item, out)
+    elif isinstance(value, np.ndarray) and value.dtype.kind == "U":
+        text = np.empty(value.shape, dtype=object)
+        text[...] = value.tolist() if value.ndim else [value.item()]
+        out[key] = text
+    elif isinstance(value, np.ndarray):
+        out[key] = value
+    elif hasattr(value, "toarray"):  # a sparse matrix
+        out[key] = np.asarray(value.toarray())
+    else:
+        out[key] = np.asarray(value)
+
+
+@register
+class Mat5Reader(SourceReader):
+    name = "mat-v5"
+    description = "MATLAB v5/v7 file (.mat)"
+    suffixes = (".mat",)
+    extra = "mat"
+    requires = ("scipy",)
+
+    @classmethod
+    def sniff(cls, path: Path, header: bytes) -> int:
+        if header.startswith(MAT5_MARKER):
+            return BY_MARKER
+        return super().sniff(path, header)
+
+    def __init__(self, path: Any) -> None:
+        super().__init__(path)
+        import scipy.io
+
+        self._scipy_io = scipy.io
+        try:
+            self._whos = [(n, tuple(s), c) for n, s, c in scipy.io.whosmat(self.path)]
+        except Exception as error:  # scipy raises many types on corrupt files
+            raise self.unreadable("variable list", error) from error
+        self._loaded: dict[str, dict[str, np.ndarray]] = {}
+
+    def _load(self, name: str) -> dict[str, np.ndarray]:
+        """Every leaf of top-level variable ``name`` (loads that variable, once)."""
+        if name not in self._loaded:
+            try:
+                content = self._scipy_io.loadmat(
+                    self.path, variable_names=[name], chars_as_strings=True
+                )
+            except Exception as error:  # scipy raises many types on corrupt files
+                raise self.unreadable(f"variable {name!r}", error) from error
+            leaves: dict[str, np.ndarray] = {}
+            _flatten(name, content[name], leaves)
+            self._loaded[name] = leaves
+        return self._loaded[name]
+
+    def _entries(self) -> dict[str, tuple[tuple[int, ...], np.dtype[Any], str]]:
+        """``key -> (shape, dtype, top-level name)`` without loading plain arrays."""
+        entries: dict[str, tuple[tuple[int, ...], np.dtype[Any], str]] = {}
+        for name, shape, cls in self._whos:
+            if cls in ("struct", "cell", "object"):
+                for key, leaf in self._load(name).items():
+                    entries[key] = (leaf.shape, leaf.dtype, name)
+            elif cls == "char":
+                entries[name] = (shape, np.dtype(object), name)
+            elif cls in _CLASS_DTYPES:
+                entries[name] = (shape, np.dtype(_CLASS_DTYPES[cls]), name)
+        return entries
+
+    def probe(self) -> SourceInfo:
+        variables: list[Variable] = []
+        for key, (shape, dtype, name) in self._entries().items():
+            cls = next(c for n, _, c in self._whos if n == name)
+            variables.append(guess_variable(key, shape, dtype, attrs={"matlab_class": cls}))
+        skipped = [
+            n for n, _, c in self._whos if c not in (*_CLASS_DTYPES, "struct", "cell", "char")
+        ]
+        notes = tuple(f"{n!r} is a MATLAB object that cannot be read" for n in skipped)
+        return SourceInfo(str(self.path), self.name, tuple(variables), notes=notes)
+
+    def array(self, key: str) -> LazyArray:
+        entries = self._entries()
+        if key not in entries:
+            raise missing_key(key, list(entries), self.path)
+        shape, dtype, name = entries[key]
+        return DeferredArray(shape, dtype, lambda: self._load(name)[key])
