@@ -1,0 +1,142 @@
+"""File-system steps of an atomic write: lock, temporary names, fsync, stale clean-up."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from pathlib import Path
+
+from openretina_data.errors import OutputError
+
+
+def temp_sibling(target: Path, tag: str = "tmp") -> Path:
+    """``.<name>.<tag>-<pid>`` beside ``target`` (a name openretina never reads)."""
+    return target.with_name(f".{target.name}.{tag}-{os.getpid()}")
+
+
+def lock_path(target: Path) -> Path:
+    return target.with_name(f".{target.name}.lock")
+
+
+def pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+class TargetLock:
+    """A lock file beside the target holding the owner's PID; refuses a second writer."""
+
+    def __init__(self, target: Path) -> None:
+        self.path = lock_path(target)
+        self.target = target
+        self.held = False
+
+    def acquire(self) -> None:
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                owner = self._owner()
+                if owner is not None and pid_alive(owner):
+                    raise OutputError(
+                        f"another writer (process {owner}) is writing this dataset",
+                        path=os.fspath(self.target),
+                        hint=f"Wait for it to finish, or delete {self.path.name} if process {owner} is not yours.",
+                    ) from None
+                with contextlib.suppress(FileNotFoundError):
+                    self.path.unlink()  # stale: its owner is gone
+                continue
+            except OSError as error:
+                raise OutputError(
+                    f"cannot create a lock file beside the output ({error.strerror})",
+                    path=os.fspath(self.target),
+                    hint="Check that the parent folder exists and is writable.",
+                ) from None
+            with os.fdopen(fd, "w") as handle:
+                handle.write(f"{os.getpid()}\n")
+            self.held = True
+            return
+        raise OutputError(
+            "could not take the lock on the output",
+            path=os.fspath(self.target),
+            hint="Another writer keeps racing for it; try again.",
+        )
+
+    def _owner(self) -> int | None:
+        try:
+            return int(self.path.read_text().strip() or "0")
+        except (OSError, ValueError):
+            return None
+
+    def release(self) -> None:
+        if self.held:
+            with contextlib.suppress(FileNotFoundError):
+                self.path.unlink()
+            self.held = False
+
+
+def clean_stale(target: Path) -> None:
+    """Remove temporary leftovers of killed writers for ``target`` (caller holds the lock).
+
+    If the target itself is missing but a ``.old`` copy survives (a writer died between
+    the two renames of an overwrite), the old dataset is put back.
+    """
+    parent = target.parent
+    if not parent.is_dir():
+        return
+    for entry in parent.iterdir():
+        if entry.name.startswith(f".{target.name}.tmp-"):
+            remove_tree(entry)
+    for entry in sorted(parent.glob(f".{target.name}.old-*")):
+        if not target.exists():
+            entry.rename(target)
+        else:
+            remove_tree(entry)
+    if target.is_dir():
+        for entry in target.rglob(".*.tmp-*"):
+            remove_tree(entry)
+
+
+def remove_tree(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # some file systems do not support fsync on folders
+        pass
+    finally:
+        os.close(fd)
+
+
+def fsync_tree(root: Path) -> None:
+    """fsync every file, then every folder, below and including ``root``."""
+    for folder, _dirs, files in os.walk(root):
+        for name in files:
+            fsync_file(Path(folder) / name)
+        fsync_dir(Path(folder))

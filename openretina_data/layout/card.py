@@ -1,0 +1,178 @@
+"""The dataset card ``openretina_data.json``: what a dataset is, and the checks it passed.
+
+openretina ignores the card; our loaders and ``check`` read it. A card records the
+layout version, frame rate, response unit, which stimuli are test stimuli, the
+normalisation statistics of the training stimuli, a size/mtime fingerprint of every
+file (so a loader can trust the card only while the files are unchanged), per-array
+check results (all finite, value range), provenance (package, recipe, source files)
+and, for published-dataset presets, citation fields.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from openretina_data.errors import LayoutError
+from openretina_data.layout.names import CARD_NAME, LAYOUT_VERSION
+
+
+@dataclass
+class FileFingerprint:
+    """Size in bytes and modification time in ns of one file, as written."""
+
+    size: int
+    mtime_ns: int
+
+    @classmethod
+    def of(cls, path: str | os.PathLike[str]) -> FileFingerprint:
+        stat = os.stat(path)
+        return cls(size=stat.st_size, mtime_ns=stat.st_mtime_ns)
+
+
+@dataclass
+class ArrayCheck:
+    """What a full pass over one array found (computed in float64)."""
+
+    all_finite: bool
+    min: float | None
+    max: float | None
+    mean: float | None
+    std: float | None
+    count: int
+
+
+@dataclass
+class SourceFile:
+    """One input file a session was converted from."""
+
+    name: str
+    size: int
+    sha256: str
+
+
+@dataclass
+class DatasetCard:
+    """Contents of ``openretina_data.json``.
+
+    Attributes
+    ----------
+    frame_rate_hz
+        Stimulus frame rate; responses are binned on these frames.
+    response_unit
+        One of ``spikes/bin``, ``Hz``, ``dF/F``, ``a.u.``.
+    test_stimuli
+        Names of the stimuli held out for testing (the rest are training stimuli).
+    norm_mean, norm_std
+        Mean and standard deviation over all frames of the training stimuli.
+    stimuli
+        ``name -> {"shape": [c, t, h, w], "dtype": "float32"}`` of the shared stimuli.
+    sessions
+        ``name -> {"neurons": n, "stimuli": [...], "source_files": [SourceFile...]}``.
+    files
+        ``relative path -> FileFingerprint`` of every file of the dataset.
+    checks
+        ``"stimuli/x.npy"`` or ``"s0.hdf5/responses_x" -> ArrayCheck``.
+    recipe_text, recipe_sha256
+        The recipe that made the dataset (JSON/YAML text) and its SHA-256.
+    citation
+        For published datasets: ``title``, ``authors``, ``doi``, ``url``, ``license``.
+    extra
+        Keys this version does not know, kept so a round trip loses nothing.
+    """
+
+    layout_version: int = LAYOUT_VERSION
+    frame_rate_hz: float | None = None
+    response_unit: str = "a.u."
+    test_stimuli: list[str] = field(default_factory=list)
+    norm_mean: float | None = None
+    norm_std: float | None = None
+    stimuli: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    files: dict[str, FileFingerprint] = field(default_factory=dict)
+    checks: dict[str, ArrayCheck] = field(default_factory=dict)
+    created_by: str = ""
+    created_at: str = ""
+    recipe_text: str | None = None
+    recipe_sha256: str | None = None
+    description: str = ""
+    citation: dict[str, str] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict (``extra`` merged back in at the top level)."""
+        data = dataclasses.asdict(self)
+        extra = data.pop("extra")
+        return {**extra, **data}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, path: str | None = None) -> DatasetCard:
+        """Build a card from parsed JSON; raise :class:`LayoutError` if it is malformed."""
+        if not isinstance(data, dict):
+            raise _bad(path, "the card is not a JSON object")
+        known = {f.name for f in dataclasses.fields(cls)} - {"extra"}
+        values = {k: v for k, v in data.items() if k in known}
+        extra = {k: v for k, v in data.items() if k not in known}
+        try:
+            files = {str(k): FileFingerprint(**v) for k, v in values.pop("files", {}).items()}
+            checks = {str(k): ArrayCheck(**v) for k, v in values.pop("checks", {}).items()}
+            card = cls(**values, files=files, checks=checks, extra=extra)
+        except (TypeError, AttributeError) as error:
+            raise _bad(path, f"the card has a malformed field ({error})") from None
+        if not isinstance(card.layout_version, int) or not isinstance(card.test_stimuli, list):
+            raise _bad(path, "layout_version must be an integer and test_stimuli a list")
+        return card
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=False, allow_nan=False) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str, *, path: str | None = None) -> DatasetCard:
+        try:
+            data = json.loads(text)
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise _bad(path, f"the card is not valid JSON ({error})") from None
+        return cls.from_dict(data, path=path)
+
+    def stale_files(self, folder: str | os.PathLike[str]) -> list[str]:
+        """Relative paths whose size or mtime differ from the card, or that are gone."""
+        stale = []
+        for relative, expected in self.files.items():
+            try:
+                actual = FileFingerprint.of(Path(folder) / relative)
+            except OSError:
+                stale.append(relative)
+                continue
+            if actual != expected:
+                stale.append(relative)
+        return stale
+
+
+def _bad(path: str | None, message: str) -> LayoutError:
+    return LayoutError(
+        message,
+        path=path,
+        hint="Delete the card and run `openretina-data check` on the folder, or re-convert.",
+    )
+
+
+def read_card(folder: str | os.PathLike[str]) -> DatasetCard | None:
+    """The card of the dataset in ``folder``, or ``None`` if it has none.
+
+    Raises
+    ------
+    LayoutError
+        The card exists but is unreadable, not JSON or malformed.
+    """
+    path = Path(folder) / CARD_NAME
+    if not path.exists():
+        return None
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise _bad(os.fspath(path), f"the card cannot be read ({error})") from None
+    return DatasetCard.from_json(text, path=os.fspath(path))

@@ -1,0 +1,370 @@
+"""``check(path)``: every problem of a dataset folder at once, each with a fix.
+
+``check`` never raises on bad input: unreadable, truncated, empty or non-HDF5 files
+become problems. Arrays are scanned for NaN/Inf in bounded time-chunks. Datasets made
+by ``openretina create-data`` (float64, no card) check OK.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from openretina_data.errors import LayoutError
+from openretina_data.layout.card import DatasetCard, FileFingerprint, read_card
+from openretina_data.layout.check_session import SessionContents, check_session, movie_frame_size
+from openretina_data.layout.names import (
+    CARD_NAME,
+    LAYOUT_VERSION,
+    RESERVED_TEST_NAMES,
+    SESSION_SUFFIXES,
+    STIMULI_DIR,
+    STIMULUS_SUFFIX,
+)
+from openretina_data.layout.reading import all_finite, read_npy_header
+from openretina_data.layout.report import Problem, Report, Summary
+
+__all__ = ["Problem", "Report", "Summary", "check"]
+
+_RECOMMENDED_STIMULUS_DTYPES = ("float32", "uint8")
+
+
+def check(path: str | os.PathLike[str]) -> Report:
+    """Check the dataset folder ``path`` against layout v1.
+
+    Returns
+    -------
+    Report
+        ``ok`` is True when no problem has severity ``error``.
+    """
+    root = Path(path)
+    report = Report(path=os.fspath(path))
+    if not root.is_dir():
+        report.add(
+            "error",
+            "not-a-folder",
+            "the path is not a folder",
+            "Pass the dataset folder (the one holding stimuli/ and the .hdf5 files).",
+        )
+        return report
+    card = _check_card_file(root, report)
+    shared = _check_stimuli_dir(root, report)
+    sessions = _session_files(root, report)
+    contents = {rel: check_session(root / rel, rel, report) for rel in sessions}
+    _check_cross(root, report, shared, contents)
+    if card is not None:
+        _check_card(root, report, card, shared, contents)
+    report.summary = Summary(
+        stimuli={name: list(shape) for name, shape in shared.items()},
+        neurons={Path(rel).stem: _neurons(c) for rel, c in contents.items()},
+        session_stimuli={Path(rel).stem: sorted(c.responses) for rel, c in contents.items()},
+        test_stimuli=list(card.test_stimuli) if card is not None else [],
+        has_card=card is not None,
+    )
+    return report
+
+
+def _neurons(contents: SessionContents) -> int | None:
+    counts = {shape[0] for shape in contents.responses.values()}
+    return counts.pop() if len(counts) == 1 else None
+
+
+# --- stimuli -----------------------------------------------------------------------
+
+
+def _check_stimuli_dir(root: Path, report: Report) -> dict[str, tuple[int, ...]]:
+    """Shapes of the readable, 4-D shared stimuli; problems for the rest."""
+    folder = root / STIMULI_DIR
+    shapes: dict[str, tuple[int, ...]] = {}
+    if not folder.is_dir():
+        return shapes
+    for path in sorted(folder.iterdir()):
+        if path.suffix != STIMULUS_SUFFIX or not path.name.endswith(STIMULUS_SUFFIX):
+            continue
+        relative = f"{STIMULI_DIR}/{path.name}"
+        shape = _check_npy(path, relative, report)
+        if shape is not None:
+            shapes[path.stem] = shape
+    return shapes
+
+
+def _check_npy(path: Path, relative: str, report: Report) -> tuple[int, ...] | None:
+    fix_copy = "Re-copy or re-export this stimulus; the file is truncated or corrupt."
+    try:
+        size = path.stat().st_size
+        header = read_npy_header(path)
+    except (OSError, ValueError, SyntaxError) as error:
+        reason = (
+            "it is empty (0 bytes)" if path.exists() and path.stat().st_size == 0 else str(error)
+        )
+        report.add(
+            "error",
+            "unreadable-file",
+            f"stimulus cannot be read: {reason}",
+            fix_copy,
+            file=relative,
+        )
+        return None
+    if size < header.expected_size:
+        report.add(
+            "error",
+            "unreadable-file",
+            f"stimulus is truncated: {size} bytes, its header needs {header.expected_size}",
+            fix_copy,
+            file=relative,
+        )
+        return None
+    if header.dtype.kind not in "uif" or header.dtype.kind == "b":
+        report.add(
+            "error",
+            "stimulus-dtype",
+            f"stimulus dtype {header.dtype} is not numeric",
+            "Save the movie as float32 (or uint8).",
+            file=relative,
+        )
+        return None
+    if header.dtype.name not in _RECOMMENDED_STIMULUS_DTYPES:
+        report.add(
+            "info",
+            "stimulus-dtype",
+            f"stimulus dtype is {header.dtype}; float32 or uint8 need less memory",
+            "Nothing needs doing; re-save as float32 to halve memory if it is float64.",
+            file=relative,
+        )
+    if len(header.shape) != 4 or 0 in header.shape:
+        report.add(
+            "error",
+            "stimulus-shape",
+            f"stimulus has shape {header.shape}; expected (channels, time, height, width)",
+            "Save the movie as a 4-D array; add a channel axis of 1 for greyscale.",
+            file=relative,
+        )
+        return None
+    try:
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
+        finite, at = all_finite(array, 1)
+        del array
+    except (OSError, ValueError) as error:
+        report.add(
+            "error",
+            "unreadable-file",
+            f"stimulus data cannot be read ({error})",
+            fix_copy,
+            file=relative,
+        )
+        return None
+    if not finite:
+        report.add(
+            "error",
+            "non-finite",
+            f"stimulus contains NaN or Inf (in the chunk from frame {at})",
+            "Replace NaN/Inf frames before converting.",
+            file=relative,
+        )
+    return header.shape
+
+
+# --- sessions ----------------------------------------------------------------------
+
+
+def _session_files(root: Path, report: Report) -> list[str]:
+    names = sorted(
+        p.name for p in root.iterdir() if p.name.endswith(SESSION_SUFFIXES) and p.is_file()
+    )
+    if not names:
+        report.add(
+            "error",
+            "no-sessions",
+            "the folder has no session files (*.hdf5 or *.h5)",
+            "Put one <session>.hdf5 per session next to the stimuli/ folder.",
+        )
+    by_stem: dict[str, list[str]] = defaultdict(list)
+    for name in names:
+        by_stem[Path(name).stem.casefold()].append(name)
+    for group in by_stem.values():
+        if len(group) > 1:
+            exact = len({Path(n).stem for n in group}) == 1
+            what = "have the same session name" if exact else "differ only in letter case"
+            report.add(
+                "error",
+                "duplicate-session",
+                f"session files {group} {what}; one would overwrite the other when loading",
+                "Rename or remove all but one of them.",
+                file=group[-1],
+            )
+    return names
+
+
+def _check_cross(
+    root: Path,
+    report: Report,
+    shared: dict[str, tuple[int, ...]],
+    contents: dict[str, SessionContents],
+) -> None:
+    folder_exists = (root / STIMULI_DIR).is_dir()
+    needs_shared = False
+    for relative, session in contents.items():
+        for stimulus, shape in session.responses.items():
+            movie = session.movies.get(stimulus, shared.get(stimulus))
+            key = f"responses_{stimulus}"
+            if movie is None:
+                needs_shared = True
+                report.add(
+                    "error",
+                    "unknown-stimulus",
+                    f"responses to stimulus {stimulus!r}, which is neither stimuli/{stimulus}.npy "
+                    "nor a stimulus_ in this file",
+                    "Add the stimulus movie, or rename the responses to the stimulus they belong to.",
+                    file=relative,
+                    key=key,
+                )
+            elif movie[1] != shape[1]:
+                transposed = shape[0] == movie[1]
+                report.add(
+                    "error",
+                    "length-mismatch",
+                    f"stimulus {stimulus!r} has {movie[1]} frames but the responses have "
+                    f"{shape[1]} (shape {shape})",
+                    "Transpose the responses to (neurons, time)."
+                    if transposed
+                    else "Bin the responses on the stimulus frames so both have the same length.",
+                    file=relative,
+                    key=key,
+                )
+    if not folder_exists:
+        report.add(
+            "error" if needs_shared else "warning",
+            "no-stimuli-dir",
+            f"the folder has no {STIMULI_DIR}/ subfolder",
+            f"Create {STIMULI_DIR}/ with one <stimulus>.npy (channels, time, height, width) per stimulus.",
+        )
+    movies = [(f"{STIMULI_DIR}/{name}.npy", shape) for name, shape in shared.items()]
+    movies += [
+        (f"{rel}:stimulus_{name}", shape)
+        for rel, c in contents.items()
+        for name, shape in c.movies.items()
+    ]
+    sizes = Counter(movie_frame_size(shape) for _, shape in movies)
+    if len(sizes) > 1:
+        common = sizes.most_common(1)[0][0]
+        for label, shape in movies:
+            if movie_frame_size(shape) != common:
+                file, _, key = label.partition(":")
+                report.add(
+                    "error",
+                    "frame-size-mismatch",
+                    f"(channels, height, width) is {movie_frame_size(shape)}, most stimuli have {common}",
+                    "Resize or crop every stimulus to the same channels, height and width.",
+                    file=file,
+                    key=key or None,
+                )
+    used = {stim for c in contents.values() for stim in c.responses}
+    for name in sorted(set(shared) - used):
+        report.add(
+            "info",
+            "unused-stimulus",
+            f"no session has responses to stimulus {name!r}",
+            "Nothing needs doing; delete the file if it is not needed.",
+            file=f"{STIMULI_DIR}/{name}.npy",
+        )
+    for name in sorted(shared):
+        if name.casefold() in RESERVED_TEST_NAMES:
+            report.add(
+                "warning",
+                "reserved-name",
+                f"stimulus {name!r} has the name of a data split",
+                "Rename it; as a test stimulus it would overwrite that split.",
+                file=f"{STIMULI_DIR}/{name}.npy",
+            )
+
+
+# --- the card ----------------------------------------------------------------------
+
+
+def _check_card_file(root: Path, report: Report) -> DatasetCard | None:
+    if not (root / CARD_NAME).exists():
+        report.add(
+            "info",
+            "card-missing",
+            f"no dataset card ({CARD_NAME})",
+            "Nothing needs doing for datasets made elsewhere; test stimuli must then be named when loading.",
+        )
+        return None
+    try:
+        card = read_card(root)
+    except LayoutError as error:
+        report.add("error", "card-invalid", error.message, error.hint, file=CARD_NAME)
+        return None
+    if card is not None and card.layout_version > LAYOUT_VERSION:
+        report.add(
+            "error",
+            "card-invalid",
+            f"the card says layout v{card.layout_version}; this version reads v{LAYOUT_VERSION}",
+            "Update openretina-data.",
+            file=CARD_NAME,
+        )
+    return card
+
+
+def _check_card(
+    root: Path,
+    report: Report,
+    card: DatasetCard,
+    shared: dict[str, tuple[int, ...]],
+    contents: dict[str, SessionContents],
+) -> None:
+    fix = "Re-run the conversion, or delete the card if the files were changed on purpose."
+    for relative, expected in card.files.items():
+        try:
+            actual = FileFingerprint.of(root / relative)
+        except OSError:
+            report.add(
+                "error", "card-stale", "a file listed in the card is missing", fix, file=relative
+            )
+            continue
+        if actual.size != expected.size:
+            report.add(
+                "error",
+                "card-stale",
+                f"file size {actual.size} differs from the card's {expected.size}",
+                fix,
+                file=relative,
+            )
+        elif actual.mtime_ns != expected.mtime_ns:
+            report.add(
+                "warning",
+                "card-stale",
+                "file was modified after the card was written",
+                "Loaders will re-check this file; re-convert to refresh the card.",
+                file=relative,
+            )
+    present = [f"{STIMULI_DIR}/{n}.npy" for n in shared] + list(contents)
+    for relative in sorted(set(present) - set(card.files)):
+        report.add(
+            "warning",
+            "card-unlisted-file",
+            "file is not listed in the dataset card",
+            "Re-convert, or append sessions with openretina-data so the card stays complete.",
+            file=relative,
+        )
+    known = set(shared) | {m for c in contents.values() for m in c.movies}
+    for name in card.test_stimuli:
+        if name.casefold() in RESERVED_TEST_NAMES:
+            report.add(
+                "error",
+                "reserved-name",
+                f"test stimulus {name!r} has the name of a data split",
+                "Rename the stimulus; 'train' and 'validation' are split names.",
+                file=CARD_NAME,
+            )
+        elif name not in known:
+            report.add(
+                "error",
+                "card-unknown-test-stimulus",
+                f"the card names test stimulus {name!r}, which is not in the dataset",
+                "Fix test_stimuli in the card or add the stimulus.",
+                file=CARD_NAME,
+            )
