@@ -76,10 +76,13 @@ class Summary:
         total = sum(frames.values())
         test = sum(frames.get(name, 0) for name in self.test_stimuli)
         neurons = ", ".join(f"{s}={n if n is not None else '?'}" for s, n in self.neurons.items())
+        split = (
+            f"({total - test} train, {test} test)"
+            if self.has_card
+            else "(test stimuli not recorded: no card)"
+        )
         lines = [
-            f"{len(self.neurons)} session(s), {len(self.stimuli)} stimulus file(s), "
-            f"{total} frames ({total - test} train, {test} test)"
-            + ("" if self.test_stimuli else "; test stimuli: not recorded (no card)"),
+            f"{len(self.neurons)} session(s), {len(self.stimuli)} stimulus file(s), {total} frames {split}"
         ]
         if neurons:
             lines.append(f"neurons per session: {neurons}")
