@@ -1,0 +1,200 @@
+"""Published-dataset presets: each converts its miniature archive into a valid dataset."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from openretina_data.datasets import PRESETS, get_preset
+from openretina_data.errors import InvalidNameError, ShapeError
+from openretina_data.layout import check, read_card
+from openretina_data.testing.maheswaranathan import SESSIONS, write_maheswaranathan_archive
+
+CARD_CITATION_KEYS = {
+    "title",
+    "authors",
+    "doi",
+    "data_doi",
+    "url",
+    "license",
+    "species",
+    "recording_method",
+    "units",
+}
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_maheswaranathan_archive(tmp_path_factory.mktemp("neural_code_data"))
+
+
+@pytest.fixture(scope="module")
+def converted(archive: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    out = tmp_path_factory.mktemp("converted") / "maheswaranathan"
+    messages = [step.message for step in get_preset("maheswaranathan_2023").convert(archive, out)]
+    return out, messages
+
+
+def _source(archive: Path, session: str, stim: str = "naturalscene") -> Path:
+    return archive / "ganglion_cell_data" / session / f"{stim}.h5"
+
+
+def test_every_preset_has_a_complete_citation() -> None:
+    assert "maheswaranathan_2023" in PRESETS
+    for name, preset in PRESETS.items():
+        assert preset.name == name
+        assert CARD_CITATION_KEYS <= set(preset.citation), name
+        assert all(value.strip() for value in preset.citation.values()), name
+
+
+def test_an_unknown_preset_lists_the_known_ones() -> None:
+    with pytest.raises(InvalidNameError) as info:
+        get_preset("maheswaranathan")
+    assert "maheswaranathan_2023" in info.value.hint
+
+
+def test_maheswaranathan_dataset_passes_check_and_carries_its_card(
+    converted: tuple[Path, list[str]],
+) -> None:
+    out, _ = converted
+    report = check(out)
+    assert report.ok, report.to_text()
+    card = read_card(out)
+    assert card is not None
+    assert card.frame_rate_hz == pytest.approx(100.0)  # from the archive's 10 ms `time` steps
+    assert card.response_unit == "Hz"
+    assert card.test_stimuli == ["naturalscene_test"]
+    assert card.citation["doi"] == "10.1016/j.neuron.2023.06.007"
+    assert card.citation["data_doi"] == "10.25740/rk663dm5577"
+    for session in SESSIONS:
+        with h5py.File(out / f"{session}.hdf5") as f:
+            assert f.attrs["frame_rate_hz"] == pytest.approx(100.0)
+            assert f.attrs["response_unit"] == "Hz"
+
+
+def test_identical_test_movies_are_stored_once_and_train_movies_per_session(
+    converted: tuple[Path, list[str]], archive: Path
+) -> None:
+    out, _ = converted
+    stored = sorted(p.name for p in (out / "stimuli").iterdir())
+    assert stored == sorted(
+        ["naturalscene_test.npy", *(f"naturalscene_train_{s}.npy" for s in SESSIONS)]
+    )
+    for session in SESSIONS:
+        with h5py.File(_source(archive, session)) as f:
+            train, test = f["train/stimulus"][()], f["test/stimulus"][()]
+        np.testing.assert_array_equal(
+            np.load(out / "stimuli" / f"naturalscene_train_{session}.npy"), train[None]
+        )
+        np.testing.assert_array_equal(
+            np.load(out / "stimuli" / "naturalscene_test.npy"), test[None]
+        )
+
+
+def test_responses_and_repeats_are_the_archives_cut_to_the_movie(
+    converted: tuple[Path, list[str]], archive: Path
+) -> None:
+    out, messages = converted
+    for session in SESSIONS:
+        with h5py.File(_source(archive, session)) as f:
+            train = f["train/response/firing_rate_20ms"][()]
+            test = f["test/response/firing_rate_20ms"][()]
+            cells = sorted(k for k in f["test/repeats"])
+            repeats = np.stack([f[f"test/repeats/{k}"][()] for k in cells], axis=1)
+        with h5py.File(out / f"{session}.hdf5") as f:
+            np.testing.assert_array_equal(
+                f[f"responses_naturalscene_train_{session}"][()], train.astype(np.float32)
+            )
+            np.testing.assert_array_equal(
+                f["responses_naturalscene_test"][()], test[:, :120].astype(np.float32)
+            )
+            np.testing.assert_array_equal(
+                f["test_by_trial_naturalscene_test"][()], repeats[..., :120].astype(np.float32)
+            )
+            assert f["responses_naturalscene_test"].dtype == np.float32
+        note = f"session {session}: wrote responses; dropped the last 1 of 121 test response bins"
+        assert any(m.startswith(note) for m in messages)
+    card = read_card(out)
+    assert card is not None and card.description.count("dropped the last 1 of 121") == len(SESSIONS)
+
+
+def test_different_test_movies_get_one_name_per_session(tmp_path: Path) -> None:
+    archive = write_maheswaranathan_archive(
+        tmp_path / "a", sessions=("s1", "s2"), n_cells=(3, 4), shared_test_movie=False
+    )
+    list(get_preset("maheswaranathan_2023_whitenoise").convert(archive, tmp_path / "out"))
+    card = read_card(tmp_path / "out")
+    assert card is not None
+    assert card.test_stimuli == ["whitenoise_test_s1", "whitenoise_test_s2"]
+    with h5py.File(tmp_path / "out" / "s2.hdf5") as f:
+        assert sorted(k for k in f if k != "session_info") == [
+            "responses_whitenoise_test_s2",
+            "responses_whitenoise_train_s2",
+            "test_by_trial_whitenoise_test_s2",
+        ]
+    assert check(tmp_path / "out").ok
+
+
+def test_short_responses_stop_the_conversion_and_leave_nothing(tmp_path: Path) -> None:
+    archive = write_maheswaranathan_archive(
+        tmp_path / "a", sessions=("s1",), n_cells=(3,), extra_test_response_frames=-1
+    )
+    with pytest.raises(ShapeError, match="test responses have shape"):
+        list(get_preset("maheswaranathan_2023").convert(archive, tmp_path / "out"))
+    assert not (tmp_path / "out").exists()
+
+
+def test_stopping_early_leaves_nothing(tmp_path: Path) -> None:
+    archive = write_maheswaranathan_archive(tmp_path / "a", sessions=("s1", "s2"), n_cells=(3, 3))
+    steps = get_preset("maheswaranathan_2023").convert(archive, tmp_path / "out")
+    for step in steps:
+        if "movie is stimulus" in step.message:
+            steps.close()
+            break
+    assert not (tmp_path / "out").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["a"]
+
+
+def test_an_existing_output_is_kept_unless_overwrite(
+    converted: tuple[Path, list[str]], archive: Path
+) -> None:
+    out, _ = converted
+    before = json.loads((out / "openretina_data.json").read_text())
+    with pytest.raises(OSError):
+        list(get_preset("maheswaranathan_2023").convert(archive, out))
+    assert json.loads((out / "openretina_data.json").read_text()) == before
+
+
+def test_importing_the_presets_does_not_import_torch() -> None:
+    code = "import sys, openretina_data.datasets; print('torch' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"
+
+
+@pytest.mark.interop
+def test_the_dataset_loads_in_openretina(converted: tuple[Path, list[str]], archive: Path) -> None:
+    from openretina.data_io.h5_dataset_reader import load_responses, load_stimuli
+
+    out, _ = converted
+    card = read_card(out)
+    assert card is not None and card.norm_mean is not None and card.norm_std is not None
+    movies = load_stimuli(str(out), card.test_stimuli, [1, 50, 50], card.norm_mean, card.norm_std)
+    responses = load_responses(str(out), card.test_stimuli)
+    assert sorted(movies) == sorted(responses) == sorted(SESSIONS)
+    for session in SESSIONS:
+        with h5py.File(_source(archive, session)) as f:
+            train = f["train/stimulus"][()].astype(np.float32)
+            n_cells = f["train/response/firing_rate_20ms"].shape[0]
+        expected = (train - np.float32(card.norm_mean)) / np.float32(card.norm_std)
+        np.testing.assert_allclose(movies[session].train[0], expected, rtol=1e-6, atol=1e-6)
+        assert movies[session].test_dict["naturalscene_test"].shape == (1, 120, 50, 50)
+        assert responses[session].train.shape == (n_cells, 360)
+        responses[session].check_matching_stimulus(movies[session])
