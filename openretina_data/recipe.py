@@ -15,7 +15,8 @@ Structure (field names are stable; the wizard binds to them)::
                                 sampling_rate_hz, unit_filter,
                                 epochs: [Epoch(stimulus, repeats, skip_frames)],
                                 frame_times: FrameTimes(kind, path, key, unit,
-                                  sampling_rate_hz, threshold, edge, start_s))],
+                                  sampling_rate_hz, threshold, edge, start_s,
+                                  fill_dropped, drop_duplicates, debounce_s))],
                    session_info: [InfoSource(name, path, key, format)])]
       normalisation: Normalisation(mode, mean, std)
       binning: Binning(trace_method, spike_unit)
@@ -129,6 +130,16 @@ class FrameTimes:
     )
     start_s: float = field(
         default=0.0, metadata=_doc("kind=rate: time of the first frame, in seconds.")
+    )
+    fill_dropped: bool = field(
+        default=True, metadata=_doc("Interpolate frames whose trigger is missing (reported).")
+    )
+    drop_duplicates: bool = field(
+        default=False,
+        metadata=_doc("Drop triggers that come much sooner than one frame (reported)."),
+    )
+    debounce_s: float = field(
+        default=0.0, metadata=_doc("Ignore trigger edges closer than this, in seconds.")
     )
 
 

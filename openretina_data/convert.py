@@ -1,0 +1,484 @@
+"""Run a recipe: stream every source into a native dataset, atomically.
+
+:func:`convert` is a generator of :class:`Progress`; the CLI's progress bar and the
+wizard's worker both drive it, and either may stop between two yields (``close()`` the
+generator or set a :class:`CancelToken`). It checks the recipe with
+:func:`~openretina_data.plan.plan` first, then writes through
+:class:`~openretina_data.layout.DatasetWriter`: everything goes into a temporary
+folder beside the target, is fsynced and renamed into place, so a cancel, an error or
+a kill leaves the target as it was (the next run removes stale temporaries).
+
+Sources are read in time-slabs, so memory does not grow with recording length.
+Sessions convert in parallel processes with ``jobs > 1``. This module never imports torch.
+
+Examples
+--------
+>>> for step in convert(load_recipe("recipe.yaml")):   # doctest: +SKIP
+...     print(step.message)
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Generator, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from openretina_data import __version__
+from openretina_data.convert_io import MovieAxes, open_array, source_files
+from openretina_data.errors import CancelledError, LayoutError, RecipeError
+from openretina_data.layout.card import SourceFile, read_card
+from openretina_data.layout.names import LAYOUT_VERSION
+from openretina_data.layout.session import SessionWriter, source_file
+from openretina_data.layout.writer import CREATED_BY, DatasetWriter
+from openretina_data.plan import ConversionPlan, plan
+from openretina_data.recipe import Recipe, SessionSpec, dumps_recipe, expand_sessions, fill_session
+from openretina_data.responses_io import SpikeReader, open_response_reader, read_info_column
+
+RESPONSE_SLAB_FRAMES = 4096
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One step of a conversion: ``done`` of ``total`` work units (frames) so far."""
+
+    step: str
+    done: int
+    total: int
+    message: str
+
+
+class CancelToken:
+    """Set from any thread; :func:`convert` stops at its next slab and cleans up."""
+
+    def __init__(self) -> None:
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+@dataclass
+class SessionOutcome:
+    """What a session worker wrote, for the card (arrays dropped, statistics kept)."""
+
+    name: str
+    writer: SessionWriter
+    source_files: list[SourceFile] = field(default_factory=list)
+
+
+def recipe_text_and_hash(recipe: Recipe) -> tuple[str, str]:
+    """The recipe as stored in the dataset, and its SHA-256."""
+    text = dumps_recipe(recipe, fmt="yaml")
+    return text, hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def convert(
+    recipe: Recipe,
+    *,
+    session: str | None = None,
+    jobs: int = 1,
+    append: bool = False,
+    overwrite: bool = False,
+    cancel: CancelToken | None = None,
+) -> Iterator[Progress]:
+    """Convert ``recipe`` into its output folder, yielding :class:`Progress`.
+
+    Parameters
+    ----------
+    session
+        Convert only this session (e.g. one job of a SLURM array; combine with ``append``).
+    jobs
+        Sessions converted in parallel processes.
+    append
+        Add sessions to an existing dataset without rewriting it; refused when the
+        stimuli or the normalisation would change. Sessions already present are skipped.
+    overwrite
+        Replace an existing dataset once the new one is complete.
+    cancel
+        A token that stops the conversion at the next slab.
+
+    Raises
+    ------
+    RecipeError
+        The plan has errors (all are listed in the message).
+    CancelledError
+        ``cancel`` was set; nothing was left behind.
+    """
+    token = cancel or CancelToken()
+    yield Progress("plan", 0, 1, "checking the recipe and its sources")
+    checked = plan(recipe, overwrite=overwrite, append=append)
+    if not checked.ok:
+        listing = "\n".join(str(p) for p in checked.errors)
+        raise RecipeError(
+            f"the recipe has {len(checked.errors)} problem(s):\n{listing}",
+            hint="Fix them (run `openretina-data plan RECIPE`), then convert again.",
+        )
+    sessions = expand_sessions(recipe)
+    if session is not None:
+        sessions = [s for s in sessions if s.name == session]
+        if not sessions:
+            raise RecipeError(
+                f"no session named {session!r}", session=session, hint="See `openretina-data plan`."
+            )
+    existing = read_card(checked.output) if append else None
+    if append:
+        _check_append(recipe, checked, existing)
+        sessions = [s for s in sessions if existing is None or s.name not in existing.sessions]
+    text, digest = recipe_text_and_hash(recipe)
+    unit = _response_unit(recipe)
+    total = _total_frames(checked, sessions, append)
+    done = 0
+    with DatasetWriter(
+        checked.output,
+        frame_rate_hz=recipe.frame_rate_hz,
+        response_unit=unit,
+        recipe_text=text,
+        recipe_sha256=digest,
+        overwrite=overwrite,
+        append=append,
+    ) as writer:
+        writer.card.test_stimuli = [s.name for s in recipe.stimuli if s.split == "test"]
+        writer.card.description = recipe.description
+        _set_normalisation(recipe, writer)
+        if not append:
+            for stim in checked.stimuli:
+                if not stim.shared or stim.shape is None:
+                    continue
+                for frames in _write_shared_stimulus(recipe, stim.name, writer, token):
+                    done += frames
+                    yield Progress(
+                        f"stimulus {stim.name}",
+                        done,
+                        total,
+                        f"wrote {frames} frames of {stim.name}",
+                    )
+            writer.card.extra["stimulus_sources"] = _stimulus_sources(recipe)
+        movie_frames = {s.name: s.shape[1] + recipe.lag_frames for s in checked.stimuli if s.shape}
+        yield from _write_sessions(recipe, sessions, writer, movie_frames, jobs, token, done, total)
+    yield Progress("done", total, total, f"wrote {checked.output}")
+
+
+def _response_unit(recipe: Recipe) -> str:
+    for spec in recipe.sessions:
+        for source in spec.responses:
+            return recipe.binning.spike_unit if source.kind == "spike_times" else source.unit
+    return "a.u."
+
+
+def _total_frames(checked: ConversionPlan, sessions: list[SessionSpec], append: bool) -> int:
+    total = 0 if append else sum(s.shape[1] for s in checked.stimuli if s.shared and s.shape)
+    names = {s.name for s in sessions}
+    for session in checked.sessions:
+        if session.name in names:
+            total += sum(session.frames[n] * session.stimuli[n] for n in session.frames)
+    return max(total, 1)
+
+
+def _set_normalisation(recipe: Recipe, writer: DatasetWriter) -> None:
+    norm = recipe.normalisation
+    if writer.append:
+        return
+    if norm.mode == "given":
+        writer.card.norm_mean, writer.card.norm_std = norm.mean, norm.std
+    elif norm.mode == "none":
+        writer.card.norm_mean, writer.card.norm_std = 0.0, 1.0
+
+
+def _check_append(recipe: Recipe, checked: ConversionPlan, existing: Any) -> None:
+    if existing is None:
+        raise LayoutError(
+            "the folder has no dataset card; cannot tell whether stimuli would change",
+            path=str(checked.output),
+            hint="Convert into a new folder, or re-create the dataset without --append.",
+        )
+    wanted = {s.name: list(s.shape) for s in checked.stimuli if s.shared and s.shape}
+    have = {name: info.get("shape") for name, info in existing.stimuli.items()}
+    if wanted != have:
+        raise LayoutError(
+            f"appending would change the stimuli: dataset has {have}, recipe gives {wanted}",
+            path=str(checked.output),
+            hint="Append only sessions that use the dataset's stimuli unchanged; else convert anew.",
+        )
+    tests = sorted(s.name for s in recipe.stimuli if s.split == "test")
+    if tests != sorted(existing.test_stimuli):
+        raise LayoutError(
+            f"appending would change the test stimuli {sorted(existing.test_stimuli)} → {tests}",
+            path=str(checked.output),
+            hint="Keep the dataset's train/test split.",
+        )
+    norm = recipe.normalisation
+    if norm.mode == "given" and (norm.mean, norm.std) != (existing.norm_mean, existing.norm_std):
+        raise LayoutError(
+            f"appending would change the normalisation ({existing.norm_mean}, {existing.norm_std}) "
+            f"→ ({norm.mean}, {norm.std})",
+            path=str(checked.output),
+            hint="Use the dataset's norm_mean/norm_std, or convert anew.",
+        )
+
+
+def _stimulus_sources(recipe: Recipe) -> list[dict[str, Any]]:
+    found = []
+    for spec in recipe.stimuli:
+        if spec.shared:
+            for path in source_files(recipe.resolve(spec.path)):
+                found.append(vars(source_file(path)))
+    return found
+
+
+def _write_shared_stimulus(
+    recipe: Recipe, name: str, writer: DatasetWriter, token: CancelToken
+) -> Iterator[int]:
+    spec = recipe.stimulus(name)
+    reader, array = open_array(recipe.resolve(spec.path), spec.key, spec.format)
+    try:
+        axes = MovieAxes.check(spec.axes, array.shape, where=f"stimuli.{name}.axes")
+        c, t, h, w = axes.out_shape
+        frames = t - recipe.lag_frames
+        slabs = writer.create_stimulus(name, (c, frames, h, w), recipe.dtype)
+        step = axes.slab_frames(np.dtype(recipe.dtype).itemsize)
+        for start in range(0, frames, step):
+            _raise_if_cancelled(token)
+            stop = min(start + step, frames)
+            slabs.write(_cast(axes.read(array, start, stop), recipe.dtype, name), start)
+            yield stop - start
+    finally:
+        reader.close()
+
+
+def _cast(block: np.ndarray, dtype: str, name: str) -> np.ndarray:
+    from openretina_data.convert_io import cast_frames
+
+    return cast_frames(block, np.dtype(dtype), where=f"stimuli.{name}")
+
+
+def _raise_if_cancelled(token: CancelToken) -> None:
+    if token.cancelled:
+        raise CancelledError(
+            "the conversion was cancelled", hint="Nothing was written; run it again when ready."
+        )
+
+
+# --- sessions --------------------------------------------------------------------------
+
+
+def _write_sessions(
+    recipe: Recipe,
+    sessions: list[SessionSpec],
+    writer: DatasetWriter,
+    movie_frames: dict[str, int],
+    jobs: int,
+    token: CancelToken,
+    done: int,
+    total: int,
+) -> Iterator[Progress]:
+    if jobs <= 1 or len(sessions) <= 1:
+        for spec in sessions:
+            target = writer.create_session(spec.name)
+            target.close()
+            job = _session_job(recipe, spec, target.path, movie_frames, token)
+            while True:
+                try:
+                    frames = next(job)
+                except StopIteration as stop:
+                    _adopt(writer, stop.value)
+                    break
+                done += frames
+                yield Progress(f"session {spec.name}", done, total, f"{spec.name}: {frames} frames")
+        return
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures: dict[Future[SessionOutcome], SessionSpec] = {}
+        for spec in sessions:
+            target = writer.create_session(spec.name)
+            target.close()
+            futures[pool.submit(_run_session, recipe, spec, target.path, movie_frames)] = spec
+        try:
+            for future in _as_completed(futures, token):
+                outcome = future.result()
+                _adopt(writer, outcome)
+                spec = futures[future]
+                done += sum(
+                    movie_frames.get(e.stimulus, 0) * e.repeats
+                    for r in spec.responses
+                    for e in r.epochs
+                )
+                yield Progress(
+                    f"session {spec.name}", min(done, total), total, f"{spec.name}: written"
+                )
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+
+
+def _as_completed(
+    futures: dict[Future[SessionOutcome], SessionSpec], token: CancelToken
+) -> Iterator[Future[SessionOutcome]]:
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    pending = set(futures)
+    while pending:
+        _raise_if_cancelled(token)
+        finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+        yield from finished
+
+
+def _run_session(
+    recipe: Recipe, spec: SessionSpec, target: Path, movie_frames: dict[str, int]
+) -> SessionOutcome:
+    job = _session_job(recipe, spec, target, movie_frames, CancelToken())
+    while True:
+        try:
+            next(job)
+        except StopIteration as stop:
+            outcome: SessionOutcome = stop.value
+            return outcome
+
+
+def _adopt(writer: DatasetWriter, outcome: SessionOutcome) -> None:
+    """Hand what a worker wrote to the dataset writer (it validates and fills the card)."""
+    session = writer.sessions[outcome.name]
+    session.responses = outcome.writer.responses
+    session.stimuli = outcome.writer.stimuli
+    session.test_by_trial = outcome.writer.test_by_trial
+    session.session_info = outcome.writer.session_info
+    session.source_files = outcome.source_files
+
+
+def _session_job(
+    recipe: Recipe,
+    spec: SessionSpec,
+    target: Path,
+    movie_frames: dict[str, int],
+    token: CancelToken,
+) -> Generator[int, None, SessionOutcome]:
+    """Write one session file at ``target``; yields frames done, returns the outcome."""
+    files = _session_sources(recipe, spec)
+    attrs = {
+        "layout_version": LAYOUT_VERSION,
+        "frame_rate_hz": float(recipe.frame_rate_hz),
+        "response_unit": _response_unit(recipe),
+        "created_by": CREATED_BY,
+        "recipe_sha256": recipe_text_and_hash(recipe)[1],
+        "package_version": __version__,
+    }
+    out = SessionWriter(spec.name, target, attrs=attrs, source_files=files, allow_nonfinite=False)
+    try:
+        unit_ids = None
+        for source in spec.responses:
+            reader, frame_times = open_response_reader(
+                source, recipe, movie_frames, session=spec.name
+            )
+            try:
+                if isinstance(reader, SpikeReader):
+                    unit_ids = reader.units.unit_ids
+                if frame_times is not None:
+                    out.file.attrs[f"timing_{spec.responses.index(source)}"] = frame_times.summary()
+                offset = 0
+                for epoch in source.epochs:
+                    offset += epoch.skip_frames
+                    yield from _write_epoch(
+                        recipe,
+                        out,
+                        reader,
+                        epoch.stimulus,
+                        epoch.repeats,
+                        offset,
+                        movie_frames,
+                        token,
+                    )
+                    offset += epoch.repeats * movie_frames[epoch.stimulus]
+            finally:
+                reader.close()
+        for stimulus in recipe.stimuli:
+            if not stimulus.shared and stimulus.name in out.responses:
+                yield from _write_session_stimulus(recipe, out, spec.name, stimulus.name, token)
+        for info in spec.session_info:
+            column = read_info_column(
+                recipe.resolve(info.path),
+                info.key,
+                info.format,
+                session=spec.name,
+                unit_ids=unit_ids,
+            )
+            out.write_session_info(info.name, column)
+    finally:
+        out.close()
+    for slabs in out.all_slabs():
+        slabs.array = None  # the file is closed; keep shapes and statistics only
+    return SessionOutcome(spec.name, out, files)
+
+
+def _session_sources(recipe: Recipe, spec: SessionSpec) -> list[SourceFile]:
+    paths: list[Path] = []
+    for source in spec.responses:
+        paths.extend(source_files(recipe.resolve(source.path)))
+        if source.frame_times.path:
+            paths.extend(source_files(recipe.resolve(source.frame_times.path)))
+    for stimulus in recipe.stimuli:
+        if not stimulus.shared:
+            paths.extend(source_files(recipe.resolve(fill_session(stimulus, spec.name).path)))
+    unique = list(dict.fromkeys(p.resolve() for p in paths))
+    return [source_file(p) for p in unique]
+
+
+def _write_epoch(
+    recipe: Recipe,
+    out: SessionWriter,
+    reader: Any,
+    stimulus: str,
+    repeats: int,
+    offset: int,
+    movie_frames: dict[str, int],
+    token: CancelToken,
+) -> Iterator[int]:
+    movie = movie_frames[stimulus]
+    lag = recipe.lag_frames
+    frames = movie - lag
+    mean = out.create_responses(stimulus, reader.n_neurons, frames)
+    trials = None
+    if repeats > 1 and recipe.repeats.store_trials:
+        trials = out.create_test_by_trial(stimulus, repeats, reader.n_neurons, frames)
+    for start in range(0, frames, RESPONSE_SLAB_FRAMES):
+        _raise_if_cancelled(token)
+        stop = min(start + RESPONSE_SLAB_FRAMES, frames)
+        blocks = np.empty((repeats, reader.n_neurons, stop - start), dtype=np.float32)
+        for trial in range(repeats):
+            first = offset + trial * movie + lag + start
+            blocks[trial] = reader.read(first, first + stop - start)
+        if trials is not None:
+            trials.write(blocks, start)
+        mean.write(blocks.mean(axis=0, dtype=np.float64).astype(np.float32), start)
+        yield (stop - start) * repeats
+
+
+def _write_session_stimulus(
+    recipe: Recipe, out: SessionWriter, session: str, name: str, token: CancelToken
+) -> Iterator[int]:
+    spec = fill_session(recipe.stimulus(name), session)
+    reader, array = open_array(recipe.resolve(spec.path), spec.key, spec.format, session=session)
+    try:
+        axes = MovieAxes.check(spec.axes, array.shape, where=f"stimuli.{name}.axes")
+        c, t, h, w = axes.out_shape
+        frames = t - recipe.lag_frames
+        slabs = out.create_stimulus(name, (c, frames, h, w), recipe.dtype)
+        step = axes.slab_frames(np.dtype(recipe.dtype).itemsize)
+        for start in range(0, frames, step):
+            _raise_if_cancelled(token)
+            stop = min(start + step, frames)
+            slabs.write(_cast(axes.read(array, start, stop), recipe.dtype, name), start)
+            yield 0
+    finally:
+        reader.close()
+
+
+def run(recipe: Recipe, **options: Any) -> Path:
+    """Run :func:`convert` to the end; returns the output folder."""
+    for _ in convert(recipe, **options):
+        pass
+    return recipe.resolve(recipe.output)
