@@ -57,6 +57,9 @@ from __future__ import annotations
 from openretina_data.sources import hdf5 as _hdf5  # noqa: F401
 from openretina_data.sources import mat as _mat  # noqa: F401
 from openretina_data.sources import numpy_files as _numpy_files  # noqa: F401
+from openretina_data.sources import table as _table  # noqa: F401
+from openretina_data.sources import tiff as _tiff  # noqa: F401
+from openretina_data.sources import video as _video  # noqa: F401
 from openretina_data.sources.base import (
     ROLES,
     Role,

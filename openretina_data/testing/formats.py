@@ -142,3 +142,73 @@ def write_mat_v73(path: str | os.PathLike[str], seed: int = 0) -> tuple[Path, Ar
     content, expected = _mat_content(seed)
     hdf5storage.savemat(str(path), content, format="7.3", matlab_compatible=True)
     return path, expected
+
+
+def write_tiff(
+    path: str | os.PathLike[str], seed: int = 0, imagej: bool = False, compress: bool = False
+) -> tuple[Path, Arrays]:
+    """A (time, height, width) uint16 stack, one page per frame (``tifffile.imwrite``).
+
+    ``imagej=True`` writes an ImageJ hyperstack header; ``compress=True`` zlib pages.
+    The key is the file stem.
+    """
+    import tifffile
+
+    path = Path(path)
+    stack = _rng(seed).integers(0, 4096, (12, 10, 8), dtype=np.uint16)
+    options: dict[str, object] = {"compression": "zlib"} if compress else {}
+    if imagej:
+        options["imagej"] = True
+        options["metadata"] = {"axes": "TYX"}
+    tifffile.imwrite(path, stack, **options)  # type: ignore[arg-type]
+    return path, {path.stem.removesuffix(".ome"): stack}
+
+
+def write_video(
+    path: str | os.PathLike[str], seed: int = 0, rgb: bool = False, rate: int = 30
+) -> tuple[Path, Arrays]:
+    """A stimulus movie through PyAV: lossless gray ``ffv1`` (.avi), or RGB H.264 (.mp4).
+
+    Returns the frames that went in: (time, 16, 24) uint8, or (time, 16, 24, 3) when
+    ``rgb``. H.264 is lossy, so compare RGB frames approximately.
+    """
+    import av
+
+    path = Path(path)
+    rng = _rng(seed)
+    shape = (15, 16, 24, 3) if rgb else (15, 16, 24)
+    frames = rng.integers(0, 256, shape, dtype=np.uint8)
+    if rgb:  # smooth blocks survive lossy coding
+        frames = np.repeat(np.repeat(frames[:, ::8, ::8], 8, axis=1), 8, axis=2)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264" if rgb else "ffv1", rate=rate)
+        stream.width, stream.height = shape[2], shape[1]
+        stream.pix_fmt = "yuv420p" if rgb else "gray"
+        for image in frames:
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24" if rgb else "gray")
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    return path, {path.stem: frames}
+
+
+def write_table(path: str | os.PathLike[str], seed: int = 0) -> tuple[Path, Arrays]:
+    """A spike table as sorters export it: ``unit,spike_time_s,amplitude,quality``.
+
+    Comma-separated for ``.csv``, tab-separated for ``.tsv``. ``quality`` is text.
+    """
+    path = Path(path)
+    rng = _rng(seed)
+    n = 30
+    arrays: Arrays = {
+        "unit": rng.integers(1, 6, n).astype(np.int64),
+        "spike_time_s": np.round(np.sort(rng.uniform(0, 10, n)), 6),
+        "amplitude": np.round(rng.normal(80, 10, n), 3),
+    }
+    quality = np.array(["good", "mua"] * (n // 2), dtype=object)
+    sep = "\t" if path.suffix.lower() == ".tsv" else ","
+    lines = [sep.join([*arrays, "quality"])]
+    for i in range(n):
+        row = [repr(arrays[k][i].item()) for k in arrays] + [str(quality[i])]
+        lines.append(sep.join(row))
+    path.write_text("\n".join(lines) + "\n")
+    return path, {**arrays, "quality": quality}
