@@ -100,14 +100,19 @@ def test_deliberate_fix_fr_normalization_applies_to_repeats_stored_per_response_
     )
 
 
-def test_data_io_page_snippets_run_unchanged_and_feed_the_dataloaders(tmp_path: Path) -> None:
-    archive = write_maheswaranathan_archive(
-        tmp_path,
+def _one_session_archive(root: Path) -> Path:
+    """Long enough for the page's 50 validation clips of 90 frames and a batch of 64 train chunks."""
+    return write_maheswaranathan_archive(
+        root,
         sessions=("15-10-07",),
         n_cells=(9,),
         stim_types=("naturalscene",),
         train_frames=90 * 100,
     )
+
+
+def test_data_io_page_snippets_run_unchanged_and_feed_the_dataloaders(tmp_path: Path) -> None:
+    archive = _one_session_archive(tmp_path)
     # --- verbatim snippets (import prefix swapped, `...` -> the miniature) ---
     # fmt: off
     from openretina_data.maheswaranathan_2023.stimuli import load_all_stimuli
@@ -129,7 +134,7 @@ def test_data_io_page_snippets_run_unchanged_and_feed_the_dataloaders(tmp_path: 
         stim_type="naturalscene",
     )
 
-    from openretina.data_io.base_dataloader import multiple_movies_dataloaders
+    from openretina_data.base_dataloader import multiple_movies_dataloaders
 
     dataloaders = multiple_movies_dataloaders(
         neuron_data_dictionary=responses_dictionary,
@@ -158,3 +163,26 @@ def test_data_io_page_snippets_run_unchanged_and_feed_the_dataloaders(tmp_path: 
     assert shapes["train"] and all(s[1:] == (50, 9) for s in shapes["train"])
     assert shapes["validation"] and all(s[1:] == (90, 9) for s in shapes["validation"])
     assert shapes["test"] == [(1, 120, 9)]
+
+
+def test_our_splits_feed_openretinas_dataloaders_too(tmp_path: Path) -> None:
+    from openretina.data_io.base_dataloader import multiple_movies_dataloaders
+
+    archive = _one_session_archive(tmp_path)
+    loaders = multiple_movies_dataloaders(
+        neuron_data_dictionary=load_all_responses(archive),
+        movies_dictionary=load_all_stimuli(archive),
+        train_chunk_size=50,
+        batch_size=64,
+        seed=42,
+        clip_length=90,
+        num_val_clips=50,
+        allow_over_boundaries=True,
+    )
+    batch = next(iter(loaders["train"]["15-10-07"]))
+    assert tuple(batch.inputs.shape) == (64, 1, 50, 50, 50) and tuple(batch.targets.shape) == (
+        64,
+        50,
+        9,
+    )
+    assert [tuple(b.targets.shape) for b in loaders["test"]["15-10-07"]] == [(1, 120, 9)]
