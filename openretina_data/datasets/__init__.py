@@ -7,7 +7,7 @@ wizard's Start page call)::
 
     preset = get_preset("maheswaranathan_2023")     # InvalidNameError lists the names
     for step in preset.convert(archive_dir, out_dir, overwrite=False):
-        print(step.message)                          # PresetStep: message, done, total
+        print(step.message)                          # convert.Progress: step, done, total, message
 
 ``Preset.convert`` is a generator: each ``yield`` is a progress step and a place to
 stop. Closing it early (``close()``, Ctrl-C, an exception) leaves ``out_dir``
@@ -23,10 +23,11 @@ miniature of its archive, so the preset is tested without the real data.
 
 from __future__ import annotations
 
-from openretina_data.datasets.preset import Preset, PresetStep
+from openretina_data.convert import Progress
+from openretina_data.datasets.preset import Preset
 from openretina_data.errors import InvalidNameError
 
-__all__ = ["PRESETS", "Preset", "PresetStep", "get_preset"]
+__all__ = ["PRESETS", "Preset", "Progress", "get_preset"]
 
 
 def _registry() -> dict[str, Preset]:

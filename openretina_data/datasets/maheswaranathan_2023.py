@@ -38,7 +38,8 @@ from typing import Final
 
 import numpy as np
 
-from openretina_data.datasets.preset import Preset, PresetStep
+from openretina_data.convert import Progress
+from openretina_data.datasets.preset import Preset
 from openretina_data.errors import ShapeError, TimingError
 from openretina_data.layout import DatasetWriter, source_file
 from openretina_data.maheswaranathan_2023.archive import (
@@ -85,12 +86,12 @@ def convert_archive(
     *,
     overwrite: bool = False,
     stim_type: str = "naturalscene",
-) -> Iterator[PresetStep]:
+) -> Iterator[Progress]:
     """Convert ``ARCHIVE_DIR/ganglion_cell_data/*/<stim_type>.h5`` into a dataset at ``out_dir``.
 
     Yields
     ------
-    PresetStep
+    Progress
         One per movie hashed, movie written and session written.
     """
     files = find_session_files(archive_dir, stim_type)
@@ -101,7 +102,7 @@ def convert_archive(
         for split in SPLITS:
             movies.append(_hash_movie(path, session, split))
             done += 1
-            yield PresetStep(f"session {session}: read the {split} movie", done, total)
+            yield Progress("read", done, total, f"session {session}: read the {split} movie")
     names = _movie_names(movies, stim_type)
     frame_rate = _frame_rate(files)
     notes: list[str] = []
@@ -115,19 +116,17 @@ def convert_archive(
                 _copy_movie(writer, name, movie)
                 written.add(name)
             done += 1
-            yield PresetStep(
-                f"session {movie.session}: {movie.split} movie is stimulus {name!r}", done, total
-            )
+            message = f"session {movie.session}: {movie.split} movie is stimulus {name!r}"
+            yield Progress("stimulus", done, total, message)
         for session, path in files.items():
             lengths = {m.split: m.n_frames for m in movies if m.session == session}
             session_notes = _write_session(writer, session, path, names, lengths)
             notes.extend(f"session {session}: {note}" for note in session_notes)
             done += 1
-            yield PresetStep(
-                f"session {session}: wrote responses" + "".join(f"; {n}" for n in session_notes),
-                done,
-                total,
+            message = f"session {session}: wrote responses" + "".join(
+                f"; {n}" for n in session_notes
             )
+            yield Progress("session", done, total, message)
         card = writer.card
         card.test_stimuli = sorted({names[(m.session, "test")] for m in movies})
         card.citation = dict(CITATION)

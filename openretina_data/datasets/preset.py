@@ -1,4 +1,4 @@
-"""The :class:`Preset` record and its progress steps (see :mod:`openretina_data.datasets`)."""
+"""The :class:`Preset` record (see :mod:`openretina_data.datasets`); steps are :class:`~openretina_data.convert.Progress`."""
 
 from __future__ import annotations
 
@@ -6,31 +6,10 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from openretina_data.convert import Progress
 
-@dataclass(frozen=True)
-class PresetStep:
-    """One progress report of a preset conversion.
-
-    Attributes
-    ----------
-    message
-        What just happened, for a log line (``"session 15-10-07: wrote responses"``).
-    done, total
-        Steps finished and steps planned (``total`` may grow while scanning).
-    """
-
-    message: str
-    done: int
-    total: int
-
-    @property
-    def fraction(self) -> float:
-        """``done / total`` in [0, 1] (1 when nothing is planned)."""
-        return 1.0 if self.total <= 0 else min(1.0, self.done / self.total)
-
-
-#: ``convert(archive_dir, out_dir, *, overwrite) -> Iterator[PresetStep]``
-ConvertFunction = Callable[..., Iterator[PresetStep]]
+#: ``convert(archive_dir, out_dir, *, overwrite) -> Iterator[Progress]``
+ConvertFunction = Callable[..., Iterator[Progress]]
 
 
 @dataclass(frozen=True)
@@ -64,6 +43,6 @@ class Preset:
         out_dir: str | os.PathLike[str],
         *,
         overwrite: bool = False,
-    ) -> Iterator[PresetStep]:
+    ) -> Iterator[Progress]:
         """Convert the archive in ``archive_dir`` into a layout-v1 dataset at ``out_dir``."""
         return self.run(archive_dir, out_dir, overwrite=overwrite)
