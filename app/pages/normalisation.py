@@ -1,0 +1,151 @@
+"""Normalisation and splits: stimulus mean/std, which stimuli are test, repeats, validation clips."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QListWidget,
+    QListWidgetItem,
+    QSpinBox,
+)
+
+from app.pages.base import WizardPage
+
+if TYPE_CHECKING:
+    from app.wizard import ImportWizard
+
+MODES = {
+    "compute": "compute from the training stimuli",
+    "given": "use the values below",
+    "none": "do not normalise",
+}
+
+
+class NormalisationPage(WizardPage):
+    """Edits ``recipe.normalisation``, ``dtype``, ``repeats`` and the stimuli's split."""
+
+    page_id = "normalisation"
+
+    def __init__(self, wizard: ImportWizard) -> None:
+        super().__init__(
+            wizard,
+            "Normalisation and splits",
+            "openretina normalises stimuli with one mean and standard deviation. Test "
+            "stimuli are held out; validation clips are cut from training data when loading.",
+        )
+        row = QHBoxLayout()
+        norm = QGroupBox("Stimulus normalisation")
+        form = QFormLayout(norm)
+        self.mode = QComboBox()
+        for value, text in MODES.items():
+            self.mode.addItem(text, value)
+        self.mode.setToolTip("Computed statistics are a streaming pass over the training movies")
+        self.mode.currentIndexChanged.connect(self._edit)
+        form.addRow("Mean and std", self.mode)
+        self.mean = QDoubleSpinBox()
+        self.std = QDoubleSpinBox()
+        for box, tip in ((self.mean, "norm_mean"), (self.std, "norm_std (> 0)")):
+            box.setRange(-1e9, 1e9)
+            box.setDecimals(4)
+            box.setToolTip(tip)
+            box.valueChanged.connect(self._edit)
+        form.addRow("Mean", self.mean)
+        form.addRow("Std", self.std)
+        self.dtype = QComboBox()
+        self.dtype.addItems(["float32", "uint8"])
+        self.dtype.setToolTip(
+            "uint8 stores movies 4× smaller; our loaders normalise them per batch"
+        )
+        self.dtype.currentTextChanged.connect(self._edit)
+        form.addRow("Stimulus type", self.dtype)
+
+        splits = QGroupBox("Splits")
+        sform = QFormLayout(splits)
+        self.tests = QListWidget()
+        self.tests.setToolTip("Ticked stimuli are test stimuli")
+        self.tests.itemChanged.connect(self._test_ticked)
+        sform.addRow("Test stimuli", self.tests)
+        self.trials = QCheckBox("keep every repeat (test_by_trial_<stimulus>)")
+        self.trials.setToolTip("Besides the mean over repeats, store each trial for reliability")
+        self.trials.toggled.connect(self._edit)
+        sform.addRow("Repeats", self.trials)
+        self.clip = QSpinBox()
+        self.clip.setRange(1, 100_000)
+        self.clip.setSuffix(" frames")
+        self.clip.setToolTip("clip_length: length of one validation clip")
+        self.clip.valueChanged.connect(self._edit)
+        sform.addRow("Validation clip", self.clip)
+        self.n_val = QSpinBox()
+        self.n_val.setRange(0, 10_000)
+        self.n_val.setToolTip("num_val_clips: clips held out from training for validation")
+        self.n_val.valueChanged.connect(self._edit)
+        sform.addRow("Validation clips", self.n_val)
+        row.addWidget(norm)
+        row.addWidget(splits)
+        self.body.addLayout(row)
+        self.body.addStretch(1)
+        self.finish_layout()
+        self._filling = False
+
+    def load(self) -> None:
+        self._filling = True
+        recipe = self.state.recipe
+        self.mode.setCurrentIndex(list(MODES).index(recipe.normalisation.mode))
+        self.mean.setValue(recipe.normalisation.mean or 0.0)
+        self.std.setValue(recipe.normalisation.std or 0.0)
+        self.dtype.setCurrentText(recipe.dtype)
+        self.trials.setChecked(recipe.repeats.store_trials)
+        self.clip.setValue(self.state.clip_length)
+        self.n_val.setValue(self.state.num_val_clips)
+        self.tests.clear()
+        for spec in recipe.stimuli:
+            item = QListWidgetItem(spec.name)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(
+                Qt.CheckState.Checked if spec.split == "test" else Qt.CheckState.Unchecked
+            )
+            self.tests.addItem(item)
+        self._filling = False
+        self._enable()
+
+    def _enable(self) -> None:
+        given = self.mode.currentData() == "given"
+        self.mean.setEnabled(given)
+        self.std.setEnabled(given)
+
+    def _edit(self) -> None:
+        if self._filling:
+            return
+        recipe = self.state.recipe
+        recipe.normalisation.mode = self.mode.currentData()
+        given = recipe.normalisation.mode == "given"
+        recipe.normalisation.mean = self.mean.value() if given else None
+        recipe.normalisation.std = self.std.value() if given else None
+        recipe.dtype = self.dtype.currentText()  # type: ignore[assignment]
+        recipe.repeats.store_trials = self.trials.isChecked()
+        self.state.clip_length = self.clip.value()
+        self.state.num_val_clips = self.n_val.value()
+        self._enable()
+        self.refresh()
+
+    def _test_ticked(self, item: QListWidgetItem) -> None:
+        if self._filling:
+            return
+        spec = self.state.recipe.stimuli[self.tests.row(item)]
+        spec.split = "test" if item.checkState() == Qt.CheckState.Checked else "train"
+        self.refresh()
+
+    def problems(self) -> list[str]:
+        problems = self.state.page_problems("normalisation")
+        stimuli = self.state.recipe.stimuli
+        if stimuli and all(s.split == "test" for s in stimuli):
+            problems.append("Every stimulus is ticked as test: leave one for training.")
+        return problems

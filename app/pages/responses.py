@@ -1,0 +1,211 @@
+"""Responses: add spike-sorter folders, trace files or binned arrays; confirm kind and unit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+)
+
+from app.pages.base import WizardPage
+from app.sources_cache import probe_path
+from app.state import needs_rate
+from app.widgets.files import DropTable
+from app.workers import BackgroundTask
+from openretina_data.errors import format_error
+from openretina_data.recipe import RESPONSE_UNITS, ResponseSource
+
+if TYPE_CHECKING:
+    from app.wizard import ImportWizard
+
+COLUMNS = (
+    "Session",
+    "File or folder",
+    "Array",
+    "Shape",
+    "Kind",
+    "Unit",
+    "Sampling rate (Hz)",
+    "Keep",
+    "Confirmed",
+)
+KINDS = ("binned", "spike_times", "traces")
+KEEP = {"all units": [], "good only": ["good"], "good + mua": ["good", "mua"]}
+
+
+class ResponsesPage(WizardPage):
+    """One row per response source; each becomes a session (renamed on the next page)."""
+
+    page_id = "responses"
+
+    def __init__(self, wizard: ImportWizard) -> None:
+        super().__init__(
+            wizard,
+            "Responses",
+            "Add what was recorded: a Kilosort/Phy folder, suite2p output, a trace file or "
+            "binned arrays. The kind and unit are suggested; tick Confirmed once they are right.",
+        )
+        self.table = DropTable(COLUMNS)
+        self.table.setToolTip("Drop spike-sorter folders or response files here")
+        self.table.pathsDropped.connect(self.add_paths)
+        buttons = QHBoxLayout()
+        for text, tip, slot in (
+            ("&Add files…", "Choose response files", self.choose_files),
+            ("Add &folder…", "A spike-sorter folder (Kilosort/Phy, suite2p)", self.choose_folder),
+            ("&Remove", "Remove the selected row", self.remove_selected),
+        ):
+            button = QPushButton(text)
+            button.setToolTip(tip)
+            button.clicked.connect(slot)
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        self.busy = QLabel()
+        buttons.addWidget(self.busy)
+        self.body.addLayout(buttons)
+        self.body.addWidget(self.table, 1)
+        self.finish_layout()
+        self._task: BackgroundTask | None = None
+
+    def rows(self) -> list[tuple[str, ResponseSource]]:
+        """(session name, response source) in table order."""
+        return [(s.name, r) for s in self.state.recipe.sessions for r in s.responses]
+
+    def choose_files(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self, "Add response files")
+        self.add_paths(paths)
+
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Add a spike-sorter folder")
+        if folder:
+            self.add_paths([folder])
+
+    def add_paths(self, paths: list[str]) -> None:
+        """Probe ``paths`` off the UI thread and add each as a session."""
+        if not paths:
+            return
+        self.busy.setText(f"Looking inside {len(paths)} source(s)…")
+
+        def work():  # noqa: ANN202
+            for path in paths:
+                yield path, probe_path(path)
+
+        self._task = BackgroundTask(work, self, min_interval_s=0.0)
+        self._task.progress.connect(self._probed)
+        self._task.finished.connect(lambda _: self.busy.setText(""))
+        self._task.failed.connect(lambda e: self.busy.setText(format_error(e)))
+        self._task.start()
+
+    def _probed(self, item: tuple) -> None:
+        path, probed = item
+        self.state.add_responses(path, probed)
+        self.load()
+        self.refresh()
+
+    def remove_selected(self) -> None:
+        rows = self.rows()
+        row = self.table.currentRow()
+        if 0 <= row < len(rows):
+            source = rows[row][1]
+            for session in list(self.state.recipe.sessions):
+                if source in session.responses:
+                    session.responses.remove(source)
+                    if not session.responses:
+                        self.state.recipe.sessions.remove(session)
+            self.load()
+            self.refresh()
+
+    def load(self) -> None:
+        rows = self.rows()
+        self.table.setRowCount(len(rows))
+        for row, (session, source) in enumerate(rows):
+            probed = self.state.probes.get(source.path)
+            variable = probed.variable(source.key) if probed else None
+            keys = probed.info.keys() if probed and probed.info else []
+            self.table.set_text(row, 0, session, tip="Rename sessions on the Sessions page")
+            self.table.set_text(row, 1, Path(source.path).name, tip=source.path)
+            if len(keys) > 1:
+                self.table.set_combo(
+                    row,
+                    2,
+                    keys,
+                    source.key or "",
+                    lambda t, s=source: self._set(s, "key", t or None),
+                    tip="Which array holds the responses",
+                )
+            else:
+                self.table.set_text(row, 2, source.key or "")
+            shape = (
+                "×".join(map(str, variable.shape))
+                if variable
+                else (probed.error if probed and probed.error else "")
+            )
+            self.table.set_text(row, 3, shape, tip=variable.reason if variable else shape)
+            self.table.set_combo(
+                row,
+                4,
+                KINDS,
+                source.kind,
+                lambda t, s=source: self._set_kind(s, t),
+                tip="binned: one value per frame · spike_times: event times · traces: calcium/voltage",
+            )
+            self.table.set_combo(
+                row,
+                5,
+                RESPONSE_UNITS[source.kind],
+                source.unit,
+                lambda t, s=source: self._set(s, "unit", t),
+                tip="The unit the numbers are in (never guessed silently)",
+            )
+            rate = QDoubleSpinBox()
+            rate.setRange(0.0, 1_000_000.0)
+            rate.setDecimals(1)
+            rate.setSpecialValueText("not needed" if not needs_rate(source) else "required")
+            rate.setValue(source.sampling_rate_hz or 0.0)
+            rate.setToolTip("Samples per second of traces, or of spike times given in samples")
+            rate.valueChanged.connect(
+                lambda v, s=source: self._set(s, "sampling_rate_hz", v or None)
+            )
+            self.table.setCellWidget(row, 6, rate)
+            keep = next((k for k, v in KEEP.items() if v == source.unit_filter), "all units")
+            self.table.set_combo(
+                row,
+                7,
+                list(KEEP),
+                keep,
+                lambda t, s=source: self._set(s, "unit_filter", list(KEEP[t])),
+                tip="Keep only units the spike sorter labelled good",
+            )
+            confirmed = QCheckBox()
+            confirmed.setChecked(source.path in self.state.confirmed)
+            confirmed.setToolTip("Tick when kind, unit and sampling rate are right")
+            confirmed.toggled.connect(lambda on, s=source: self._confirm(s, on))
+            self.table.setCellWidget(row, 8, confirmed)
+
+    def _set(self, source: ResponseSource, name: str, value: object) -> None:
+        setattr(source, name, value)
+        self.refresh()
+
+    def _set_kind(self, source: ResponseSource, kind: str) -> None:
+        source.kind = kind  # type: ignore[assignment]
+        if source.unit not in RESPONSE_UNITS[kind]:
+            source.unit = RESPONSE_UNITS[kind][0]
+        self.state.confirmed.discard(source.path)
+        self.load()
+        self.refresh()
+
+    def _confirm(self, source: ResponseSource, on: bool) -> None:
+        if on:
+            self.state.confirmed.add(source.path)
+        else:
+            self.state.confirmed.discard(source.path)
+        self.refresh()
+
+    def problems(self) -> list[str]:
+        return self.state.page_problems("responses")

@@ -1,0 +1,268 @@
+"""Stimuli: add movie files, pick the array and its axis order, mark train or test."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.pages.base import WizardPage
+from app.sources_cache import axis_length, movie_frame, probe_path
+from app.state import axes_problem
+from app.widgets.files import DropTable
+from app.workers import BackgroundTask
+from openretina_data.errors import format_error
+
+if TYPE_CHECKING:
+    from app.wizard import ImportWizard
+
+AXIS_CHOICES = ("thw", "cthw", "hwt", "twh", "thwc", "tchw", "whtc")
+COLUMNS = ("Name", "File", "Array", "Shape", "Type", "Looks like", "Axis order", "Test")
+
+
+class StimuliPage(WizardPage):
+    """A table of stimulus movies with a live thumbnail of the selected one."""
+
+    page_id = "stimuli"
+
+    def __init__(self, wizard: ImportWizard) -> None:
+        super().__init__(
+            wizard,
+            "Stimuli",
+            "Add the movies that were shown. Check the thumbnail: with the right axis order "
+            "it looks like a picture, with a wrong one like stripes or noise.",
+        )
+        self.table = DropTable(COLUMNS)
+        self.table.setToolTip("Drop movie files here (npy, HDF5, MAT, TIFF, video)")
+        self.table.pathsDropped.connect(self.add_paths)
+        self.table.itemChanged.connect(self._item_changed)
+        self.table.itemSelectionChanged.connect(self.update_thumbnail)
+        buttons = QHBoxLayout()
+        for text, tip, slot in (
+            ("&Add files…", "Choose movie files", self.choose_files),
+            ("Add &folder…", "Add every file in a folder", self.choose_folder),
+            ("&Remove", "Remove the selected stimulus", self.remove_selected),
+        ):
+            button = QPushButton(text)
+            button.setToolTip(tip)
+            button.clicked.connect(slot)
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        self.busy = QLabel()
+        buttons.addWidget(self.busy)
+
+        self.thumbs = pg.GraphicsLayoutWidget()
+        self.thumbs.setBackground("w")
+        self.thumb_items = []
+        for column, label in enumerate(("first frame", "middle frame")):
+            view = self.thumbs.addViewBox(row=0, col=column, lockAspect=True)
+            view.invertY(True)
+            view.setMouseEnabled(False, False)
+            item = pg.ImageItem(axisOrder="row-major")
+            view.addItem(item)
+            self.thumb_items.append(item)
+            self.thumbs.addLabel(label, row=1, col=column)
+        self.thumb_caption = QLabel("Select a stimulus to see its frames.")
+        self.thumb_caption.setWordWrap(True)
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(0, 0, 0, 0)
+        side_layout.addWidget(self.thumbs, 1)
+        side_layout.addWidget(self.thumb_caption)
+        split = QSplitter()
+        split.addWidget(self.table)
+        split.addWidget(side)
+        split.setSizes([700, 350])
+        self.body.addLayout(buttons)
+        self.body.addWidget(split, 1)
+        self.finish_layout()
+        self._task: BackgroundTask | None = None
+        self._filling = False
+
+    # --- adding files -------------------------------------------------------------
+
+    def choose_files(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self, "Add stimulus movies")
+        self.add_paths(paths)
+
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Add every movie in a folder")
+        if folder:
+            self.add_paths(sorted(str(p) for p in Path(folder).iterdir() if p.is_file()))
+
+    def add_paths(self, paths: list[str]) -> None:
+        """Probe ``paths`` off the UI thread, then add each as a stimulus."""
+        if not paths:
+            return
+        self.busy.setText(f"Looking inside {len(paths)} file(s)…")
+
+        def work():  # noqa: ANN202 - generator of (path, Probed)
+            for path in paths:
+                yield path, probe_path(path)
+
+        self._task = BackgroundTask(work, self, min_interval_s=0.0)
+        self._task.progress.connect(self._probed)
+        self._task.finished.connect(lambda _: self.busy.setText(""))
+        self._task.failed.connect(lambda e: self.busy.setText(format_error(e)))
+        self._task.start()
+
+    def _probed(self, item: tuple) -> None:
+        path, probed = item
+        self.state.add_stimulus(path, probed)
+        self.load()
+        self.refresh()
+
+    def remove_selected(self) -> None:
+        row = self.table.currentRow()
+        if 0 <= row < len(self.state.recipe.stimuli):
+            del self.state.recipe.stimuli[row]
+            self.load()
+            self.refresh()
+
+    # --- table <-> recipe ---------------------------------------------------------
+
+    def ensure_probed(self) -> None:
+        """Probe stimuli that came from a recipe (in the background)."""
+        recipe = self.state.recipe
+        missing = [
+            s.path for s in recipe.stimuli if s.path not in self.state.probes and "{" not in s.path
+        ]
+        if not missing or (self._task is not None and self._task.running):
+            return
+        self.busy.setText(f"Looking inside {len(missing)} file(s)…")
+
+        def work():  # noqa: ANN202
+            for path in missing:
+                yield path, probe_path(recipe.resolve(path))
+
+        def store(item: tuple) -> None:
+            self.state.probes[item[0]] = item[1]
+
+        self._task = BackgroundTask(work, self, min_interval_s=0.0)
+        self._task.progress.connect(store)
+        self._task.finished.connect(lambda _: (self.busy.setText(""), self.load(), self.refresh()))
+        self._task.start()
+
+    def load(self) -> None:
+        self._filling = True
+        stimuli = self.state.recipe.stimuli
+        self.table.setRowCount(len(stimuli))
+        for row, spec in enumerate(stimuli):
+            probed = self.state.probes.get(spec.path)
+            variable = probed.variable(spec.key) if probed else None
+            keys = probed.info.keys() if probed and probed.info else []
+            self.table.set_text(
+                row,
+                0,
+                spec.name,
+                editable=True,
+                tip="Name used in the dataset (stimuli/<name>.npy)",
+            )
+            self.table.set_text(row, 1, Path(spec.path).name, tip=spec.path)
+            if len(keys) > 1:
+                self.table.set_combo(
+                    row,
+                    2,
+                    keys,
+                    spec.key or "",
+                    lambda text, s=spec: self._set(s, "key", text),
+                    tip="Which array in the file is the movie",
+                )
+            else:
+                self.table.set_text(row, 2, spec.key or (keys[0] if keys else ""))
+            shape = (
+                "×".join(str(n) for n in variable.shape)
+                if variable
+                else ("?" if not probed or probed.error else "pick an array")
+            )
+            self.table.set_text(row, 3, shape)
+            self.table.set_text(row, 4, variable.dtype if variable else "")
+            role = (
+                f"{variable.role} ({variable.confidence:.0%})"
+                if variable
+                else (probed.error if probed else "")
+            )
+            self.table.set_text(row, 5, role, tip=variable.reason if variable else role)
+            self.table.set_combo(
+                row,
+                6,
+                AXIS_CHOICES,
+                spec.axes,
+                lambda text, s=spec: self._set(s, "axes", text),
+                editable=True,
+                tip="Axis order as letters: c colour, t time, h height, w width",
+            )
+            test = QCheckBox()
+            test.setChecked(spec.split == "test")
+            test.setToolTip("Test stimulus (held out, usually shown repeatedly)")
+            test.toggled.connect(
+                lambda on, s=spec: self._set(s, "split", "test" if on else "train")
+            )
+            self.table.setCellWidget(row, 7, test)
+        self._filling = False
+        if stimuli and self.table.currentRow() < 0:
+            self.table.selectRow(0)
+        self.update_thumbnail()
+        self.ensure_probed()
+
+    def _set(self, spec, field_name: str, value: str) -> None:  # noqa: ANN001
+        setattr(spec, field_name, value or None if field_name == "key" else value)
+        self.update_thumbnail()
+        self.refresh()
+
+    def _item_changed(self, item) -> None:  # noqa: ANN001
+        if self._filling or item.column() != 0:
+            return
+        self.state.recipe.stimuli[item.row()].name = item.text().strip()
+        self.refresh()
+
+    def update_thumbnail(self) -> None:
+        """Show the first and middle frame of the selected stimulus with its axis order."""
+        row = self.table.currentRow()
+        stimuli = self.state.recipe.stimuli
+        for item in self.thumb_items:
+            item.clear()
+        if not 0 <= row < len(stimuli):
+            return
+        spec = stimuli[row]
+        probed = self.state.probes.get(spec.path)
+        variable = probed.variable(spec.key) if probed else None
+        if variable is None:
+            self.thumb_caption.setText("Pick the array that holds the movie to see it.")
+            return
+        why = axes_problem(spec.axes, variable.shape)
+        if why:
+            self.thumb_caption.setText(f"Cannot show frames: {why}.")
+            return
+        try:
+            array = self.wizard_.readers.array(self.state.recipe.resolve(spec.path), variable.key)
+            n_frames = axis_length(variable.shape, spec.axes, "t")
+            for item, t in zip(self.thumb_items, (0, n_frames // 2), strict=True):
+                frame = movie_frame(array, spec.axes, t)
+                item.setImage(frame, levels=(float(np.min(frame)), float(np.max(frame)) + 1e-9))
+        except Exception as error:  # noqa: BLE001 - shown to the user
+            self.thumb_caption.setText(f"Cannot read frames: {format_error(error)}")
+            return
+        height, width = (
+            axis_length(variable.shape, spec.axes, "h"),
+            axis_length(variable.shape, spec.axes, "w"),
+        )
+        self.thumb_caption.setText(
+            f"'{spec.name}': {n_frames} frames of {height}×{width} pixels, "
+            f"{axis_length(variable.shape, spec.axes, 'c')} channel(s)."
+        )
+
+    def problems(self) -> list[str]:
+        return self.state.page_problems("stimuli")

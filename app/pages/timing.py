@@ -1,0 +1,241 @@
+"""Timing and binning: when each frame was shown, and how responses become one value per frame."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+)
+
+from app.pages.base import WizardPage
+from app.sources_cache import TriggerCheck, check_trigger
+from app.workers import BackgroundTask
+from openretina_data.errors import format_error
+from openretina_data.recipe import ResponseSource
+
+if TYPE_CHECKING:
+    from app.wizard import ImportWizard
+
+SOURCES = {
+    "rate": "a fixed frame rate",
+    "trigger": "a trigger (TTL) channel",
+    "timestamps": "a timestamp per frame",
+}
+
+
+class TimingPage(WizardPage):
+    """Frame rate, frame-time source per session with a trigger plot, and binning choices."""
+
+    page_id = "timing"
+
+    def __init__(self, wizard: ImportWizard) -> None:
+        super().__init__(
+            wizard,
+            "Timing and binning",
+            "Say how the stimulus frames line up with the recording. A trigger channel is "
+            "checked for dropped or doubled frames; the plot shows where.",
+        )
+        top = QHBoxLayout()
+        general = QGroupBox("Stimulus and binning")
+        form = QFormLayout(general)
+        self.rate = QDoubleSpinBox()
+        self.rate.setRange(0.0, 10_000.0)
+        self.rate.setDecimals(3)
+        self.rate.setSuffix(" Hz")
+        self.rate.setToolTip("Frames per second of the stimulus movie")
+        self.rate.valueChanged.connect(self._set_rate)
+        form.addRow("Frame rate", self.rate)
+        self.trace_method = QComboBox()
+        self.trace_method.addItems(["area", "linear"])
+        self.trace_method.setToolTip(
+            "Traces onto frames: area = mean over each frame, linear = value at frame centre"
+        )
+        self.trace_method.currentTextChanged.connect(lambda t: self._set_binning("trace_method", t))
+        form.addRow("Traces", self.trace_method)
+        self.spike_unit = QComboBox()
+        self.spike_unit.addItems(["spikes/bin", "Hz"])
+        self.spike_unit.setToolTip("Spike times become counts per frame, or a rate in Hz")
+        self.spike_unit.currentTextChanged.connect(lambda t: self._set_binning("spike_unit", t))
+        form.addRow("Spikes as", self.spike_unit)
+
+        per_session = QGroupBox("Frame times of a session")
+        sform = QFormLayout(per_session)
+        self.session = QComboBox()
+        self.session.setToolTip("Which session's timing to edit")
+        self.session.currentIndexChanged.connect(self._show_session)
+        sform.addRow("Session", self.session)
+        self.kind = QComboBox()
+        for value, text in SOURCES.items():
+            self.kind.addItem(text, value)
+        self.kind.setToolTip("Where the frame times come from")
+        self.kind.currentIndexChanged.connect(self._edit)
+        sform.addRow("From", self.kind)
+        self.path = QLineEdit()
+        self.path.setToolTip(
+            "File with the trigger channel or the timestamps (relative to the recipe)"
+        )
+        self.path.editingFinished.connect(self._edit)
+        sform.addRow("File", self.path)
+        self.key = QLineEdit()
+        self.key.setToolTip("Array inside that file (empty if it holds only one)")
+        self.key.editingFinished.connect(self._edit)
+        sform.addRow("Array", self.key)
+        self.sampling = QDoubleSpinBox()
+        self.sampling.setRange(0.0, 1_000_000.0)
+        self.sampling.setSuffix(" Hz")
+        self.sampling.setToolTip("Sampling rate of the trigger channel")
+        self.sampling.valueChanged.connect(self._edit)
+        sform.addRow("Sampled at", self.sampling)
+        self.threshold = QLineEdit()
+        self.threshold.setPlaceholderText("automatic (halfway)")
+        self.threshold.setToolTip("Trigger threshold; empty = halfway between low and high")
+        self.threshold.editingFinished.connect(self._edit)
+        sform.addRow("Threshold", self.threshold)
+        top.addWidget(general)
+        top.addWidget(per_session, 1)
+
+        self.plot = pg.PlotWidget(background="w")
+        self.plot.setLabel("bottom", "time", units="s")
+        self.plot.setLabel("left", "trigger channel")
+        self.plot.setMinimumHeight(160)
+        check_row = QHBoxLayout()
+        self.check_button = QPushButton("&Check the trigger")
+        self.check_button.setToolTip("Detect frame triggers and look for dropped frames")
+        self.check_button.clicked.connect(self.check)
+        check_row.addWidget(self.check_button)
+        self.report = QLabel("Frame times from a fixed rate need no check.")
+        self.report.setWordWrap(True)
+        check_row.addWidget(self.report, 1)
+        self.body.addLayout(top)
+        self.body.addLayout(check_row)
+        self.body.addWidget(self.plot, 1)
+        self.finish_layout()
+        self._filling = False
+        self._task: BackgroundTask | None = None
+        self.last_check: TriggerCheck | None = None
+
+    def sources(self) -> list[tuple[str, ResponseSource]]:
+        return [(s.name, r) for s in self.state.recipe.sessions for r in s.responses]
+
+    def current(self) -> ResponseSource | None:
+        sources = self.sources()
+        index = self.session.currentIndex()
+        return sources[index][1] if 0 <= index < len(sources) else None
+
+    def load(self) -> None:
+        self._filling = True
+        recipe = self.state.recipe
+        self.rate.setValue(recipe.frame_rate_hz)
+        self.trace_method.setCurrentText(recipe.binning.trace_method)
+        self.spike_unit.setCurrentText(recipe.binning.spike_unit)
+        index = max(self.session.currentIndex(), 0)
+        self.session.clear()
+        for name, source in self.sources():
+            self.session.addItem(f"{name} ({source.kind})")
+        self._filling = False
+        self.session.setCurrentIndex(min(index, self.session.count() - 1))
+        self._show_session()
+
+    def _show_session(self) -> None:
+        source = self.current()
+        if source is None or self._filling:
+            return
+        self._filling = True
+        times = source.frame_times
+        self.kind.setCurrentIndex(list(SOURCES).index(times.kind))
+        self.path.setText(times.path or "")
+        self.key.setText(times.key or "")
+        self.sampling.setValue(times.sampling_rate_hz or 0.0)
+        self.threshold.setText("" if times.threshold is None else f"{times.threshold:g}")
+        binned = source.kind == "binned"
+        for widget in (self.kind, self.path, self.key, self.sampling, self.threshold):
+            widget.setEnabled(not binned)
+        self._filling = False
+        self.plot.clear()
+        if binned:
+            self.report.setText(
+                "Binned responses are already one value per frame: no frame times needed."
+            )
+        elif times.kind == "trigger" and times.path:
+            self.check()
+        else:
+            self.report.setText("Frames at the fixed rate from the start of the recording.")
+
+    def _set_rate(self, value: float) -> None:
+        if not self._filling:
+            self.state.recipe.frame_rate_hz = value
+            self.refresh()
+
+    def _set_binning(self, name: str, value: str) -> None:
+        if not self._filling:
+            setattr(self.state.recipe.binning, name, value)
+
+    def _edit(self) -> None:
+        source = self.current()
+        if source is None or self._filling:
+            return
+        times = source.frame_times
+        times.kind = self.kind.currentData()
+        times.path = self.path.text().strip() or None
+        times.key = self.key.text().strip() or None
+        times.sampling_rate_hz = self.sampling.value() or None
+        try:
+            times.threshold = (
+                float(self.threshold.text()) if self.threshold.text().strip() else None
+            )
+        except ValueError:
+            self.report.setText("The threshold must be a number (or empty for automatic).")
+        self.refresh()
+
+    def check(self) -> None:
+        """Detect triggers of the current session in the background and plot them."""
+        source = self.current()
+        times = source.frame_times if source else None
+        if times is None or times.kind != "trigger" or not times.path or not times.sampling_rate_hz:
+            self.report.setText("Choose the trigger file and its sampling rate first.")
+            return
+        if self._task is not None and self._task.running:
+            return
+        path = self.state.recipe.resolve(times.path)
+        args = (path, times.key, times.sampling_rate_hz, times.threshold, times.edge, None)
+        self.report.setText("Detecting triggers…")
+        self._task = BackgroundTask(lambda: check_trigger(*args), self)
+        self._task.finished.connect(self._show_check)
+        self._task.failed.connect(lambda e: self.report.setText(format_error(e)))
+        self._task.start()
+
+    def _show_check(self, result: TriggerCheck) -> None:
+        self.last_check = result
+        self.plot.clear()
+        self.plot.plot(result.window_s, result.window_signal, pen=pg.mkPen("#1f3a5f"))
+        high = float(np.max(result.window_signal)) if result.window_signal.size else 1.0
+        self.plot.plot(
+            result.edges_s,
+            np.full(result.edges_s.shape, high),
+            pen=None,
+            symbol="t",
+            symbolBrush="#1e6b2e",
+            symbolSize=8,
+            name="detected frames",
+        )
+        for t in result.dropped_s:
+            self.plot.addItem(pg.InfiniteLine(t, angle=90, pen=pg.mkPen("#d62728", width=2)))
+        if result.window_s.size:
+            self.plot.setXRange(float(result.window_s[0]), float(result.window_s[-1]), padding=0)
+        text = result.summary.replace("\n", "\n")
+        if result.dropped_s.size:
+            text += "\nRed lines mark dropped frames; the plot starts just before the first one."
+        self.report.setText(text)
+
+    def problems(self) -> list[str]:
+        return self.state.page_problems("timing")

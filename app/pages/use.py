@@ -1,0 +1,152 @@
+"""Use: check the written dataset, load it as dataloaders, export a config, copy the code."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pyqtgraph as pg
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+)
+
+from app.loader_check import LoaderCheck, check_loaders, loader_settings, snippet
+from app.pages.base import WizardPage
+from app.workers import BackgroundTask
+from openretina_data.errors import format_error
+from openretina_data.layout import check
+
+if TYPE_CHECKING:
+    from app.wizard import ImportWizard
+
+
+def export_config(dataset: str, target: str) -> str:
+    """Write the openretina data config for ``dataset`` to ``target`` (the core does the work)."""
+    from openretina_data.export_config import write_config
+
+    return str(write_config(dataset, target))
+
+
+class UsePage(WizardPage):
+    """The dataset as openretina will see it: ``check``, a sample batch, a snippet to copy."""
+
+    page_id = "use"
+
+    def __init__(self, wizard: ImportWizard) -> None:
+        super().__init__(
+            wizard,
+            "Use the dataset",
+            "The dataset is checked and loaded exactly as training will load it. Copy the "
+            "snippet into a notebook, or export a config for `openretina train`.",
+        )
+        self.report = QLabel()
+        self.report.setWordWrap(True)
+        row = QHBoxLayout()
+        self.check_button = QPushButton("Check the &dataloaders")
+        self.check_button.setToolTip("Build train/validation/test loaders and draw one batch")
+        self.check_button.clicked.connect(self.run_loader_check)
+        self.export_button = QPushButton("&Export config…")
+        self.export_button.setToolTip("An openretina data config (YAML) for this dataset")
+        self.export_button.clicked.connect(self.choose_export)
+        self.copy_button = QPushButton("&Copy snippet")
+        self.copy_button.setToolTip("Copy the Python code below to the clipboard")
+        self.copy_button.clicked.connect(self.copy_snippet)
+        self.view_button = QPushButton("Open in &viewer")
+        self.view_button.clicked.connect(lambda: self.wizard_.open_viewer(self.state.written_dir))
+        for button in (self.check_button, self.export_button, self.copy_button, self.view_button):
+            row.addWidget(button)
+        row.addStretch(1)
+        self.loader_text = QLabel("Press ‘Check the dataloaders’ to load a sample batch.")
+        self.loader_text.setWordWrap(True)
+        self.code = QPlainTextEdit()
+        self.code.setObjectName("log")
+        self.code.setReadOnly(True)
+        self.code.setToolTip(
+            "Runs as is; replace openretina_data by openretina.data_io for openretina's own loaders"
+        )
+        self.plots = pg.GraphicsLayoutWidget()
+        self.plots.setBackground("w")
+        view = self.plots.addViewBox(row=0, col=0, lockAspect=True)
+        view.invertY(True)
+        self.sample_image = pg.ImageItem(axisOrder="row-major")
+        view.addItem(self.sample_image)
+        self.sample_plot = self.plots.addPlot(row=0, col=1, title="targets of the first clip")
+        self.sample_plot.setLabel("bottom", "frame in chunk")
+        self.plots.ci.layout.setColumnStretchFactor(1, 2)
+        split = QSplitter()
+        split.addWidget(self.code)
+        split.addWidget(self.plots)
+        split.setSizes([600, 450])
+        self.body.addWidget(self.report)
+        self.body.addLayout(row)
+        self.body.addWidget(self.loader_text)
+        self.body.addWidget(split, 1)
+        self.finish_layout()
+        self.task: BackgroundTask | None = None
+        self.result: LoaderCheck | None = None
+        self.check_ok = False
+
+    def load(self) -> None:
+        folder = self.state.written_dir
+        if not folder:
+            self.report.setText("No dataset was written: go back to Write.")
+            return
+        result = check(folder)
+        self.check_ok = result.ok
+        self.report.setText(f"{folder}\n{result.to_text()}")
+        settings = loader_settings(folder, self.state.clip_length, self.state.num_val_clips)
+        self.code.setPlainText(snippet(folder, settings))
+
+    def run_loader_check(self) -> None:
+        if self.task is not None and self.task.running or not self.state.written_dir:
+            return
+        folder = self.state.written_dir
+        settings = loader_settings(folder, self.state.clip_length, self.state.num_val_clips)
+        self.loader_text.setText(
+            "Loading (the first time takes a few seconds while PyTorch starts)…"
+        )
+        self.task = BackgroundTask(lambda: check_loaders(folder, settings), self)
+        self.task.finished.connect(self._show)
+        self.task.failed.connect(
+            lambda e: self.loader_text.setText(f"Loading failed: {format_error(e)}")
+        )
+        self.task.start()
+
+    def _show(self, result: LoaderCheck) -> None:
+        self.result = result
+        self.loader_text.setText(result.to_text())
+        if result.sample_frame is not None:
+            self.sample_image.setImage(result.sample_frame)
+        self.sample_plot.clear()
+        if result.sample_targets is not None:
+            for i in range(min(result.sample_targets.shape[1], 8)):
+                self.sample_plot.plot(result.sample_targets[:, i] + i, pen=pg.intColor(i, hues=8))
+
+    def copy_snippet(self) -> None:
+        QGuiApplication.clipboard().setText(self.code.toPlainText())
+
+    def choose_export(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export an openretina config", "data_config.yaml", "YAML (*.yaml)"
+        )
+        if path:
+            try:
+                written = export_config(self.state.written_dir, path)
+            except Exception as error:  # noqa: BLE001 - shown to the user
+                self.loader_text.setText(f"Export failed: {format_error(error)}")
+            else:
+                self.loader_text.setText(f"Config written: {written}")
+
+    def problems(self) -> list[str]:
+        if not self.state.written_dir:
+            return ["No dataset was written yet."]
+        return [] if self.check_ok else ["The written dataset did not pass the check (see above)."]
+
+    def stop_work(self) -> None:
+        if self.task is not None and self.task.running:
+            self.task.wait()

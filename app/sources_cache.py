@@ -1,0 +1,150 @@
+"""Open source arrays lazily through ``openretina_data.sources`` and keep the readers open.
+
+The app never opens files itself: it asks the core for a reader and slices the lazy
+arrays the reader hands out. Readers stay open while a page shows them and are closed
+by :meth:`ReaderCache.close_all` (the wizard calls it when it closes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.state import Probed
+from openretina_data.errors import OpenRetinaDataError, format_error
+from openretina_data.sources.base import SourceReader, open_source, probe
+
+
+def probe_path(path: str | Path) -> Probed:
+    """Probe one file or folder; a user-facing problem becomes ``Probed.error``."""
+    try:
+        return Probed(path=str(path), info=probe(path))
+    except (OpenRetinaDataError, OSError, ValueError) as error:
+        return Probed(path=str(path), error=format_error(error).replace("\n  hint:", " —"))
+
+
+class ReaderCache:
+    """One open reader per path, handing out lazy arrays by key."""
+
+    def __init__(self) -> None:
+        self._readers: dict[str, SourceReader] = {}
+
+    def array(self, path: str | Path, key: str | None) -> Any:
+        """A lazy array (``.shape``, ``.dtype``, slicing) for ``key`` in ``path``.
+
+        ``key=None`` picks the only variable in the file.
+        """
+        text = str(path)
+        reader = self._readers.get(text)
+        if reader is None:
+            reader = open_source(text)
+            self._readers[text] = reader
+        if key is None:
+            keys = reader.keys()
+            if len(keys) != 1:
+                raise OpenRetinaDataError(
+                    f"{Path(text).name} holds {len(keys)} arrays",
+                    path=text,
+                    hint=f"Pick one of: {', '.join(keys)}.",
+                )
+            key = keys[0]
+        return reader.array(key)
+
+    def close_all(self) -> None:
+        """Close every reader."""
+        for reader in self._readers.values():
+            reader.close()
+        self._readers.clear()
+
+
+def movie_frame(array: Any, axes: str, t: int, channel: int = 0) -> np.ndarray:
+    """Frame ``t`` of a movie stored with axis order ``axes``, as (height, width) float32.
+
+    Only that frame is read from the lazy array.
+    """
+    index: list[Any] = []
+    kept: list[str] = []
+    for letter in axes:
+        if letter == "t":
+            index.append(int(t))
+        elif letter == "c":
+            index.append(int(channel))
+        else:
+            index.append(slice(None))
+            kept.append(letter)
+    frame = np.asarray(array[tuple(index)], dtype=np.float32)
+    return frame if kept == ["h", "w"] else frame.T
+
+
+def axis_length(shape: Sequence[int], axes: str, letter: str) -> int:
+    """Length of axis ``letter`` (1 if absent) of an array stored as ``axes``."""
+    return int(shape[axes.index(letter)]) if letter in axes else 1
+
+
+@dataclass
+class TriggerCheck:
+    """What the Timing page shows for one trigger channel."""
+
+    summary: str
+    warnings: tuple[str, ...]
+    window_s: np.ndarray  # (samples,) seconds of the plotted stretch
+    window_signal: np.ndarray  # (samples,) the channel there
+    edges_s: np.ndarray  # detected frame onsets inside the stretch
+    dropped_s: np.ndarray  # where frames were dropped (all of them), seconds
+
+
+def check_trigger(
+    path: str | Path,
+    key: str | None,
+    sampling_rate_hz: float,
+    threshold: float | None,
+    edge: str,
+    expected_frames: int | None,
+    window_s: float = 1.0,
+) -> TriggerCheck:
+    """Detect frame triggers in a channel (runs in a worker thread; opens its own reader).
+
+    The plotted stretch starts a little before the first dropped frame, or at the first
+    trigger when none was dropped, so the problem (if any) is on screen.
+    """
+    from openretina_data.timing.frames import frame_times_from_signal
+
+    with open_source(path) as reader:
+        keys = reader.keys()
+        channel = reader.array(key if key is not None else keys[0])
+        signal = np.asarray(channel[...]).reshape(-1)
+    times = frame_times_from_signal(
+        signal,
+        sampling_rate_hz,
+        threshold=threshold,
+        edge=edge,  # type: ignore[arg-type]
+        expected_frames=expected_frames,
+    )
+    interval = times.frame_interval_s
+    dropped_s = (
+        times.edges[0] + times.dropped_frames * interval
+        if times.dropped_frames.size
+        else np.zeros(0)
+    )
+    start = (
+        float(dropped_s[0] - 4 * interval)
+        if dropped_s.size
+        else float(times.triggers[0] - interval)
+    )
+    start = max(start, 0.0)
+    first = int(start * sampling_rate_hz)
+    stop = min(first + int(window_s * sampling_rate_hz), signal.size)
+    seconds_axis = np.arange(first, stop) / sampling_rate_hz
+    inside = (times.triggers >= start) & (times.triggers < stop / sampling_rate_hz)
+    return TriggerCheck(
+        summary=times.summary(),
+        warnings=times.warnings,
+        window_s=seconds_axis,
+        window_signal=signal[first:stop].astype(np.float32),
+        edges_s=times.triggers[inside],
+        dropped_s=dropped_s,
+    )

@@ -1,0 +1,404 @@
+"""Qt-free state of the wizard and the viewer: plain dataclasses that tests can drive.
+
+The wizard edits one :class:`WizardState`; each page owns one part of it and asks
+:meth:`WizardState.page_problems` whether it is complete. Nothing here touches files:
+arrays arrive already opened (lazily) by ``openretina_data``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from openretina_data.recipe import (
+    RESPONSE_UNITS,
+    Epoch,
+    FrameTimes,
+    Recipe,
+    ResponseSource,
+    SessionSpec,
+    StimulusSpec,
+    legal_name,
+)
+from openretina_data.sources.base import SourceInfo, Variable
+
+PAGES = (
+    "start",
+    "stimuli",
+    "responses",
+    "sessions",
+    "timing",
+    "normalisation",
+    "preview",
+    "write",
+    "use",
+)
+"""Page ids in wizard order (also the screenshot file names)."""
+
+
+class LazyArray(Protocol):
+    """Anything with a shape that can be sliced without loading the rest (memmap, h5py)."""
+
+    @property
+    def shape(self) -> tuple[int, ...]: ...
+
+    def __getitem__(self, index: Any) -> Any: ...
+
+
+@dataclass
+class PreviewData:
+    """What the linked preview plots show; arrays are lazy and read one window at a time.
+
+    Parameters
+    ----------
+    movie
+        (channels, time, height, width) stimulus, any dtype.
+    responses
+        (neurons, time) responses on the same frames, or None.
+    frame_rate_hz
+        Frames per second (for the time axis in seconds).
+    trials
+        (trials, neurons, time) repeats of a test stimulus, or None.
+    title
+        What is shown, e.g. ``"session s0 · stimulus natural (train)"``.
+    unit
+        Response unit, for the axis label.
+    """
+
+    movie: LazyArray
+    responses: LazyArray | None
+    frame_rate_hz: float
+    trials: LazyArray | None = None
+    title: str = ""
+    unit: str = "a.u."
+
+    @property
+    def n_frames(self) -> int:
+        """Number of stimulus frames."""
+        return int(self.movie.shape[1])
+
+    @property
+    def n_neurons(self) -> int:
+        """Number of neurons (0 without responses)."""
+        return 0 if self.responses is None else int(self.responses.shape[0])
+
+
+def valid_name(name: str) -> str:
+    """Return '' when ``name`` is a usable session/stimulus name, else why not (plain words)."""
+    if not name:
+        return "is empty"
+    if name in {"train", "validation", "test"}:
+        return f"'{name}' is reserved for a split; choose another name"
+    if not legal_name(name):
+        return (
+            f"'{name}' must start with a letter or digit and use only letters, digits, '_' or '-'"
+        )
+    return ""
+
+
+def axes_problem(axes: str, shape: Sequence[int]) -> str:
+    """Return '' when ``axes`` describes an array of ``shape`` as a movie, else why not."""
+    if not axes:
+        return "choose the axis order"
+    if len(axes) != len(shape):
+        return f"axis order '{axes}' has {len(axes)} letters but the array has {len(shape)} axes {tuple(shape)}"
+    if sorted(axes) != sorted(set(axes)) or not set(axes) <= set("cthw"):
+        return f"axis order '{axes}' must use each of c, t, h, w at most once"
+    if not {"t", "h", "w"} <= set(axes):
+        return f"axis order '{axes}' needs t (time), h (height) and w (width)"
+    return ""
+
+
+_SORTER_FOLDERS = {
+    "phy",
+    "kilosort",
+    "kilosort2",
+    "kilosort3",
+    "kilosort4",
+    "sorted",
+    "suite2p",
+    "plane0",
+}
+_RESPONSE_WORDS = ("responses", "response", "spikes", "spike_times", "traces", "roi", "units")
+
+
+def guess_session_name(path: str) -> str:
+    """A session name from where a response file or folder sits.
+
+    ``rec/s0/phy`` → ``s0``; ``rec/s1_responses.h5`` → ``s1``; ``rec/s2/suite2p/plane0`` → ``s2``.
+    """
+    parts = [p for p in path.replace("\\", "/").split("/") if p]
+    while len(parts) > 1 and parts[-1].lower() in _SORTER_FOLDERS:
+        parts.pop()
+    stem = parts[-1] if parts else path
+    for suffix in (".hdf5", ".h5", ".npz", ".npy", ".mat", ".nwb", ".csv", ".tsv"):
+        if stem.lower().endswith(suffix):
+            stem = stem[: -len(suffix)]
+    lowered = stem.lower()
+    for word in _RESPONSE_WORDS:
+        for joiner in ("_", "-", "."):
+            if lowered.endswith(joiner + word):
+                return stem[: -len(word) - 1]
+            if lowered.startswith(word + joiner):
+                return stem[len(word) + 1 :]
+    if lowered in _RESPONSE_WORDS and len(parts) > 1:
+        return parts[-2]
+    return stem
+
+
+def match_epochs(response_path: str, session: str, stimuli: Sequence[StimulusSpec]) -> list[Epoch]:
+    """The stimuli a session saw, guessed from names and folders.
+
+    A stimulus whose path names the session (a folder, a file-name part, or the
+    ``{session}`` template) is that session's own; shared stimuli go to every session.
+    Train stimuli come first, then test stimuli (the usual order of an experiment).
+    """
+    chosen = [s for s in stimuli if s.shared or "{session}" in s.path or _mentions(s.path, session)]
+    chosen.sort(key=lambda s: s.split != "train")
+    return [Epoch(stimulus=s.name) for s in chosen]
+
+
+def _mentions(path: str, name: str) -> bool:
+    """True when ``name`` is a folder of ``path`` or a ``_``/``-`` part of its file name."""
+    parts = [p for p in path.replace("\\", "/").split("/") if p]
+    if name in parts[:-1]:
+        return True
+    stem = parts[-1].split(".")[0] if parts else ""
+    return stem == name or name in stem.replace("-", "_").split("_")
+
+
+def new_recipe(base_dir: str | Path = ".") -> Recipe:
+    """An empty recipe for a new conversion, relative to ``base_dir``."""
+    recipe = Recipe(output="dataset", frame_rate_hz=30.0, stimuli=[], sessions=[])
+    recipe.base_dir = Path(base_dir).resolve()
+    return recipe
+
+
+@dataclass
+class Probed:
+    """What ``sources.probe`` said about one path (or why it could not)."""
+
+    path: str
+    info: SourceInfo | None = None
+    error: str = ""
+
+    def variable(self, key: str | None) -> Variable | None:
+        """The probed variable ``key`` (the only one when ``key`` is None), or None."""
+        if self.info is None:
+            return None
+        variables = self.info.variables
+        if key is None:
+            return variables[0] if len(variables) == 1 else None
+        return next((v for v in variables if v.key == key), None)
+
+
+@dataclass
+class WizardState:
+    """Everything the wizard edits: one Recipe, plus what probing found and what was confirmed."""
+
+    recipe: Recipe = field(default_factory=new_recipe)
+    mode: str = "new"  # "new" | "recipe" | "dataset"
+    recipe_path: str = ""
+    dataset_path: str = ""
+    probes: dict[str, Probed] = field(default_factory=dict)
+    confirmed: set[str] = field(default_factory=set)
+    written_dir: str = ""
+    clip_length: int = 90
+    num_val_clips: int = 10
+
+    # --- edits shared by the pages and the tests ----------------------------------
+
+    def add_stimulus(self, path: str, probed: Probed) -> StimulusSpec:
+        """Add a stimulus file, guessing its name, key, axis order and train/test split."""
+        self.probes[path] = probed
+        stem = Path(path).name.split(".")[0]
+        names = {s.name for s in self.recipe.stimuli}
+        name, n = stem, 2
+        while name in names:
+            name, n = f"{stem}_{n}", n + 1
+        movies = probed.info.by_role("stimulus") if probed.info else []
+        key = movies[0].key if movies else None
+        variable = probed.variable(key)
+        spec = StimulusSpec(
+            name=name,
+            path=path,
+            key=key if probed.info and len(probed.info.variables) > 1 else None,
+            axes=guess_axes(variable.shape) if variable else "thw",
+            split="test" if "test" in stem.lower() else "train",
+        )
+        self.recipe.stimuli.append(spec)
+        return spec
+
+    def add_responses(self, path: str, probed: Probed) -> SessionSpec:
+        """Add a response source as a new session, auto-matched to the stimuli."""
+        self.probes[path] = probed
+        kind, unit, key = "binned", "spikes/bin", None
+        if probed.info is not None:
+            for role, as_kind in (
+                ("spike_times", "spike_times"),
+                ("binned_responses", "binned"),
+                ("traces", "traces"),
+            ):
+                found = probed.info.by_role(role)  # type: ignore[arg-type]
+                if found:
+                    kind, key = as_kind, found[0].key
+                    unit = found[0].unit or RESPONSE_UNITS[as_kind][0]
+                    if unit not in RESPONSE_UNITS[as_kind]:
+                        unit = RESPONSE_UNITS[as_kind][0]
+                    break
+        name = guess_session_name(path)
+        source = ResponseSource(
+            path=path,
+            kind=kind,  # type: ignore[arg-type]
+            unit=unit,
+            epochs=match_epochs(path, name, self.recipe.stimuli),
+            key=key if probed.info and len(probed.info.variables) > 1 else None,
+            frame_times=FrameTimes(),
+        )
+        session = SessionSpec(name=name, responses=[source])
+        self.recipe.sessions.append(session)
+        return session
+
+    def rematch(self) -> None:
+        """Give every response source without epochs the stimuli its names suggest."""
+        for session in self.recipe.sessions:
+            for source in session.responses:
+                if not source.epochs:
+                    source.epochs = match_epochs(source.path, session.name, self.recipe.stimuli)
+
+    # --- what blocks Next ---------------------------------------------------------
+
+    def page_problems(self, page: str) -> list[str]:
+        """Why the page ``page`` (one of :data:`PAGES`) is not complete yet; [] when it is."""
+        check = getattr(self, f"_problems_{page}", None)
+        return list(check()) if check is not None else []
+
+    def _problems_start(self) -> list[str]:
+        if self.mode == "recipe" and not self.recipe_path:
+            return ["Choose a recipe file to open, or start a new conversion."]
+        if self.mode == "dataset" and not self.dataset_path:
+            return ["Choose a dataset folder to view, or start a new conversion."]
+        return []
+
+    def _problems_stimuli(self) -> list[str]:
+        stimuli = self.recipe.stimuli
+        if not stimuli:
+            return ["Add at least one stimulus movie (Add files…, or drop files here)."]
+        problems = []
+        names = [s.name for s in stimuli]
+        for spec in stimuli:
+            label = f"Stimulus '{spec.name}'"
+            probed = self.probes.get(spec.path)
+            if probed is not None and probed.error:
+                problems.append(f"{label}: {probed.error}")
+                continue
+            why = valid_name(spec.name)
+            if why:
+                problems.append(f"{label}: the name {why}.")
+            elif names.count(spec.name) > 1:
+                problems.append(f"{label}: two stimuli have this name; rename one.")
+            variable = probed.variable(spec.key) if probed is not None else None
+            if probed is not None and probed.info is not None and variable is None:
+                problems.append(f"{label}: pick which array in the file is the movie.")
+            elif variable is not None and axes_problem(spec.axes, variable.shape):
+                problems.append(f"{label}: {axes_problem(spec.axes, variable.shape)}.")
+        if all(s.split == "test" for s in stimuli):
+            problems.append(
+                "Every stimulus is marked test: openretina needs one training stimulus."
+            )
+        return problems
+
+    def _problems_responses(self) -> list[str]:
+        sources = [(s, r) for s in self.recipe.sessions for r in s.responses]
+        if not sources:
+            return ["Add the responses: a spike-sorter folder, a trace file or binned arrays."]
+        problems = []
+        for _session, source in sources:
+            label = f"Responses '{Path(source.path).name}'"
+            probed = self.probes.get(source.path)
+            if probed is not None and probed.error:
+                problems.append(f"{label}: {probed.error}")
+            elif source.unit not in RESPONSE_UNITS[source.kind]:
+                allowed = ", ".join(RESPONSE_UNITS[source.kind])
+                problems.append(
+                    f"{label}: unit '{source.unit}' does not fit {source.kind}; use {allowed}."
+                )
+            elif source.path not in self.confirmed:
+                problems.append(f"{label}: confirm that these are {source.kind} in {source.unit}.")
+            elif needs_rate(source) and not source.sampling_rate_hz:
+                problems.append(f"{label}: give the sampling rate in Hz.")
+        return problems
+
+    def _problems_sessions(self) -> list[str]:
+        return [f"Session '{name}': {hint}" for name, hint in session_problems(self.recipe)]
+
+    def _problems_timing(self) -> list[str]:
+        problems = []
+        if not self.recipe.frame_rate_hz > 0:
+            problems.append("The frame rate must be a positive number of frames per second.")
+        for session in self.recipe.sessions:
+            for source in session.responses:
+                times = source.frame_times
+                if source.kind == "binned" or times.kind == "rate":
+                    continue
+                if not times.path:
+                    what = "trigger channel" if times.kind == "trigger" else "timestamp file"
+                    problems.append(f"Session '{session.name}': choose the {what}.")
+                elif times.kind == "trigger" and not times.sampling_rate_hz:
+                    problems.append(
+                        f"Session '{session.name}': give the trigger channel's sampling rate."
+                    )
+        return problems
+
+    def _problems_normalisation(self) -> list[str]:
+        norm = self.recipe.normalisation
+        if norm.mode == "given":
+            if norm.mean is None or norm.std is None:
+                return ["Give both the mean and the standard deviation, or let them be computed."]
+            if not norm.std > 0:
+                return ["The standard deviation must be greater than zero."]
+        return []
+
+
+def needs_rate(source: ResponseSource) -> bool:
+    """True when a response source's numbers mean nothing without a sampling rate."""
+    return source.kind == "traces" or (source.kind == "spike_times" and source.unit == "samples")
+
+
+def guess_axes(shape: Sequence[int]) -> str:
+    """A first guess of a movie's axis order: the longest axis is time, a 1-4 axis is colour."""
+    if len(shape) == 3:
+        return "thw" if shape[0] >= max(shape[1:]) else "hwt"
+    if len(shape) == 4:
+        return "cthw" if shape[0] <= 4 else "thwc"
+    return "thw"
+
+
+def session_problems(recipe: Recipe) -> list[tuple[str, str]]:
+    """(session name, what is wrong and how to fix it) for every session row with a problem."""
+    if not recipe.sessions:
+        return [("-", "no sessions yet: add responses on the Responses page.")]
+    names = [s.name for s in recipe.sessions]
+    stimulus_names = [s.name for s in recipe.stimuli]
+    problems = []
+    for session in recipe.sessions:
+        why = valid_name(session.name) if "{session}" not in session.name else ""
+        if why:
+            problems.append((session.name, f"the name {why}."))
+        elif names.count(session.name) > 1:
+            problems.append((session.name, "two sessions have this name; rename one."))
+        for source in session.responses:
+            shown = [e.stimulus for e in source.epochs]
+            unknown = [s for s in shown if s not in stimulus_names]
+            if not shown:
+                problems.append((session.name, "no stimulus: type the stimuli it saw, in order."))
+            elif unknown:
+                problems.append(
+                    (
+                        session.name,
+                        f"unknown stimulus {', '.join(unknown)}; use {', '.join(stimulus_names)}.",
+                    )
+                )
+    return problems

@@ -1,0 +1,140 @@
+"""The import wizard: nine pages that edit one Recipe, then write and check the dataset."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings
+from PySide6.QtGui import QCloseEvent, QIcon
+from PySide6.QtWidgets import QMessageBox, QWidget, QWizard
+
+from app.pages.base import WizardPage
+from app.pages.normalisation import NormalisationPage
+from app.pages.preview import PreviewPage
+from app.pages.responses import ResponsesPage
+from app.pages.sessions import SessionsPage
+from app.pages.start import StartPage
+from app.pages.stimuli import StimuliPage
+from app.pages.timing import TimingPage
+from app.pages.use import UsePage
+from app.pages.write import WritePage
+from app.settings import remember
+from app.sources_cache import ReaderCache
+from app.state import WizardState, new_recipe
+from openretina_data.errors import OpenRetinaDataError, format_error
+from openretina_data.recipe import load_recipe
+
+RESOURCES = Path(__file__).parent / "resources"
+
+
+def app_icon() -> QIcon:
+    """The app icon (an SVG in ``resources/``)."""
+    return QIcon(str(RESOURCES / "icon.svg"))
+
+
+def stylesheet() -> str:
+    """The small stylesheet in ``resources/``."""
+    return (RESOURCES / "style.qss").read_text(encoding="utf-8")
+
+
+class ImportWizard(QWizard):
+    """Start → Stimuli → Responses → Sessions → Timing → Normalisation → Preview → Write → Use.
+
+    Parameters
+    ----------
+    settings
+        Where recent files are remembered (tests pass a temporary INI file).
+    state
+        The state to edit (a fresh one by default).
+    """
+
+    def __init__(
+        self,
+        settings: QSettings,
+        state: WizardState | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.state = state or WizardState()
+        self.readers = ReaderCache()
+        self.viewers: list[QWidget] = []
+        self.setWindowTitle("openretina-data — import recordings")
+        self.setWindowIcon(app_icon())
+        self.setStyleSheet(stylesheet())
+        self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
+        self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
+        self.setOption(QWizard.WizardOption.HaveFinishButtonOnEarlyPages, False)
+        self.pages: dict[str, WizardPage] = {}
+        for cls in (
+            StartPage,
+            StimuliPage,
+            ResponsesPage,
+            SessionsPage,
+            TimingPage,
+            NormalisationPage,
+            PreviewPage,
+            WritePage,
+            UsePage,
+        ):
+            page = cls(self)
+            self.pages[page.page_id] = page
+            self.addPage(page)
+        self.resize(1180, 700)  # fits a 1366×768 screen with a task bar
+        self.setMinimumSize(900, 580)
+
+    # --- actions the pages ask for ------------------------------------------------
+
+    def new_conversion(self) -> None:
+        """Forget everything and start an empty recipe."""
+        self.readers.close_all()
+        self.state.recipe = new_recipe(Path.cwd())
+        self.state.mode, self.state.recipe_path = "new", ""
+        self.state.probes.clear()
+        self.state.confirmed.clear()
+
+    def open_recipe(self, path: str | Path) -> bool:
+        """Load a recipe file into the wizard; a problem is shown, not raised."""
+        try:
+            recipe = load_recipe(path)
+        except (OpenRetinaDataError, OSError) as error:
+            QMessageBox.warning(self, "Cannot open the recipe", format_error(error))
+            return False
+        self.readers.close_all()
+        self.state.recipe = recipe
+        self.state.mode, self.state.recipe_path = "recipe", str(path)
+        self.state.probes.clear()
+        # A saved recipe states kind and unit of every source: they count as confirmed.
+        self.state.confirmed = {r.path for s in recipe.sessions for r in s.responses}
+        remember(self.settings, "recipes", Path(path).resolve())
+        return True
+
+    def open_viewer(self, path: str | Path) -> QWidget:
+        """Open a dataset folder read-only in a viewer window."""
+        from app.viewer import DatasetViewer
+
+        viewer = DatasetViewer(Path(path))
+        viewer.setWindowIcon(app_icon())
+        viewer.show()
+        self.viewers.append(viewer)
+        remember(self.settings, "datasets", Path(path).resolve())
+        return viewer
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
+        write = self.pages["write"]
+        if isinstance(write, WritePage) and write.busy():
+            answer = QMessageBox.question(
+                self,
+                "Conversion running",
+                "Cancel the conversion and close? Nothing half-written is kept.",
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                event.ignore()
+                return
+            write.cancel_and_wait()
+        for page in self.pages.values():
+            stop = getattr(page, "stop_work", None)
+            if stop is not None:
+                stop()
+        self.readers.close_all()
+        super().closeEvent(event)
