@@ -412,7 +412,18 @@ def _plan_session(
             if reader.frames_available is not None:
                 _compare_frames(reader.frames_available, needed, found, name, source.path)
             if frames is not None:
-                result.timing.append(f"responses[{index}]: {frames.summary()}")
+                result.timing.extend(
+                    f"responses[{index}]: {line}" for line in frames.summary().splitlines()
+                )
+                if frames.dropped_frames.size and frames.filled:
+                    found.add(
+                        "warning",
+                        f"{frames.dropped_frames.size} dropped frame(s) (first at frame "
+                        f"{int(frames.dropped_frames[0])}) had no trigger; their times were interpolated",
+                        "Look at the alignment check in the wizard if this was not expected.",
+                        session=name,
+                        path=source.frame_times.path,
+                    )
                 for warning in frames.warnings:
                     found.add(
                         "warning",

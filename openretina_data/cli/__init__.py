@@ -27,6 +27,11 @@ from openretina_data.errors import OpenRetinaDataError, SourceNotFoundError
 COMMANDS: tuple[str, ...] = (
     "create_data",
     "check",
+    "create_example",
+    "plan",
+    "convert",
+    "recipe",
+    "export_config",
 )
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130

@@ -1,0 +1,132 @@
+"""``openretina-data convert``: run a recipe (or a published-dataset preset)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from openretina_data.cli._progress import ProgressPrinter
+from openretina_data.convert import convert
+from openretina_data.plan import plan
+from openretina_data.recipe import load_recipe
+
+EPILOG = """\
+examples:
+  openretina-data convert recipe.yaml
+  openretina-data convert recipe.yaml --jobs 4
+  openretina-data convert recipe.yaml --session 2024-05-02 --append   # one SLURM array job
+  openretina-data convert recipe.yaml --dry-run                       # same as `plan`
+  openretina-data convert --preset maheswaranathan_2023 neural_code_data/ out/
+
+The dataset is written into a temporary folder beside the target and renamed into
+place when complete: Ctrl-C, an error or a killed process leaves the target as it was.
+
+exit codes: 0 converted, 1 the recipe or the data has problems, 2 usage error,
+130 interrupted (nothing half-written is left)
+"""
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "convert",
+        help="convert recordings into the native layout with a recipe (or a preset)",
+        description=(
+            "Check the recipe (like `plan`), then stream every source in time-slabs into "
+            "the native layout: stimuli/<stim>.npy and one <session>.hdf5 per session, "
+            "with a dataset card holding the recipe, its SHA-256 and the source checksums. "
+            "With --preset NAME ARCHIVE_DIR OUT, convert a downloaded published dataset."
+        ),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "paths",
+        nargs="+",
+        type=Path,
+        metavar="RECIPE | ARCHIVE_DIR OUT",
+        help="the recipe file; with --preset, the archive folder and the output folder",
+    )
+    parser.add_argument(
+        "--preset", metavar="NAME", help="a published-dataset preset instead of a recipe"
+    )
+    parser.add_argument("--session", metavar="NAME", help="convert only this session")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="sessions converted in parallel (default 1)",
+    )
+    parser.add_argument("--append", action="store_true", help="add sessions to an existing dataset")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace an existing dataset when done"
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="only check the recipe (like `plan`)"
+    )
+    parser.add_argument("--json", action="store_true", help="print the result (or plan) as JSON")
+    parser.add_argument("--quiet", action="store_true", help="no progress display")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.jobs < 1:
+        print("error: --jobs must be at least 1", file=sys.stderr)
+        return 2
+    if args.preset is not None:
+        return _run_preset(args)
+    if len(args.paths) != 1:
+        print(
+            "error: give exactly one RECIPE (or use --preset NAME ARCHIVE_DIR OUT)", file=sys.stderr
+        )
+        return 2
+    recipe = load_recipe(args.paths[0])
+    if args.dry_run:
+        result = plan(recipe, overwrite=args.overwrite, append=args.append)
+        print(json.dumps(result.to_dict(), indent=2) if args.json else result.summary())
+        return 0 if result.ok else 1
+    printer = ProgressPrinter(quiet=args.quiet or args.json)
+    last = None
+    try:
+        for last in convert(
+            recipe,
+            session=args.session,
+            jobs=args.jobs,
+            append=args.append,
+            overwrite=args.overwrite,
+        ):
+            printer.update(last.step, last.done, last.total, last.message)
+    finally:
+        printer.close()
+    output = recipe.resolve(recipe.output)
+    if args.json:
+        print(
+            json.dumps({"ok": True, "output": str(output), "message": last.message if last else ""})
+        )
+    else:
+        print(f"wrote {output}\nnext: openretina-data check {output}")
+    return 0
+
+
+def _run_preset(args: argparse.Namespace) -> int:
+    from openretina_data.datasets import get_preset
+
+    if len(args.paths) != 2:
+        print("error: --preset needs ARCHIVE_DIR and OUT", file=sys.stderr)
+        return 2
+    archive, out = args.paths
+    preset = get_preset(args.preset)
+    printer = ProgressPrinter(quiet=args.quiet or args.json)
+    try:
+        for step in preset.convert(archive, out, overwrite=args.overwrite):
+            printer.update(args.preset, step.done, step.total, step.message)
+    finally:
+        printer.close()
+    if args.json:
+        print(json.dumps({"ok": True, "output": str(out), "preset": args.preset}))
+    else:
+        print(f"wrote {out}\nnext: openretina-data check {out}")
+    return 0

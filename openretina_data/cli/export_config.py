@@ -1,0 +1,110 @@
+"""``openretina-data export-config DIR``: an openretina hydra data config for a dataset."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from openretina_data.errors import LayoutError, SourceNotFoundError
+from openretina_data.layout.card import read_card
+from openretina_data.layout.names import STIMULI_DIR
+
+EPILOG = """\
+examples:
+  openretina-data export-config my_dataset                      # print it
+  openretina-data export-config my_dataset -o configs/data_io/my_dataset.yaml
+
+Then train with openretina, e.g.  openretina train data_io=my_dataset ...
+
+exit codes: 0 written, 1 the dataset lacks what the config needs, 2 usage error
+"""
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "export-config",
+        help="write an openretina hydra data_io config (hdf5 reader) for a dataset",
+        description=(
+            "Write an openretina hydra `data_io` config in the style of its hdf5 reader "
+            "configs: stimuli and responses loaded by openretina.data_io.h5_dataset_reader "
+            "from this folder, with the test stimulus names, the stimulus size (channels, "
+            "height, width) and the normalisation (norm_mean, norm_std) filled in from the "
+            "dataset card."
+        ),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("directory", type=Path, help="the dataset folder")
+    parser.add_argument("-o", "--output", type=Path, help="write to this file instead of printing")
+    parser.set_defaults(func=run)
+
+
+def data_io_config(folder: Path) -> dict[str, Any]:
+    """The config as a dict (paths absolute)."""
+    card = read_card(folder)
+    if card is None:
+        raise LayoutError(
+            "the dataset has no card (openretina_data.json)",
+            path=folder,
+            hint="Run `openretina-data check` on it first, or convert it with openretina-data.",
+        )
+    shapes: list[list[int]] = [
+        list(info["shape"]) for info in card.stimuli.values() if info.get("shape")
+    ]
+    if not shapes:
+        shapes = [
+            list(np.load(p, mmap_mode="r").shape)
+            for p in sorted((folder / STIMULI_DIR).glob("*.npy"))
+        ]
+    if not shapes:
+        raise LayoutError(
+            "the dataset has no stimuli", path=folder, hint="Convert the stimuli first."
+        )
+    channels, _, height, width = (int(n) for n in shapes[0])
+    base = str(folder.resolve())
+    mean = 0.0 if card.norm_mean is None else float(card.norm_mean)
+    std = 1.0 if card.norm_std is None else float(card.norm_std)
+    return {
+        "color_channels": channels,
+        "video_height": height,
+        "video_width": width,
+        "test_names": list(card.test_stimuli),
+        "stimuli": {
+            "_target_": "openretina.data_io.h5_dataset_reader.load_stimuli",
+            "_convert_": "object",
+            "base_data_path": base,
+            "norm_mean": mean,
+            "norm_std": std,
+            "test_names": "${data_io.test_names}",
+            "stimulus_size": [
+                "${data_io.color_channels}",
+                "${data_io.video_height}",
+                "${data_io.video_width}",
+            ],
+        },
+        "responses": {
+            "_target_": "openretina.data_io.h5_dataset_reader.load_responses",
+            "_convert_": "object",
+            "base_data_path": base,
+            "test_names": "${data_io.test_names}",
+        },
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    folder: Path = args.directory
+    if not folder.is_dir():
+        raise SourceNotFoundError("the dataset folder does not exist", path=folder)
+    header = f"# openretina data_io config for {folder.resolve()}, written by openretina-data\n"
+    text = header + yaml.safe_dump(data_io_config(folder), sort_keys=False)
+    if args.output is not None:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}")
+    else:
+        print(text, end="")
+    return 0
