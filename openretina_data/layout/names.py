@@ -51,6 +51,9 @@ def test_by_trial_key(stimulus: str) -> str:
     return TEST_BY_TRIAL_PREFIX + stimulus
 
 
+test_by_trial_key.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
+
+
 def session_file_name(session: str) -> str:
     """File name of a session: ``<session>.hdf5``."""
     return session + SESSION_SUFFIX
