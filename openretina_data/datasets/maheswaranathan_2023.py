@@ -28,10 +28,8 @@ takes a single pair): they are computed over every training movie.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Final
@@ -40,8 +38,8 @@ import numpy as np
 
 from openretina_data.convert import Progress
 from openretina_data.datasets.preset import Preset
-from openretina_data.errors import ShapeError, TimingError
-from openretina_data.layout import DatasetWriter, source_file
+from openretina_data.datasets.train_test_h5 import TrainTestArchive, convert_train_test_files
+from openretina_data.errors import TimingError
 from openretina_data.maheswaranathan_2023.archive import (
     DOWNLOAD_URL,
     SLAB_FRAMES,
@@ -52,7 +50,6 @@ from openretina_data.maheswaranathan_2023.archive import (
 from openretina_data.maheswaranathan_2023.responses import load_test_repeats_for_session
 
 RESPONSE_TYPE: Final = "firing_rate_20ms"
-SPLITS = ("train", "test")
 
 CITATION = {
     "title": "Interpreting the retinal neural code for natural scenes: From computations to neurons",
@@ -69,17 +66,6 @@ CITATION = {
 }
 
 
-@dataclass(frozen=True)
-class _Movie:
-    """One (session, split) movie of the archive."""
-
-    session: str
-    split: str
-    path: Path
-    n_frames: int
-    sha256: str
-
-
 def convert_archive(
     archive_dir: str | os.PathLike[str],
     out_dir: str | os.PathLike[str],
@@ -92,81 +78,26 @@ def convert_archive(
     Yields
     ------
     Progress
-        One per movie hashed, movie written and session written.
+        One per movie hashed, stimulus written and session written.
     """
     files = find_session_files(archive_dir, stim_type)
-    total = 2 * len(files) * 2 + len(files)
-    done = 0
-    movies: list[_Movie] = []
-    for session, path in files.items():
-        for split in SPLITS:
-            movies.append(_hash_movie(path, session, split))
-            done += 1
-            yield Progress("read", done, total, f"session {session}: read the {split} movie")
-    names = _movie_names(movies, stim_type)
-    frame_rate = _frame_rate(files)
-    notes: list[str] = []
-    with DatasetWriter(
-        out_dir, frame_rate_hz=frame_rate, response_unit="Hz", overwrite=overwrite
-    ) as writer:
-        written: set[str] = set()
-        for movie in movies:
-            name = names[(movie.session, movie.split)]
-            if name not in written:
-                _copy_movie(writer, name, movie)
-                written.add(name)
-            done += 1
-            message = f"session {movie.session}: {movie.split} movie is stimulus {name!r}"
-            yield Progress("stimulus", done, total, message)
-        for session, path in files.items():
-            lengths = {m.split: m.n_frames for m in movies if m.session == session}
-            session_notes = _write_session(writer, session, path, names, lengths)
-            notes.extend(f"session {session}: {note}" for note in session_notes)
-            done += 1
-            message = f"session {session}: wrote responses" + "".join(
-                f"; {n}" for n in session_notes
-            )
-            yield Progress("session", done, total, message)
-        card = writer.card
-        card.test_stimuli = sorted({names[(m.session, "test")] for m in movies})
-        card.citation = dict(CITATION)
-        card.description = (
+    archive = TrainTestArchive(
+        stim_prefix=stim_type,
+        response_key=RESPONSE_TYPE,
+        response_unit="Hz",
+        frame_rate_hz=_frame_rate(files),
+        citation=CITATION,
+        description=(
             f"Maheswaranathan et al. (2023), {stim_type} stimulus, {RESPONSE_TYPE} responses, "
             f"{len(files)} sessions, converted from {DOWNLOAD_URL}."
-            + "".join(f" {note}." for note in notes)
-        )
+        ),
+        read_repeats=_read_repeats,
+    )
+    yield from convert_train_test_files(files, out_dir, archive, overwrite=overwrite)
 
 
-def _hash_movie(path: Path, session: str, split: str) -> _Movie:
-    digest = hashlib.sha256()
-    with open_archive_file(path) as handle:
-        movie = get_dataset(handle, f"{split}/stimulus", session)
-        if movie.ndim != 3:
-            raise ShapeError(
-                f"{split}/stimulus has shape {movie.shape}; expected (time, height, width)",
-                path=path,
-                key=f"{split}/stimulus",
-                session=session,
-            )
-        digest.update(f"{movie.shape}{movie.dtype}".encode())
-        for start in range(0, movie.shape[0], SLAB_FRAMES):
-            digest.update(np.ascontiguousarray(movie[start : start + SLAB_FRAMES]).tobytes())
-        return _Movie(session, split, path, int(movie.shape[0]), digest.hexdigest())
-
-
-def _movie_names(movies: list[_Movie], stim_type: str) -> dict[tuple[str, str], str]:
-    """Stimulus name of each (session, split): shared movies once, others per session."""
-    names: dict[tuple[str, str], str] = {}
-    for split in SPLITS:
-        of_split = [m for m in movies if m.split == split]
-        if len({m.sha256 for m in of_split}) == 1:
-            names.update({(m.session, split): f"{stim_type}_{split}" for m in of_split})
-            continue
-        first_session: dict[str, str] = {}
-        for m in of_split:
-            owner = first_session.setdefault(m.sha256, m.session)
-            names[(m.session, split)] = f"{stim_type}_{split}_{owner}"
-    return names
+def _read_repeats(path: Path, session: str) -> np.ndarray:
+    return load_test_repeats_for_session(path, RESPONSE_TYPE)
 
 
 def _frame_rate(files: dict[str, Path]) -> float:
@@ -193,62 +124,6 @@ def _frame_rate(files: dict[str, Path]) -> float:
             hint="Convert the sessions separately, one dataset per frame rate.",
         )
     return next(iter(rates.values()))
-
-
-def _copy_movie(writer: DatasetWriter, name: str, movie: _Movie) -> None:
-    with open_archive_file(movie.path) as handle:
-        source = get_dataset(handle, f"{movie.split}/stimulus", movie.session)
-        slabs = writer.create_stimulus(name, (1, *source.shape), source.dtype)
-        for start in range(0, source.shape[0], SLAB_FRAMES):
-            slabs.write(source[start : start + SLAB_FRAMES][np.newaxis], start)
-
-
-def _write_session(
-    writer: DatasetWriter,
-    session: str,
-    path: Path,
-    names: dict[tuple[str, str], str],
-    lengths: dict[str, int],
-) -> list[str]:
-    """Write one session's responses and test repeats; return notes on trimmed bins."""
-    notes = []
-    out = writer.create_session(session, source_files=[source_file(path)])
-    with open_archive_file(path) as handle:
-        responses = {
-            split: np.asarray(
-                get_dataset(handle, f"{split}/response/{RESPONSE_TYPE}", session)[()],
-                dtype=np.float32,
-            )
-            for split in SPLITS
-        }
-    repeats = np.asarray(load_test_repeats_for_session(path, RESPONSE_TYPE), dtype=np.float32)
-    for split in SPLITS:
-        array = responses[split]
-        n_frames = lengths[split]
-        if array.ndim != 2 or array.shape[1] < n_frames:
-            raise ShapeError(
-                f"{split} responses have shape {array.shape} for a movie of {n_frames} frames",
-                path=path,
-                key=f"{split}/response/{RESPONSE_TYPE}",
-                session=session,
-                hint="Expected (neurons, time) with at least one bin per frame; re-download the file.",
-            )
-        if array.shape[1] > n_frames:
-            notes.append(
-                f"dropped the last {array.shape[1] - n_frames} of {array.shape[1]} "
-                f"{split} response bins to match the {n_frames}-frame movie"
-            )
-        out.write_responses(names[(session, split)], array[:, :n_frames])
-    n_test = lengths["test"]
-    if repeats.shape[-1] < n_test:
-        raise ShapeError(
-            f"test repeats have {repeats.shape[-1]} bins for a movie of {n_test} frames",
-            path=path,
-            key="test/repeats",
-            session=session,
-        )
-    out.write_test_by_trial(names[(session, "test")], repeats[..., :n_test])
-    return notes
 
 
 PRESETS = (
