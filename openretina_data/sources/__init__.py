@@ -55,8 +55,10 @@ from __future__ import annotations
 # Importing a format module registers its reader; the order breaks ties between
 # equally sure sniffs (earlier wins), so specific formats come before generic ones.
 from openretina_data.sources import hdf5 as _hdf5  # noqa: F401
+from openretina_data.sources import kilosort as _kilosort  # noqa: F401
 from openretina_data.sources import mat as _mat  # noqa: F401
 from openretina_data.sources import numpy_files as _numpy_files  # noqa: F401
+from openretina_data.sources import suite2p as _suite2p  # noqa: F401
 from openretina_data.sources import table as _table  # noqa: F401
 from openretina_data.sources import tiff as _tiff  # noqa: F401
 from openretina_data.sources import video as _video  # noqa: F401
@@ -73,14 +75,20 @@ from openretina_data.sources.base import (
     readers,
     register,
 )
+from openretina_data.sources.kilosort import KilosortReader
 from openretina_data.sources.lazy import LazyArray
+from openretina_data.sources.spikes import SpikeUnits
+from openretina_data.sources.suite2p import Suite2pReader
 
 __all__ = [
     "ROLES",
+    "KilosortReader",
     "LazyArray",
     "Role",
     "SourceInfo",
     "SourceReader",
+    "SpikeUnits",
+    "Suite2pReader",
     "Variable",
     "choose_reader",
     "formats_text",

@@ -212,3 +212,74 @@ def write_table(path: str | os.PathLike[str], seed: int = 0) -> tuple[Path, Arra
         lines.append(sep.join(row))
     path.write_text("\n".join(lines) + "\n")
     return path, {**arrays, "quality": quality}
+
+
+def _spikes(seed: int, n_units: int, seconds: float, rate: float) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted spike sample indices (spikes,) and their unit ids (spikes,)."""
+    rng = _rng(seed)
+    counts = rng.integers(5, 40, n_units)
+    samples = np.concatenate([rng.integers(0, int(seconds * rate), c) for c in counts])
+    clusters = np.repeat(np.arange(n_units, dtype=np.int32), counts)
+    order = np.argsort(samples, kind="stable")
+    return samples[order].astype(np.int64), clusters[order]
+
+
+def write_kilosort(
+    folder: str | os.PathLike[str], seed: int = 0, version: int = 2
+) -> tuple[Path, Arrays]:
+    """A Kilosort output folder as version 2 or 4 writes it (plus Phy's ``params.py``).
+
+    KS2: ``spike_times.npy`` uint64 (spikes, 1), ``cluster_KSLabel.tsv`` and a Phy-curated
+    ``cluster_group.tsv`` (``group`` column) that relabels unit 1 as noise; 30 kHz.
+    KS4: ``spike_times.npy`` int64 (spikes,), ``cluster_group.tsv`` with a ``KSLabel``
+    column and no ``cluster_KSLabel.tsv``; 20 kHz.
+    Units 0..5 are labelled good, mua, good, noise, good, mua (before curation).
+
+    Returns the folder and ``spike_times`` (spikes,) samples, ``spike_clusters`` (spikes,).
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rate = 30000.0 if version == 2 else 20000.0
+    samples, clusters = _spikes(seed, 6, 10.0, rate)
+    labels = ["good", "mua", "good", "noise", "good", "mua"]
+    table = "".join(f"{i}\t{label}\n" for i, label in enumerate(labels))
+    if version == 2:
+        np.save(folder / "spike_times.npy", samples.astype(np.uint64).reshape(-1, 1))
+        (folder / "cluster_KSLabel.tsv").write_text("cluster_id\tKSLabel\n" + table)
+        (folder / "cluster_group.tsv").write_text("cluster_id\tgroup\n1\tnoise\n")
+    else:
+        np.save(folder / "spike_times.npy", samples)
+        (folder / "cluster_group.tsv").write_text("cluster_id\tKSLabel\n" + table)
+    np.save(folder / "spike_clusters.npy", clusters)
+    np.save(folder / "amplitudes.npy", _rng(seed).normal(50, 5, len(samples)).astype(np.float32))
+    (folder / "params.py").write_text(
+        f"dat_path = 'recording.bin'\nn_channels_dat = 385\ndtype = 'int16'\noffset = 0\n"
+        f"sample_rate = {rate}\nhp_filtered = {version == 4}\n"
+    )
+    return folder, {"spike_times": samples, "spike_clusters": clusters}
+
+
+def write_suite2p(folder: str | os.PathLike[str], seed: int = 0) -> tuple[Path, Arrays]:
+    """A suite2p plane folder: F, Fneu, spks (rois, frames) float32, iscell (rois, 2), ops (dict).
+
+    ``ops.npy`` is ``np.save`` of a dict, as suite2p writes it (``fs`` = 7.5 Hz).
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = _rng(seed)
+    n_rois, n_frames = 7, 60
+    arrays: Arrays = {
+        "F": rng.normal(100, 10, (n_rois, n_frames)).astype(np.float32),
+        "Fneu": rng.normal(60, 5, (n_rois, n_frames)).astype(np.float32),
+        "spks": np.abs(rng.normal(0, 1, (n_rois, n_frames))).astype(np.float32),
+        "iscell": np.stack([rng.integers(0, 2, n_rois), rng.random(n_rois)], axis=1),
+    }
+    for key, value in arrays.items():
+        np.save(folder / f"{key}.npy", value)
+    ops = {
+        "fs": 7.5, "nframes": n_frames, "nplanes": 1, "tau": 1.0, "Ly": 32, "Lx": 32,
+        "meanImg": rng.random((32, 32)).astype(np.float32), "filelist": ["scan_00001.tif"],
+        "save_path": str(folder), "do_registration": True, "diameter": np.array([12, 12]),
+    }  # fmt: skip
+    np.save(folder / "ops.npy", np.array(ops, dtype=object), allow_pickle=True)
+    return folder, arrays
