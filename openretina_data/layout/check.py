@@ -317,6 +317,7 @@ def _check_card(
     contents: dict[str, SessionContents],
 ) -> None:
     fix = "Re-run the conversion, or delete the card if the files were changed on purpose."
+    touched: list[str] = []
     for relative, expected in card.files.items():
         try:
             actual = FileFingerprint.of(root / relative)
@@ -334,13 +335,21 @@ def _check_card(
                 file=relative,
             )
         elif actual.mtime_ns != expected.mtime_ns:
-            report.add(
-                "warning",
-                "card-stale",
-                "file was modified after the card was written",
-                "Loaders will re-check this file; re-convert to refresh the card.",
-                file=relative,
-            )
+            touched.append(relative)
+    if touched:
+        # A copy (cp -r, a download) changes every mtime: one warning, not one per file.
+        report.add(
+            "warning",
+            "card-stale",
+            f"{len(touched)} file(s) changed modification time since the card was written"
+            + (
+                ""
+                if len(touched) == 1
+                else f": {', '.join(touched[:3])}{' ...' if len(touched) > 3 else ''}"
+            ),
+            "Nothing is wrong if the dataset was copied; loaders re-check such files (re-convert to refresh the card).",
+            file=touched[0] if len(touched) == 1 else None,
+        )
     present = [f"{STIMULI_DIR}/{n}.npy" for n in shared] + list(contents)
     for relative in sorted(set(present) - set(card.files)):
         report.add(
