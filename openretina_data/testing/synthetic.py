@@ -91,7 +91,11 @@ class _Neurons:
 
 
 def _noise_slab(rng: np.random.Generator, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-    values = rng.standard_normal(shape, dtype=np.float32)
+    """White noise ``(channels, frames, h, w)``, drawn frame by frame so slab size does not matter."""
+    channels, frames, height, width = shape
+    values = rng.standard_normal((frames, channels, height, width), dtype=np.float32).transpose(
+        1, 0, 2, 3
+    )
     if dtype == np.uint8:
         return np.clip(np.rint(_UINT8_CENTRE + _UINT8_SCALE * values), 0, 255).astype(np.uint8)
     return values.astype(dtype, copy=False)
