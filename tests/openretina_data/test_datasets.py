@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import h5py
@@ -14,6 +15,7 @@ import pytest
 from openretina_data.datasets import PRESETS, get_preset
 from openretina_data.errors import InvalidNameError, ShapeError
 from openretina_data.layout import check, read_card
+from openretina_data.testing.goldin import write_goldin_archive
 from openretina_data.testing.maheswaranathan import SESSIONS, write_maheswaranathan_archive
 
 CARD_CITATION_KEYS = {
@@ -26,6 +28,19 @@ CARD_CITATION_KEYS = {
     "species",
     "recording_method",
     "units",
+}
+
+
+#: preset -> (miniature factory, expected sessions, (channels, height, width) of its stimuli)
+MINIATURES: dict[str, tuple[Callable[[Path], Path], list[str], list[int]]] = {
+    "maheswaranathan_2023": (write_maheswaranathan_archive, sorted(SESSIONS), [1, 50, 50]),
+    "maheswaranathan_2023_whitenoise": (
+        write_maheswaranathan_archive,
+        sorted(SESSIONS),
+        [1, 50, 50],
+    ),
+    "goldin_2022_mouse": (write_goldin_archive, ["mouse_1", "mouse_2"], [1, 24, 32]),
+    "goldin_2022_axolotl": (write_goldin_archive, ["axolotl_1"], [1, 24, 32]),
 }
 
 
@@ -51,6 +66,28 @@ def test_every_preset_has_a_complete_citation() -> None:
         assert preset.name == name
         assert CARD_CITATION_KEYS <= set(preset.citation), name
         assert all(value.strip() for value in preset.citation.values()), name
+
+
+def test_every_preset_has_a_miniature() -> None:
+    assert set(MINIATURES) == set(PRESETS)
+
+
+@pytest.mark.parametrize("name", sorted(MINIATURES))
+def test_each_preset_converts_its_miniature_into_a_checked_dataset(
+    name: str, tmp_path: Path
+) -> None:
+    write_archive, sessions, _ = MINIATURES[name]
+    archive = write_archive(tmp_path / "archive")
+    steps = list(get_preset(name).convert(archive, tmp_path / "out"))
+    assert steps and steps[-1].done == steps[-1].total
+    report = check(tmp_path / "out")
+    assert report.ok, report.to_text()
+    card = read_card(tmp_path / "out")
+    assert card is not None
+    assert sorted(card.sessions) == sessions
+    assert card.citation == PRESETS[name].citation and card.citation["species"]
+    assert card.response_unit in ("Hz", "spikes/bin") and len(card.test_stimuli) == 1
+    assert card.description
 
 
 def test_an_unknown_preset_lists_the_known_ones() -> None:
@@ -177,6 +214,53 @@ def test_importing_the_presets_does_not_import_torch() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+@pytest.mark.interop
+@pytest.mark.parametrize("name", sorted(MINIATURES))
+def test_each_preset_dataset_loads_in_openretina(name: str, tmp_path: Path) -> None:
+    from openretina.data_io.h5_dataset_reader import load_responses, load_stimuli
+
+    write_archive, sessions, size = MINIATURES[name]
+    list(get_preset(name).convert(write_archive(tmp_path / "archive"), tmp_path / "out"))
+    card = read_card(tmp_path / "out")
+    assert card is not None
+    movies = load_stimuli(
+        str(tmp_path / "out"), card.test_stimuli, size, card.norm_mean, card.norm_std
+    )
+    responses = load_responses(str(tmp_path / "out"), card.test_stimuli)
+    assert sorted(movies) == sorted(responses) == sessions
+    for session in sessions:
+        responses[session].check_matching_stimulus(movies[session])
+        assert responses[session].n_neurons == card.sessions[session]["neurons"]
+
+
+def test_goldin_files_without_repeats_convert_without_test_by_trial(tmp_path: Path) -> None:
+    archive = write_goldin_archive(
+        tmp_path / "a", sessions=("mouse_a",), n_neurons=(3,), with_repeats=False
+    )
+    list(get_preset("goldin_2022_mouse").convert(archive, tmp_path / "out"))
+    with h5py.File(tmp_path / "out" / "mouse_a.hdf5") as f:
+        assert not any(key.startswith("test_by_trial_") for key in f)
+    card = read_card(tmp_path / "out")
+    assert card is not None and card.frame_rate_hz is None and card.response_unit == "spikes/bin"
+
+
+def test_goldin_repeats_are_the_per_cell_trials(tmp_path: Path) -> None:
+    archive = write_goldin_archive(tmp_path / "a", sessions=("mouse_a",), n_neurons=(12,))
+    list(get_preset("goldin_2022_mouse").convert(archive, tmp_path / "out"))
+    with h5py.File(archive / "mouse_a.h5") as f:
+        expected = np.stack([f[f"test/repeats/cell{i}"][()] for i in range(12)], axis=1)
+    with h5py.File(tmp_path / "out" / "mouse_a.hdf5") as f:
+        np.testing.assert_array_equal(
+            f["test_by_trial_naturalscene_test"][()], expected.astype(np.float32)
+        )
+
+
+def test_a_folder_without_goldin_files_points_to_the_mirror(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError) as info:
+        list(get_preset("goldin_2022_axolotl").convert(tmp_path, tmp_path / "out"))
+    assert "marre_lab/goldin_2022" in str(info.value)
 
 
 @pytest.mark.interop
