@@ -1,21 +1,36 @@
-"""Checks of a native dataset folder's arguments and shapes, for the h5 reader.
+"""What a native dataset folder holds and whether it fits, for the h5 reader.
 
-Each raises one of :mod:`openretina_data.errors` naming the session, file and key,
-with a hint; none reads array data.
+Every check raises one of :mod:`openretina_data.errors` naming the session, file
+and key, with a hint; none reads array data. Problems in files no session needs
+are warnings.
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterable, Mapping
+from typing import Any
 
-from openretina_data._h5_session import RESPONSES_PREFIX, SessionContents
+from openretina_data._h5_session import (
+    RESPONSES_PREFIX,
+    STIMULUS_PREFIX,
+    SessionContents,
+    npy_shape,
+    open_npy,
+    scan_session,
+    session_files,
+    stimulus_files,
+)
 from openretina_data.base import RESERVED_SPLIT_NAMES
 from openretina_data.errors import (
     DataValidationError,
     InvalidNameError,
+    MissingKeyError,
+    OpenRetinaDataError,
     ShapeError,
     SourceNotFoundError,
+    UnreadableSourceError,
 )
 
 
@@ -109,3 +124,76 @@ def require_train_and_test(
             f"this session has responses to none of the test stimuli {test_names}",
             hint="Name at least one stimulus the session has responses to in test_names.",
         )
+
+
+def sessions_with_responses(base_data_path: str | os.PathLike[str]) -> list[SessionContents]:
+    sessions = []
+    for name, path in session_files(base_data_path).items():
+        contents = scan_session(name, path)
+        if not contents.responses:
+            warnings.warn(
+                f"session file {path} has no {RESPONSES_PREFIX}<stimulus> arrays; skipped",
+                UserWarning,
+                stacklevel=3,
+            )
+            continue
+        sessions.append(contents)
+    return sessions
+
+
+def open_shared_stimuli(
+    base_data_path: str | os.PathLike[str],
+    sessions: list[SessionContents],
+    size: tuple[int, int, int] | None,
+    *,
+    mmap: bool,
+) -> dict[str, Any]:
+    """Open the ``stimuli/*.npy`` that some session needs; warn about unusable unneeded ones.
+
+    Returns arrays (memory maps when ``mmap``) by stimulus name.
+    """
+    files = stimulus_files(base_data_path)
+    needed = {s for c in sessions for s in c.responses if s not in c.stimuli}
+    opened: dict[str, Any] = {}
+    for name, path in files.items():
+        if name not in needed:
+            shape = npy_shape(path)
+            try:
+                if shape is None:
+                    raise UnreadableSourceError("unreadable", path=path)
+                if size is not None:
+                    check_stimulus_size(shape, size, repr(name))
+            except OpenRetinaDataError as error:
+                warnings.warn(
+                    f"stimulus file {path} is not usable ({error.message}); no session needs it, "
+                    "so it is ignored",
+                    UserWarning,
+                    stacklevel=3,
+                )
+            continue
+        array = open_npy(path, mmap=mmap)
+        if size is not None:
+            try:
+                check_stimulus_size(tuple(array.shape), size, repr(name))
+            except OpenRetinaDataError as error:
+                error.path = path
+                raise
+        opened[name] = array
+    for contents in sessions:
+        for stimulus in contents.responses:
+            if stimulus not in contents.stimuli and stimulus not in opened:
+                raise MissingKeyError(
+                    f"responses to {stimulus!r} have no stimulus: neither stimuli/{stimulus}.npy "
+                    f"nor {STIMULUS_PREFIX}{stimulus} in the session file exists",
+                    path=contents.path,
+                    key=RESPONSES_PREFIX + stimulus,
+                    session=contents.name,
+                    hint=f"Add stimuli/{stimulus}.npy or {STIMULUS_PREFIX}{stimulus} to the session file.",
+                )
+    return opened
+
+
+def frames_by_stimulus(contents: SessionContents, shared: Mapping[str, Any]) -> dict[str, int]:
+    frames = {n: int(a.shape[1]) for n, a in shared.items() if len(a.shape) == 4}
+    frames.update({n: s[1] for n, s in contents.stimuli.items() if len(s) == 4})
+    return frames

@@ -19,15 +19,28 @@ import h5py
 import numpy as np
 
 from openretina_data.errors import InvalidNameError, LayoutError, UnreadableSourceError
+from openretina_data.layout.names import (
+    RESPONSES_PREFIX,
+    SESSION_SUFFIXES,
+    STIMULI_DIR,
+    STIMULUS_PREFIX,
+    STIMULUS_SUFFIX,
+    TEST_BY_TRIAL_PREFIX,
+)
+from openretina_data.layout.names import SESSION_INFO_GROUP as SESSION_INFO_KEY
 
-# Layout v1 names (DESIGN.md §1); the same literals as openretina_data.layout.names.
-STIMULI_DIR = "stimuli"
-STIMULUS_SUFFIX = ".npy"
-SESSION_SUFFIXES = (".h5", ".hdf5")
-RESPONSES_PREFIX = "responses_"
-STIMULUS_PREFIX = "stimulus_"
-TEST_BY_TRIAL_PREFIX = "test_by_trial_"
-SESSION_INFO_KEY = "session_info"
+__all__ = [
+    "RESPONSES_PREFIX",
+    "STIMULUS_PREFIX",
+    "TEST_BY_TRIAL_PREFIX",
+    "SessionContents",
+    "npy_shape",
+    "open_npy",
+    "read_session_info",
+    "scan_session",
+    "session_files",
+    "stimulus_files",
+]
 
 
 @dataclass

@@ -37,7 +37,6 @@ never resized: ``stimulus_size`` is checked against each shape, as in openretina
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -49,7 +48,10 @@ from openretina_data._h5_checks import (
     check_arguments,
     check_lengths,
     check_stimulus_size,
+    frames_by_stimulus,
+    open_shared_stimuli,
     require_train_and_test,
+    sessions_with_responses,
 )
 from openretina_data._h5_session import (
     RESPONSES_PREFIX,
@@ -57,10 +59,7 @@ from openretina_data._h5_session import (
     TEST_BY_TRIAL_PREFIX,
     SessionContents,
     npy_shape,
-    open_npy,
     read_session_info,
-    scan_session,
-    session_files,
     stimulus_files,
 )
 from openretina_data.array_checks import require_finite
@@ -74,7 +73,6 @@ from openretina_data.errors import (
     NonFiniteError,
     OpenRetinaDataError,
     ShapeError,
-    UnreadableSourceError,
 )
 from openretina_data.movie_view import NormalizedMovie
 
@@ -246,76 +244,6 @@ def _raise_for_first_non_finite(
         )
 
 
-def _sessions_with_responses(base_data_path: str | os.PathLike[str]) -> list[SessionContents]:
-    sessions = []
-    for name, path in session_files(base_data_path).items():
-        contents = scan_session(name, path)
-        if not contents.responses:
-            warnings.warn(
-                f"session file {path} has no {RESPONSES_PREFIX}<stimulus> arrays; skipped",
-                UserWarning,
-                stacklevel=3,
-            )
-            continue
-        sessions.append(contents)
-    return sessions
-
-
-def _shared_stimuli(
-    base_data_path: str | os.PathLike[str],
-    sessions: list[SessionContents],
-    size: tuple[int, int, int] | None,
-    *,
-    mmap: bool,
-) -> dict[str, Any]:
-    """Open the ``stimuli/*.npy`` that some session needs; warn about unusable unneeded ones.
-
-    Returns arrays (memory maps when ``mmap``) by stimulus name.
-    """
-    files = stimulus_files(base_data_path)
-    needed = {s for c in sessions for s in c.responses if s not in c.stimuli}
-    opened: dict[str, Any] = {}
-    for name, path in files.items():
-        if name not in needed:
-            shape = npy_shape(path)
-            try:
-                if shape is None:
-                    raise UnreadableSourceError("unreadable", path=path)
-                if size is not None:
-                    check_stimulus_size(shape, size, repr(name))
-            except OpenRetinaDataError as error:
-                warnings.warn(
-                    f"stimulus file {path} is not usable ({error.message}); no session needs it, "
-                    "so it is ignored",
-                    UserWarning,
-                    stacklevel=3,
-                )
-            continue
-        array = open_npy(path, mmap=mmap)
-        if size is not None:
-            with _located(None, path):
-                check_stimulus_size(tuple(array.shape), size, repr(name))
-        opened[name] = array
-    for contents in sessions:
-        for stimulus in contents.responses:
-            if stimulus not in contents.stimuli and stimulus not in opened:
-                raise MissingKeyError(
-                    f"responses to {stimulus!r} have no stimulus: neither stimuli/{stimulus}.npy "
-                    f"nor {STIMULUS_PREFIX}{stimulus} in the session file exists",
-                    path=contents.path,
-                    key=RESPONSES_PREFIX + stimulus,
-                    session=contents.name,
-                    hint=f"Add stimuli/{stimulus}.npy or {STIMULUS_PREFIX}{stimulus} to the session file.",
-                )
-    return opened
-
-
-def _frames(contents: SessionContents, shared: Mapping[str, Any]) -> dict[str, int]:
-    frames = {n: int(a.shape[1]) for n, a in shared.items() if len(a.shape) == 4}
-    frames.update({n: s[1] for n, s in contents.stimuli.items() if len(s) == 4})
-    return frames
-
-
 def load_stimuli(
     base_data_path: str | os.PathLike[str],
     test_names: Iterable[str],
@@ -355,8 +283,8 @@ def load_stimuli(
             hint="Pass three numbers, e.g. stimulus_size=[2, 18, 16].",
         )
     size = (int(stimulus_size[0]), int(stimulus_size[1]), int(stimulus_size[2]))
-    sessions = _sessions_with_responses(base_data_path)
-    shared = _shared_stimuli(base_data_path, sessions, size, mmap=mmap)
+    sessions = sessions_with_responses(base_data_path)
+    shared = open_shared_stimuli(base_data_path, sessions, size, mmap=mmap)
     processor = TrainTestStimuliProcessor(names, shared, norm_mean, norm_std, lazy=mmap)
     result = {}
     for contents in sessions:
@@ -364,7 +292,7 @@ def load_stimuli(
             own_names = [n for n in contents.stimuli if n in contents.responses]
             for name in own_names:
                 check_stimulus_size(contents.stimuli[name], size, f"{STIMULUS_PREFIX}{name}")
-            check_lengths(contents, _frames(contents, shared))
+            check_lengths(contents, frames_by_stimulus(contents, shared))
             own = {n: file[STIMULUS_PREFIX + n][()] for n in own_names}
             result[contents.name] = processor.process(
                 contents.responses, own, session=contents.name
@@ -402,7 +330,7 @@ def load_responses(
         ``session_info``.
     """
     test_set = set(check_arguments(base_data_path, test_names))
-    sessions = _sessions_with_responses(base_data_path)
+    sessions = sessions_with_responses(base_data_path)
     stimulus_lengths = {
         name: shape[1]
         for name, path in stimulus_files(base_data_path).items()
