@@ -32,6 +32,7 @@ COMMANDS: tuple[str, ...] = (
     "convert",
     "recipe",
     "export_config",
+    "loader_check",
 )
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130

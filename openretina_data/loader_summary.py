@@ -1,0 +1,194 @@
+"""Build the dataloaders of a native dataset, run one epoch, and report what it took.
+
+:func:`loader_summary` is what ``openretina-data loader-check DIR``, the headless demo
+and the wizard's "Use" page show: batches per split and session, batch shapes, time
+to the first training batch, training samples per second and peak memory. Stimuli
+are opened as memory maps (``load_stimuli(..., mmap=True)``), so opening is instant
+and memory stays small however long the recordings are.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from openretina_data.errors import LayoutError, SourceNotFoundError
+from openretina_data.memory_probe import PeakMemory
+
+#: Defaults of openretina's Data I/O page ("Composing Complete Dataloaders").
+DEFAULTS: dict[str, int] = {
+    "train_chunk_size": 50,
+    "batch_size": 64,
+    "clip_length": 90,
+    "num_val_clips": 50,
+    "seed": 42,
+}
+
+
+def dataset_settings(
+    path: Path,
+    test_names: Sequence[str] | None,
+    norm_mean: float | None,
+    norm_std: float | None,
+) -> tuple[list[str], list[int], float | None, float | None]:
+    """Test stimuli, ``[channels, height, width]`` and normalisation for ``path``.
+
+    Explicit arguments win; otherwise they come from the dataset card.
+    """
+    from openretina_data.layout import read_card
+
+    card = read_card(path)
+    if test_names is None:
+        if card is None or not card.test_stimuli:
+            raise LayoutError(
+                "the dataset has no card saying which stimuli are test stimuli",
+                path=path,
+                hint="Name them with --test NAME (repeat for several).",
+            )
+        test_names = list(card.test_stimuli)
+    if card is not None:
+        norm_mean = card.norm_mean if norm_mean is None else norm_mean
+        norm_std = card.norm_std if norm_std is None else norm_std
+    stimuli = sorted((path / "stimuli").glob("*.npy"))
+    if not stimuli:
+        raise LayoutError(
+            "the dataset has no stimuli/*.npy files",
+            path=path,
+            hint="Pass the folder that holds stimuli/ and the session .hdf5 files.",
+        )
+    shape = np.load(stimuli[0], mmap_mode="r").shape
+    return list(test_names), [int(shape[0]), int(shape[2]), int(shape[3])], norm_mean, norm_std
+
+
+def loader_summary(
+    path: str | Path,
+    *,
+    test_names: Sequence[str] | None = None,
+    norm_mean: float | None = None,
+    norm_std: float | None = None,
+    num_workers: int = 0,
+    **params: int,
+) -> dict[str, Any]:
+    """Open a native dataset memory-mapped, build its dataloaders and run one epoch.
+
+    Parameters
+    ----------
+    path
+        The dataset folder (``stimuli/*.npy``, ``<session>.hdf5``, optional card).
+    test_names, norm_mean, norm_std
+        Override what the dataset card says.
+    num_workers
+        DataLoader worker processes.
+    **params
+        ``train_chunk_size``, ``batch_size``, ``clip_length``, ``num_val_clips``,
+        ``seed`` for ``multiple_movies_dataloaders`` (defaults: :data:`DEFAULTS`).
+
+    Returns
+    -------
+    dict
+        ``path``, ``sessions``, ``test_names``, ``params``, ``open_s`` (load stimuli and
+        responses), ``build_s``, ``first_batch_s`` (from the start to the first training
+        batch), ``epoch_s`` and ``train_samples_per_s`` (all training batches of all
+        sessions), ``peak_anon_mib``/``peak_rss_mib``, and ``splits``:
+        ``{split: {session: {"batches", "samples", "inputs", "targets"}}}`` with the
+        shapes of the first batch.
+    """
+    from openretina_data.base_dataloader import multiple_movies_dataloaders
+    from openretina_data.h5_dataset_reader import load_responses, load_stimuli
+
+    folder = Path(path)
+    if not folder.is_dir():
+        raise SourceNotFoundError(
+            "the dataset folder does not exist",
+            path=folder,
+            hint="Pass the folder that holds stimuli/ and the .hdf5 files.",
+        )
+    settings: dict[str, Any] = {**DEFAULTS, **params}
+    with PeakMemory() as memory:
+        start = time.perf_counter()
+        names, size, mean, std = dataset_settings(folder, test_names, norm_mean, norm_std)
+        movies = load_stimuli(str(folder), names, size, mean, std, mmap=True)
+        responses = load_responses(str(folder), names)
+        opened = time.perf_counter()
+        loaders = multiple_movies_dataloaders(
+            responses, movies, **settings, num_workers=num_workers
+        )
+        built = time.perf_counter()
+        splits: dict[str, dict[str, dict[str, Any]]] = {}
+        first_batch_s = None
+        train_samples, train_time = 0, 0.0
+        for split, by_session in loaders.items():
+            splits[split] = {}
+            for session, loader in by_session.items():
+                began = time.perf_counter()
+                entry: dict[str, Any] = {"batches": 0, "samples": 0}
+                for batch in loader:
+                    if first_batch_s is None and split == "train":
+                        first_batch_s = time.perf_counter() - start
+                    if entry["batches"] == 0:
+                        entry["inputs"] = list(batch.inputs.shape)
+                        entry["targets"] = list(batch.targets.shape)
+                    entry["batches"] += 1
+                    entry["samples"] += int(batch.inputs.shape[0])
+                splits[split][session] = entry
+                if split == "train":
+                    train_samples += entry["samples"]
+                    train_time += time.perf_counter() - began
+    return {
+        "path": str(folder),
+        "sessions": sorted(movies),
+        "test_names": names,
+        "params": settings,
+        "open_s": opened - start,
+        "build_s": built - opened,
+        "first_batch_s": first_batch_s,
+        "epoch_s": train_time,
+        "train_samples_per_s": train_samples / train_time if train_time > 0 else None,
+        "peak_anon_mib": memory.peak_anon_mib,
+        "peak_rss_mib": memory.peak_rss_mib,
+        "splits": splits,
+    }
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """The summary as the few lines ``loader-check`` prints."""
+    params = summary["params"]
+    lines = [
+        f"dataset {summary['path']}: {len(summary['sessions'])} sessions, "
+        f"test stimuli {', '.join(summary['test_names'])}",
+        "  batch {batch_size}, chunk {train_chunk_size}, clip {clip_length}, "
+        "{num_val_clips} validation clips, seed {seed}".format(**params),
+    ]
+    split_width = max(12, *(len(split) for split in summary["splits"]))
+    session_width = max(12, *(len(s) for s in summary["sessions"]))
+    lines.append(
+        f"  {'split':<{split_width}} {'session':<{session_width}} {'batches':>8} {'samples':>8}"
+        "  inputs / targets"
+    )
+    for split, by_session in summary["splits"].items():
+        for session, entry in by_session.items():
+            shapes = f"{tuple(entry.get('inputs', ()))} / {tuple(entry.get('targets', ()))}"
+            lines.append(
+                f"  {split:<{split_width}} {session:<{session_width}} {entry['batches']:>8} "
+                f"{entry['samples']:>8}  {shapes}"
+            )
+    rate = summary["train_samples_per_s"]
+    first = summary["first_batch_s"]
+    lines += [
+        f"  open {summary['open_s'] * 1e3:.0f} ms, build {summary['build_s'] * 1e3:.0f} ms, "
+        f"first training batch after {first * 1e3:.0f} ms"
+        if first is not None
+        else "",
+        f"  one training epoch: {summary['epoch_s']:.2f} s"
+        + (f", {rate:.0f} samples/s" if rate else ""),
+    ]
+    if summary["peak_anon_mib"] is not None:
+        lines.append(
+            f"  peak memory: {summary['peak_anon_mib']:.0f} MiB anonymous "
+            f"({summary['peak_rss_mib']:.0f} MiB resident incl. memory-mapped pages)"
+        )
+    return "\n".join(line for line in lines if line)

@@ -1,0 +1,88 @@
+"""``openretina-data loader-check`` and the ``loader_summary`` function behind it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from openretina_data.cli import main
+from openretina_data.loader_summary import loader_summary
+
+FRAMES, CLIP, CHUNK, BATCH, VAL = 3000, 90, 50, 16, 10
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("loader") / "data"
+    code = main(
+        [
+            "create-data", str(folder), "--num-colors", "1", "--num-stimuli", "3",
+            "--num-sessions", "2", "--frames", str(FRAMES), "--height", "8", "--width", "6",
+        ]
+    )  # fmt: skip
+    assert code == 0
+    return folder
+
+
+def options() -> list[str]:
+    return [
+        "--batch-size", str(BATCH), "--chunk-size", str(CHUNK),
+        "--clip-length", str(CLIP), "--num-val-clips", str(VAL),
+    ]  # fmt: skip
+
+
+def test_loader_check_reports_every_split_of_every_session(dataset: Path, capsys) -> None:
+    assert main(["loader-check", str(dataset), *options(), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["sessions"] == ["session_0", "session_1"]
+    assert summary["test_names"] == ["random_noise_2"]  # from the dataset card
+    train_frames = (2 * FRAMES // CLIP - VAL) * CLIP
+    expected_batches = -(-train_frames // CHUNK) // BATCH
+    for session in summary["sessions"]:
+        train = summary["splits"]["train"][session]
+        assert train["batches"] == expected_batches and train["samples"] == expected_batches * BATCH
+        assert train["inputs"][:3] == [BATCH, 1, CHUNK] and train["targets"][:2] == [BATCH, CHUNK]
+        assert summary["splits"]["validation"][session]["samples"] == VAL
+        assert summary["splits"]["random_noise_2"][session]["inputs"][2] == FRAMES
+    assert summary["first_batch_s"] > 0 and summary["train_samples_per_s"] > 0
+    assert summary["peak_anon_mib"] > 0 and summary["peak_rss_mib"] >= summary["peak_anon_mib"]
+
+
+def test_loader_check_prints_a_readable_table(dataset: Path, capsys) -> None:
+    assert main(["loader-check", str(dataset), *options()]) == 0
+    text = capsys.readouterr().out
+    assert "first training batch after" in text and "samples/s" in text
+    assert "peak memory" in text and "validation" in text and "session_1" in text
+
+
+def test_loader_check_explains_a_batch_larger_than_the_training_split(
+    dataset: Path, capsys
+) -> None:
+    assert main(["loader-check", str(dataset), "--batch-size", "4096"]) == 1
+    err = capsys.readouterr().err
+    assert "0 batches" in err and "hint:" in err and "Traceback" not in err
+
+
+def test_loader_check_of_a_missing_folder_is_a_usage_error(tmp_path: Path, capsys) -> None:
+    assert main(["loader-check", str(tmp_path / "nowhere")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_loader_check_help_has_an_example(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["loader-check", "--help"])
+    assert "openretina-data loader-check my_dataset" in capsys.readouterr().out
+
+
+def test_loader_summary_takes_explicit_test_names(dataset: Path) -> None:
+    summary = loader_summary(
+        dataset,
+        test_names=["random_noise_1"],
+        batch_size=BATCH,
+        train_chunk_size=CHUNK,
+        clip_length=CLIP,
+        num_val_clips=VAL,
+    )
+    assert "random_noise_1" in summary["splits"] and "random_noise_2" not in summary["splits"]
