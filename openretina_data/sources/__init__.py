@@ -56,8 +56,10 @@ from __future__ import annotations
 # equally sure sniffs (earlier wins), so specific formats come before generic ones.
 from openretina_data.sources import hdf5 as _hdf5  # noqa: F401
 from openretina_data.sources import kilosort as _kilosort  # noqa: F401
+from openretina_data.sources import maheswaranathan as _maheswaranathan  # noqa: F401
 from openretina_data.sources import mat as _mat  # noqa: F401
 from openretina_data.sources import numpy_files as _numpy_files  # noqa: F401
+from openretina_data.sources import nwb as _nwb  # noqa: F401
 from openretina_data.sources import suite2p as _suite2p  # noqa: F401
 from openretina_data.sources import table as _table  # noqa: F401
 from openretina_data.sources import tiff as _tiff  # noqa: F401
@@ -77,6 +79,7 @@ from openretina_data.sources.base import (
 )
 from openretina_data.sources.kilosort import KilosortReader
 from openretina_data.sources.lazy import LazyArray
+from openretina_data.sources.nwb import NwbReader
 from openretina_data.sources.spikes import SpikeUnits
 from openretina_data.sources.suite2p import Suite2pReader
 
@@ -84,6 +87,7 @@ __all__ = [
     "ROLES",
     "KilosortReader",
     "LazyArray",
+    "NwbReader",
     "Role",
     "SourceInfo",
     "SourceReader",

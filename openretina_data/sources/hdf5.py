@@ -89,11 +89,12 @@ class H5Array(LazyArray):
             ) from error
 
 
-def open_h5(reader: SourceReader) -> h5py.File:
+def open_h5(path: Path, description: str = "HDF5 file") -> h5py.File:
+    """``h5py.File(path, "r")``; a truncated or corrupt file raises our error."""
     try:
-        return h5py.File(reader.path, "r")
+        return h5py.File(path, "r")
     except (OSError, ValueError) as error:
-        raise reader.unreadable("file", error) from error
+        raise UnreadableSourceError(f"cannot read {description}: {error}", path=path) from error
 
 
 def list_datasets(root: h5py.Group) -> list[tuple[str, h5py.Dataset]]:
@@ -122,7 +123,7 @@ class Hdf5Reader(SourceReader):
 
     def __init__(self, path: Any) -> None:
         super().__init__(path)
-        self.file = open_h5(self)
+        self.file = open_h5(self.path, self.description)
 
     def probe(self) -> SourceInfo:
         try:

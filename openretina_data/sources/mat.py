@@ -72,7 +72,7 @@ class Mat73Reader(SourceReader):
 
     def __init__(self, path: Any) -> None:
         super().__init__(path)
-        self.file = open_h5(self)
+        self.file = open_h5(self.path, self.description)
         self._leaves: dict[str, tuple[h5py.Dataset, str]] | None = None
         self._notes: list[str] = []
 

@@ -13,6 +13,7 @@ the function that needs them.
 from __future__ import annotations
 
 import os
+from datetime import UTC
 from pathlib import Path
 
 import h5py
@@ -283,3 +284,88 @@ def write_suite2p(folder: str | os.PathLike[str], seed: int = 0) -> tuple[Path, 
     }  # fmt: skip
     np.save(folder / "ops.npy", np.array(ops, dtype=object), allow_pickle=True)
     return folder, arrays
+
+
+def write_nwb(path: str | os.PathLike[str], seed: int = 0) -> tuple[Path, Arrays]:
+    """An NWB file (pynwb) with what a retina recording puts there.
+
+    - ``units``: 4 units with spike times (s) and a ``quality`` column;
+    - ``acquisition/photodiode``: a TimeSeries of trigger levels with ``timestamps``;
+    - ``processing/ophys/Fluorescence/RoiResponseSeries``: (frames, rois) at 7.5 Hz;
+    - ``intervals/trials``: start/stop times;
+    - ``stimulus/presentation/checkerboard``: an OpticalSeries (time, 8, 6) at 30 Hz.
+
+    Returns the HDF5 keys of the datasets and their values; ``unit_spike_times`` holds
+    the per-unit times concatenated in unit order (as ``units/spike_times`` stores them).
+    """
+    from datetime import datetime
+
+    from pynwb import NWBHDF5IO, NWBFile, TimeSeries
+    from pynwb.image import OpticalSeries
+    from pynwb.ophys import Fluorescence, ImageSegmentation, OpticalChannel, RoiResponseSeries
+
+    path = Path(path)
+    rng = _rng(seed)
+    a = example_arrays(seed)
+    nwb = NWBFile(
+        session_description="example retina recording",
+        identifier=f"example-{seed}",
+        session_start_time=datetime(2024, 1, 1, tzinfo=UTC),
+    )
+    unit_times = [np.sort(rng.uniform(0, 10, n)) for n in (12, 7, 20, 3)]
+    nwb.add_unit_column(name="quality", description="sorter label")
+    for times, quality in zip(unit_times, ("good", "mua", "good", "noise"), strict=True):
+        nwb.add_unit(spike_times=times, quality=quality)
+    trigger_times = np.arange(40) / 30.0
+    levels = (np.arange(40) % 2).astype(np.float64)
+    nwb.add_acquisition(
+        TimeSeries(name="photodiode", data=levels, unit="V", timestamps=trigger_times)
+    )
+    device = nwb.create_device(name="microscope")
+    channel = OpticalChannel(name="green", description="GCaMP", emission_lambda=520.0)
+    plane = nwb.create_imaging_plane(
+        name="plane0", optical_channel=channel, description="ganglion cell layer",
+        device=device, excitation_lambda=920.0, imaging_rate=7.5, indicator="GCaMP6f",
+        location="retina",
+    )  # fmt: skip
+    ophys = nwb.create_processing_module(name="ophys", description="calcium imaging")
+    segmentation = ImageSegmentation()
+    rois = segmentation.create_plane_segmentation(
+        name="PlaneSegmentation", description="rois", imaging_plane=plane
+    )
+    for i in range(5):
+        mask = np.zeros((8, 8))
+        mask[i, i] = 1.0
+        rois.add_roi(image_mask=mask)
+    ophys.add(segmentation)
+    traces = rng.normal(0, 1, (60, 5))
+    region = rois.create_roi_table_region(region=list(range(5)), description="all rois")
+    fluorescence = Fluorescence()
+    ophys.add(fluorescence)
+    fluorescence.add_roi_response_series(
+        RoiResponseSeries(name="RoiResponseSeries", data=traces, rois=region, unit="dF/F", rate=7.5)
+    )
+    for start in (0.0, 2.0, 4.0):
+        nwb.add_trial(start_time=start, stop_time=start + 1.5)
+    nwb.add_stimulus(
+        OpticalSeries(
+            name="checkerboard",
+            data=a["stimulus"],
+            unit="n.a.",
+            rate=30.0,
+            distance=0.1,
+            field_of_view=[0.2, 0.1],
+            orientation="lower left",
+        )  # fmt: skip
+    )
+    with NWBHDF5IO(str(path), "w") as io:
+        io.write(nwb)
+    arrays: Arrays = {
+        "units/spike_times": np.concatenate(unit_times),
+        "acquisition/photodiode/data": levels,
+        "acquisition/photodiode/timestamps": trigger_times,
+        "processing/ophys/Fluorescence/RoiResponseSeries/data": traces,
+        "intervals/trials/start_time": np.array([0.0, 2.0, 4.0]),
+        "stimulus/presentation/checkerboard/data": a["stimulus"],
+    }
+    return path, arrays
