@@ -88,6 +88,18 @@ def _check_stimuli_dir(root: Path, report: Report) -> dict[str, tuple[int, ...]]
         shape = _check_npy(path, relative, report)
         if shape is not None:
             shapes[path.stem] = shape
+    by_folded: dict[str, list[str]] = defaultdict(list)
+    for path in folder.glob(f"*{STIMULUS_SUFFIX}"):
+        by_folded[path.stem.casefold()].append(path.name)
+    for group in by_folded.values():
+        if len(group) > 1:
+            report.add(
+                "error",
+                "duplicate-stimulus",
+                f"stimulus files {sorted(group)} differ only in letter case",
+                "Rename one of them; on macOS and Windows they are the same file.",
+                file=f"{STIMULI_DIR}/{sorted(group)[-1]}",
+            )
     return shapes
 
 

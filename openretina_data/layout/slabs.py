@@ -13,11 +13,14 @@ from typing import Any
 
 import numpy as np
 
-from openretina_data.errors import NonFiniteError, ShapeError
+from openretina_data.errors import DataValidationError, NonFiniteError, ShapeError
 from openretina_data.layout.card import ArrayCheck
+from openretina_data.layout.reading import time_chunks
 
 # Statistics are computed on pieces of at most this many elements (bounded memory).
 _STATS_PIECE = 8 * 1024 * 1024
+# A big slab is cast, checked and stored in time-pieces of at most this many bytes.
+WRITE_BUDGET_BYTES = 64 * 1024 * 1024
 
 
 class RunningStats:
@@ -138,13 +141,23 @@ class SlabWriter:
                 key=self.label,
                 hint="Check the slab's non-time axes and that start + length stays within the frames.",
             )
-        if data.dtype.kind == "f" and self.dtype.kind in "iu":
-            raise ShapeError(
+        if data.dtype.kind in "fc" and self.dtype.kind in "iu":
+            raise DataValidationError(
                 f"float values cannot be written into the {self.dtype} array {self.label}",
                 key=self.label,
                 hint="Round and cast to the integer type first, or create the array as float32.",
             )
+        frame_bytes = (data.size // max(1, length)) * max(data.dtype.itemsize, self.dtype.itemsize)
+        for window in time_chunks(length, frame_bytes, WRITE_BUDGET_BYTES):
+            index: list[slice] = [slice(None)] * len(self.shape)
+            index[self.time_axis] = window
+            self._write_piece(data[tuple(index)], start + window.start)
+        self._cursor = start + length
+
+    def _write_piece(self, data: np.ndarray, start: int) -> None:
+        """Cast, check and store one bounded piece (big slabs are split so memory stays bounded)."""
         data = data.astype(self.dtype, copy=False)
+        length = data.shape[self.time_axis]
         piece = RunningStats()
         piece.add(data)
         if not piece.all_finite and not self.allow_nonfinite:
@@ -157,7 +170,6 @@ class SlabWriter:
         index[self.time_axis] = slice(start, start + length)
         self.array[tuple(index)] = data
         self._mark(start, start + length)
-        self._cursor = start + length
 
     def _mark(self, start: int, stop: int) -> None:
         if stop <= start:

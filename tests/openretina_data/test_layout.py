@@ -400,3 +400,26 @@ def test_all_finite_reads_in_bounded_chunks():
     finite, at = all_finite(array, 1, budget=1200)
     assert not finite and at <= 900 < at + 100
     assert max(array.reads) <= 1200 and len(array.reads) > 5
+
+
+def test_a_big_slab_is_stored_in_bounded_pieces(monkeypatch):
+    from openretina_data.layout import slabs as slabs_module
+
+    class Target:
+        def __init__(self) -> None:
+            self.data = np.zeros((2, 100, 3, 3), np.float32)
+            self.shape, self.dtype = self.data.shape, self.data.dtype
+            self.pieces: list[int] = []
+
+        def __setitem__(self, index, value):
+            self.pieces.append(value.nbytes)
+            self.data[index] = value
+
+    monkeypatch.setattr(slabs_module, "WRITE_BUDGET_BYTES", 10 * 2 * 9 * 8)  # 10 float64 frames
+    target = Target()
+    writer = slabs_module.SlabWriter(target, time_axis=1, label="m")
+    movie = np.random.default_rng(0).standard_normal((2, 100, 3, 3))  # float64 in, float32 stored
+    writer.write(movie)
+    assert writer.complete and len(target.pieces) == 10
+    np.testing.assert_array_equal(target.data, movie.astype(np.float32))
+    assert writer.stats.count == movie.size

@@ -142,6 +142,10 @@ def test_duplicate_session_stems_and_case_only_differences(dataset):
     assert len(duplicates) == 2
     assert any("same session name" in p.message for p in duplicates)
     assert any("letter case" in p.message for p in duplicates)
+    shutil.copy(
+        dataset / "stimuli" / "random_noise_0.npy", dataset / "stimuli" / "Random_Noise_0.npy"
+    )
+    assert _problem(check(dataset), "duplicate-stimulus").severity == "error"
 
 
 def test_unreadable_files_never_crash(dataset):
