@@ -467,6 +467,8 @@ def _convert(tp: Any, value: Any, path: tuple[str | int, ...], context: _Context
             )
         return value
     if tp is float:
+        if isinstance(value, str) and _FLOAT_TEXT.match(value.strip()):
+            return float(value)
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise context.error(
                 path, f"expected a number, got {value!r}", "Write a number such as 30 or 29.97."
@@ -487,15 +489,41 @@ def _convert(tp: Any, value: Any, path: tuple[str | int, ...], context: _Context
 
 
 def loads_recipe(text: str, *, base_dir: str | Path = ".", source: str | None = None) -> Recipe:
-    """Parse recipe text (YAML, of which JSON is a subset)."""
+    """Parse recipe text: JSON when it starts with ``{``, YAML otherwise."""
     if len(text.encode("utf-8", errors="replace")) > MAX_RECIPE_BYTES:
         raise RecipeError(
             f"recipe is larger than {MAX_RECIPE_BYTES} bytes",
             path=source,
             hint="A recipe is a short text file; is this the right file?",
         )
-    data, lines = _parse_yaml(text, source)
+    if text.lstrip().startswith("{"):
+        data = _parse_json(text, source)
+        try:  # line numbers for messages only; JSON is (nearly) YAML
+            lines = _parse_yaml(text, source)[1]
+        except RecipeError:
+            lines = {}
+    else:
+        data, lines = _parse_yaml(text, source)
     return from_dict(data, base_dir=base_dir, lines=lines, source=source)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number a recipe may hold")
+
+
+def _parse_json(text: str, source: str | None) -> Any:
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as error:
+        raise RecipeError(
+            f"invalid JSON at line {error.lineno}, column {error.colno}: {error.msg}",
+            path=source,
+            hint="Fix the JSON syntax (a missing comma or quote?).",
+        ) from error
+    except ValueError as error:
+        raise RecipeError(
+            f"invalid JSON: {error}", path=source, hint="Write finite numbers."
+        ) from error
 
 
 def load_recipe(path: str | Path) -> Recipe:
@@ -512,14 +540,7 @@ def load_recipe(path: str | Path) -> Recipe:
             f"cannot read recipe: {error}", path=path, hint="Save the recipe as UTF-8 text."
         ) from error
     if path.suffix.lower() == ".json":
-        try:
-            json.loads(text)
-        except json.JSONDecodeError as error:
-            raise RecipeError(
-                f"invalid JSON at line {error.lineno}, column {error.colno}: {error.msg}",
-                path=path,
-                hint="Fix the JSON syntax (a missing comma or quote?).",
-            ) from error
+        _parse_json(text, str(path))
     return loads_recipe(text, base_dir=path.resolve().parent, source=str(path))
 
 
@@ -528,7 +549,8 @@ def dumps_recipe(recipe: Recipe, *, fmt: Literal["yaml", "json"] = "yaml") -> st
     data = to_dict(recipe)
     if fmt == "json":
         return json.dumps(data, indent=2) + "\n"
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False)
+    # allow_unicode=False: PyYAML would write some code points (U+0085) that it reads back changed.
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=False, default_flow_style=False)
 
 
 def save_recipe(recipe: Recipe, path: str | Path) -> Path:
@@ -620,6 +642,7 @@ def _record_lines(
 
 # --- meaning -----------------------------------------------------------------------
 
+_FLOAT_TEXT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")
 
 
@@ -627,7 +650,8 @@ def expand_sessions(recipe: Recipe) -> list[SessionSpec]:
     """Sessions with every ``{session}`` template repeated over ``session_pattern`` matches.
 
     The pattern (relative to the recipe) has ``{session}`` in one path component; each
-    existing path that fits gives one session, named by the part matched. Sessions are
+    existing path that fits gives one session, named by the part matched (a pattern
+    ending in ``/`` matches folders only). Sessions are
     returned sorted by name after the explicitly listed ones.
     """
     explicit = [s for s in recipe.sessions if SESSION_TOKEN not in s.name]
@@ -651,10 +675,14 @@ def expand_sessions(recipe: Recipe) -> list[SessionSpec]:
 def matching_sessions(recipe: Recipe) -> list[str]:
     """Session names found by globbing ``session_pattern``."""
     pattern = recipe.session_pattern or ""
+    folders_only = pattern.endswith("/")
+    pattern = pattern.rstrip("/")
     prefix, _, suffix = pattern.partition(SESSION_TOKEN)
     regex = re.compile(re.escape(prefix) + r"(?P<session>[^/]+)" + re.escape(suffix) + "$")
     names = set()
     for match in recipe.base_dir.glob(pattern.replace(SESSION_TOKEN, "*")):
+        if folders_only and not match.is_dir():
+            continue
         found = regex.search(match.relative_to(recipe.base_dir).as_posix())
         if found:
             names.add(found.group("session"))
