@@ -462,11 +462,11 @@ def _plan_session(
                 session=name,
                 path=info.path,
             )
-    if not result.stimuli:
+    if not any(source.epochs for source in session.responses):
         found.add(
             "error", "the session shows no stimuli", "Add epochs to its responses.", session=name
         )
-    elif all(recipe.stimulus(s).split == "test" for s in result.stimuli):
+    elif result.stimuli and all(recipe.stimulus(s).split == "test" for s in result.stimuli):
         found.add(
             "error",
             "every stimulus of the session is a test stimulus",

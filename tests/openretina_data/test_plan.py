@@ -1,0 +1,109 @@
+"""plan(): every problem listed at once, with numbers and hints, before anything is written."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+
+from openretina_data.example import DROPPED_FRAME, create_example
+from openretina_data.plan import plan
+from openretina_data.recipe import Epoch, load_recipe
+from openretina_data.testing.recipes import binned_recording
+
+
+def test_example_plan_is_ok_and_reports_the_dropped_frame(tmp_path: Path) -> None:
+    recipe = load_recipe(create_example(tmp_path))
+    result = plan(recipe)
+    assert result.ok, result.summary()
+    assert [s.name for s in result.sessions] == ["session_01", "session_02"]
+    assert {s.neurons for s in result.sessions} == {9}
+    assert result.sessions[0].stimuli == {"natural": 1, "test_clip": 3}
+    dropped = [p for p in result.warnings if "dropped" in p.message]
+    assert len(dropped) == 1 and dropped[0].session == "session_02"
+    assert str(DROPPED_FRAME) in dropped[0].message
+    assert not (tmp_path / "dataset").exists()
+    assert result.bytes_to_write > 0
+    table = result.summary()
+    assert "session_01" in table and "150x3" in table
+
+
+def test_all_problems_are_listed_at_once(tmp_path: Path) -> None:
+    recipe = binned_recording(tmp_path)
+    recipe.stimuli[0].axes = "thwc"  # 4 letters for a 3-D array
+    recipe.stimuli[1].name = "train"  # now used twice, and a split's name for a test stimulus
+    recipe.sessions[0].name = "bad/name"
+    recipe.sessions[1].responses[0].path = "raw/missing.npy"
+    recipe.sessions[1].responses[0].epochs.append(Epoch(stimulus="nowhere"))
+    result = plan(recipe)
+    messages = "\n".join(p.message for p in result.errors)
+    assert "axes 'thwc'" in messages
+    assert "used twice" in messages
+    assert "split's name" in messages
+    assert "'bad/name'" in messages
+    assert "unknown stimuli ['test', 'nowhere']" in messages
+    assert len(result.errors) >= 5
+    assert all(p.hint for p in result.errors if "used twice" not in p.message)
+    assert not (tmp_path / "dataset").exists()
+
+
+def test_missing_file_is_an_error_with_its_path(tmp_path: Path) -> None:
+    recipe = binned_recording(tmp_path)
+    (tmp_path / "raw" / "s1.npy").unlink()
+    result = plan(recipe)
+    assert [p.session for p in result.errors] == ["s1"]
+    assert result.errors[0].path is not None and result.errors[0].path.endswith("s1.npy")
+
+
+def test_frame_count_mismatch_is_explained_with_numbers(tmp_path: Path) -> None:
+    recipe = binned_recording(tmp_path, train_frames=100, test_frames=20, repeats=3)
+    np.save(tmp_path / "raw" / "s0.npy", np.zeros((5, 150), np.float32))
+    np.save(tmp_path / "raw" / "s1.npy", np.zeros((5, 170), np.float32))
+    result = plan(recipe)
+    (error,) = result.errors
+    assert error.session == "s0" and "150 frames" in error.message and "need 160" in error.message
+    (warning,) = result.warnings
+    assert warning.session == "s1" and "10 frames more" in warning.message
+
+
+def test_axes_that_do_not_fit_the_responses(tmp_path: Path) -> None:
+    recipe = binned_recording(tmp_path)
+    recipe.sessions[0].responses[0].axes = "ntx"
+    assert any("axes" in p.message and p.session == "s0" for p in plan(recipe).errors)
+
+
+def test_stimuli_of_different_frame_sizes(tmp_path: Path) -> None:
+    recipe = binned_recording(tmp_path)
+    np.save(tmp_path / "stimuli" / "test.npy", np.zeros((30, 8, 7), np.float32))
+    assert any("(channels, height, width)" in p.message for p in plan(recipe).errors)
+
+
+def test_existing_output_needs_overwrite_or_append(tmp_path: Path) -> None:
+    recipe = binned_recording(tmp_path)
+    (tmp_path / "dataset").mkdir()
+    (tmp_path / "dataset" / "s0.hdf5").write_bytes(b"")
+    assert any("already exists" in p.message for p in plan(recipe).errors)
+    assert plan(recipe, overwrite=True).ok
+
+
+def test_append_needs_an_existing_dataset(tmp_path: Path) -> None:
+    recipe = binned_recording(tmp_path)
+    assert any("no dataset to append" in p.message for p in plan(recipe, append=True).errors)
+
+
+def test_plain_mistakes_in_settings(tmp_path: Path) -> None:
+    recipe = binned_recording(tmp_path)
+    recipe = dataclasses.replace(recipe, frame_rate_hz=0.0, lag_frames=-1)
+    recipe.normalisation.mode = "given"
+    recipe.stimuli[0].split = "test"
+    messages = " | ".join(p.message for p in plan(recipe).errors)
+    for expected in ("frame_rate_hz", "lag_frames", "normalisation", "no training stimulus"):
+        assert expected in messages
+
+
+def test_plan_handles_many_sessions(tmp_path: Path) -> None:
+    recipe = binned_recording(tmp_path, n_sessions=20)
+    result = plan(recipe)
+    assert result.ok and len(result.sessions) == 20
+    assert result.bytes_to_write == (120 + 30) * 8 * 6 * 4 + 20 * 5 * (120 + 30 * 3) * 4
