@@ -33,6 +33,7 @@ COMMANDS: tuple[str, ...] = (
     "recipe",
     "export_config",
     "loader_check",
+    "inspect",
 )
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130

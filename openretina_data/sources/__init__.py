@@ -11,6 +11,10 @@ Public API (stable; the recipe engine and the wizard build on it)
     is a :class:`LazyArray`: ``shape``, ``dtype``, ``ndim``, ``len()``,
     ``view[slices]`` reads only that part, ``np.asarray(view)`` reads all.
     ``reader.probe()`` and ``reader.keys()`` as above.
+``probe_folder(folder) -> FolderProbe``
+    Probe each file of a plain folder: ``sources`` (SourceInfo list), ``skipped``
+    (unrecognised files), ``errors`` (recognised but unreadable); never raises for one
+    bad file. ``is_format_folder(path)`` says whether a folder is itself a format.
 ``choose_reader(path, format=None) -> type[SourceReader]``, ``readers()``, ``formats_text()``
     The registry: which reader would open ``path``; every reader; a printable list.
 ``SourceInfo``: ``path``, ``format`` (reader name), ``variables``, ``attrs`` (file
@@ -77,6 +81,7 @@ from openretina_data.sources.base import (
     readers,
     register,
 )
+from openretina_data.sources.folder import FolderProbe, is_format_folder, probe_folder
 from openretina_data.sources.kilosort import KilosortReader
 from openretina_data.sources.lazy import LazyArray
 from openretina_data.sources.nwb import NwbReader
@@ -85,6 +90,7 @@ from openretina_data.sources.suite2p import Suite2pReader
 
 __all__ = [
     "ROLES",
+    "FolderProbe",
     "KilosortReader",
     "LazyArray",
     "NwbReader",
@@ -96,8 +102,10 @@ __all__ = [
     "Variable",
     "choose_reader",
     "formats_text",
+    "is_format_folder",
     "open_source",
     "probe",
+    "probe_folder",
     "readers",
     "register",
 ]

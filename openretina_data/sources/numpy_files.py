@@ -18,7 +18,6 @@ import numpy as np
 from openretina_data.errors import UnsafeContentError
 from openretina_data.sources.base import (
     BY_MAGIC,
-    BY_SUFFIX,
     NO,
     SourceInfo,
     SourceReader,
@@ -111,8 +110,9 @@ class NpzReader(SourceReader):
 
     @classmethod
     def sniff(cls, path: Path, header: bytes) -> int:
-        if header.startswith(ZIP_MAGIC):
-            return BY_MAGIC if path.suffix.lower() == ".npz" else BY_SUFFIX
+        # A zip is an .npz only by name: .docx, .xlsx and friends are zips too.
+        if header.startswith(ZIP_MAGIC) and path.suffix.lower() == ".npz":
+            return BY_MAGIC
         return NO if header else super().sniff(path, header)
 
     def __init__(self, path: Any) -> None:

@@ -142,7 +142,9 @@ def guess_variable(
     named_unit = unit_from_name(key)
     is_number = dt.kind in "biuf"
     for rule in _RULES:
-        word = next((w for w in rule.words if _has_word(last, w) or _has_word(whole, w)), None)
+        word = next((w for w in rule.words if _has_word(last, w)), None) or next(
+            (w for w in rule.words if _has_word(whole, w)), None
+        )
         if word is None:
             continue
         if ndim not in rule.ndims or (rule.role != "cell_metadata" and not is_number):
