@@ -13,9 +13,11 @@ import numpy as np
 import pytest
 
 from openretina_data.datasets import PRESETS, get_preset
+from openretina_data.datasets.fixation_movie import fixation_movie
 from openretina_data.errors import InvalidNameError, ShapeError
 from openretina_data.layout import check, read_card
 from openretina_data.testing.goldin import write_goldin_archive
+from openretina_data.testing.karamanlis import write_karamanlis_archive
 from openretina_data.testing.maheswaranathan import SESSIONS, write_maheswaranathan_archive
 
 CARD_CITATION_KEYS = {
@@ -39,6 +41,12 @@ MINIATURES: dict[str, tuple[Callable[[Path], Path], list[str], list[int]]] = {
         sorted(SESSIONS),
         [1, 50, 50],
     ),
+    "karamanlis_2024_mouse": (
+        write_karamanlis_archive,
+        ["20220301_mouse_1", "20220415_mouse_2"],
+        [1, 60, 80],
+    ),
+    "karamanlis_2024_marmoset": (write_karamanlis_archive, ["20221103_marmoset_1"], [1, 60, 80]),
     "goldin_2022_mouse": (write_goldin_archive, ["mouse_1", "mouse_2"], [1, 24, 32]),
     "goldin_2022_axolotl": (write_goldin_archive, ["axolotl_1"], [1, 24, 32]),
 }
@@ -261,6 +269,60 @@ def test_a_folder_without_goldin_files_points_to_the_mirror(tmp_path: Path) -> N
     with pytest.raises(FileNotFoundError) as info:
         list(get_preset("goldin_2022_axolotl").convert(tmp_path, tmp_path / "out"))
     assert "marre_lab/goldin_2022" in str(info.value)
+
+
+def test_karamanlis_movies_and_responses_come_from_the_mat_files(tmp_path: Path) -> None:
+    archive = write_karamanlis_archive(
+        tmp_path / "a", sessions=("x_mouse_1", "x_mouse_2"), n_neurons=(3, 2)
+    )
+    list(get_preset("karamanlis_2024_mouse").convert(archive, tmp_path / "out"))
+    stored_test = np.load(tmp_path / "out" / "stimuli" / "fixationmovie_test.npy")
+    with h5py.File(archive / "x_mouse_2" / "x_mouse_2_fixationmovie_data.mat") as f:
+        images = f["frozenImages"][()].transpose(0, 2, 1)
+        np.testing.assert_allclose(
+            stored_test[0], fixation_movie(images, f["frozenfixations"][()]), rtol=1e-6
+        )
+        running_images = f["runningImages"][()].transpose(0, 2, 1)
+        last_block = fixation_movie(running_images, f["runningfixations"][-1])
+        frozen, running = f["frozenbin"][()], f["runningbin"][()]
+    stored_train = np.load(tmp_path / "out" / "stimuli" / "fixationmovie_train_x_mouse_2.npy")
+    np.testing.assert_allclose(stored_train[0, -last_block.shape[0] :], last_block, rtol=1e-6)
+    with h5py.File(tmp_path / "out" / "x_mouse_2.hdf5") as f:
+        np.testing.assert_array_equal(
+            f["test_by_trial_fixationmovie_test"][()], frozen.transpose(0, 2, 1)
+        )
+        np.testing.assert_allclose(
+            f["responses_fixationmovie_test"][()], frozen.mean(axis=0).T, rtol=1e-6
+        )
+        np.testing.assert_array_equal(
+            f["responses_fixationmovie_train_x_mouse_2"][()], running.reshape(-1, 2).T
+        )
+
+
+def test_zipped_karamanlis_recordings_must_be_unpacked(tmp_path: Path) -> None:
+    (tmp_path / "20220301_mouse_1.zip").write_bytes(b"PK")
+    with pytest.raises(FileNotFoundError, match="still zipped"):
+        list(get_preset("karamanlis_2024_mouse").convert(tmp_path, tmp_path / "out"))
+
+
+@pytest.mark.interop
+def test_karamanlis_responses_equal_openretinas(tmp_path: Path) -> None:
+    from openretina.data_io.karamanlis_2024.responses import load_all_responses
+
+    archive = write_karamanlis_archive(tmp_path / "a")
+    list(get_preset("karamanlis_2024_mouse").convert(archive, tmp_path / "out"))
+    theirs = load_all_responses(str(archive), specie="mouse")
+    assert sorted(theirs) == ["20220301_mouse_1", "20220415_mouse_2"]
+    for session, reference in theirs.items():
+        with h5py.File(tmp_path / "out" / f"{session}.hdf5") as f:
+            train_key = next(k for k in f if k.startswith("responses_fixationmovie_train"))
+            np.testing.assert_allclose(f[train_key][()], reference.train, rtol=1e-6)
+            np.testing.assert_allclose(
+                f["responses_fixationmovie_test"][()], reference.test_response, rtol=1e-6
+            )
+            np.testing.assert_allclose(
+                f["test_by_trial_fixationmovie_test"][()], reference.get_test_by_trial()
+            )
 
 
 @pytest.mark.interop
