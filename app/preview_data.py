@@ -8,38 +8,38 @@ or from a written dataset's HDF5 session file.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from app.sources_cache import axis_length, movie_frame
+from app.sources_cache import movie_frame
+from openretina_data.convert_io import MovieAxes
 
 
 class MovieView:
-    """A stored movie (any axis order) seen as ``(channels, time, height, width)``.
+    """A stored movie (any axis order) seen as ``(channels, time, height, width)``, read lazily.
 
-    Only ``view[c, t]`` (one frame) and ``view[c, t0:t1]`` are supported: that is all
-    the preview asks for.
+    Supports ``view[c, t]`` (one frame, (h, w)), ``view[c, t0:t1]`` ((n, h, w)) and
+    ``view[:, t0:t1]`` ((c, n, h, w)): what the preview and the alignment check ask for.
+    ``stop`` limits the frames seen (e.g. the frames left after a lag).
     """
 
-    def __init__(self, array: Any, axes: str) -> None:
+    def __init__(self, array: Any, axes: str, stop: int | None = None) -> None:
         self.array = array
-        self.axes = axes
-        shape = tuple(array.shape)
-        self.shape = tuple(axis_length(shape, axes, a) for a in "cthw")
+        self.axes = MovieAxes.check(axes, tuple(array.shape), where="axes")
+        c, t, h, w = self.axes.out_shape
+        self.shape = (c, t if stop is None else min(t, stop), h, w)
         self.dtype = np.dtype(getattr(array, "dtype", np.float32))
 
-    def __getitem__(self, index: tuple[int, Any]) -> np.ndarray:
+    def __getitem__(self, index: tuple[Any, Any]) -> np.ndarray:
         channel, t = index
         if isinstance(t, slice):
-            return np.stack(
-                [
-                    movie_frame(self.array, self.axes, i, channel)
-                    for i in range(*t.indices(self.shape[1]))
-                ]
-            )
-        return movie_frame(self.array, self.axes, int(t), channel)
+            start, stop, _ = t.indices(self.shape[1])
+            block = self.axes.read(self.array, start, max(start, stop)).astype(np.float32)
+            return block[channel]
+        return movie_frame(self.array, self.axes.axes, int(t), int(channel))
 
 
 class ResponseView:
@@ -76,3 +76,108 @@ def dataset_session_file(folder: Path, session: str) -> Path:
         if candidate.exists():
             return candidate
     return folder / f"{session}.hdf5"
+
+
+class TrialsView:
+    """Back-to-back repeats of a test stimulus as lazy ``(trials, neurons, frames)``."""
+
+    def __init__(
+        self, read: Any, n_trials: int, n_neurons: int, n_frames: int, offset: int
+    ) -> None:
+        self.read = read
+        self.shape = (n_trials, n_neurons, n_frames)
+        self.offset = offset
+
+    def __getitem__(self, index: tuple[Any, Any, Any]) -> np.ndarray:
+        trials, neurons, frames = index
+        length = self.shape[2]
+        picked = range(self.shape[0])[trials] if isinstance(trials, slice) else [int(trials)]
+        blocks = [
+            np.asarray(
+                self.read(self.offset + k * length, self.offset + (k + 1) * length), np.float32
+            )
+            for k in picked
+        ]
+        stacked = np.stack(blocks)[:, neurons, frames]
+        return stacked if isinstance(trials, slice) else stacked[0]
+
+
+@dataclass
+class AlignmentResult:
+    """What the alignment tab shows (all computed by ``openretina_data.alignment``)."""
+
+    receptive_fields: np.ndarray  # (neurons, h, w) STA at each neuron's peak lag, channel 0
+    time_courses: np.ndarray  # (neurons, lags) STA over lags 0… at the peak pixel
+    lags: np.ndarray  # (lags,) frames
+    score: np.ndarray  # (lags,) mean RF sharpness
+    repeat_score: np.ndarray | None  # (lags,) mean over repeats, or None
+    best_lag: int
+    warnings: tuple[str, ...]
+    frames_used: int
+    suggested_lag: int
+
+
+def suggested_lag(best_lag: int, frame_rate_hz: float, typical_latency_s: float = 0.066) -> int:
+    """Lag to apply so that the RF peak lands at a typical retinal latency.
+
+    A peak within 30–300 ms needs no change (0). A later peak means the responses are
+    stamped late by about ``best_lag`` minus a typical latency; earlier peaks cannot be
+    fixed by ``lag_frames`` (which only drops response frames) and also give 0.
+    """
+    latest = int(np.floor(0.3 * frame_rate_hz))
+    if best_lag <= latest:
+        return 0
+    return max(best_lag - max(int(round(typical_latency_s * frame_rate_hz)), 1), 0)
+
+
+def alignment_check(
+    movie: MovieView,
+    responses: Any,
+    frame_rate_hz: float,
+    *,
+    trials: Any = None,
+    max_frames: int = 20_000,
+    max_lag: int = 15,
+) -> AlignmentResult:
+    """STA receptive fields and a lag scan of one epoch (runs in a worker thread).
+
+    ``responses`` is read for at most ``max_frames`` frames; the movie lazily in blocks.
+    """
+    from openretina_data.alignment import (
+        lag_scan,
+        rf_spatial_map,
+        rf_time_course,
+        spike_triggered_average,
+    )
+
+    n = min(movie.shape[1], int(responses.shape[1]), max_frames)
+    stimulus = MovieView(movie.array, movie.axes.axes, stop=n)
+    r = np.asarray(responses[:, 0:n], dtype=np.float32)
+    sta = spike_triggered_average(stimulus, r, frame_rate_hz=frame_rate_hz, max_frames=None)
+    maps = rf_spatial_map(sta)
+    courses = rf_time_course(sta)
+    repeats = None if trials is None else np.asarray(trials[:, :, :], dtype=np.float32)
+    scan = lag_scan(
+        stimulus,
+        r,
+        range(-max_lag, max_lag + 1),
+        max_frames=None,
+        repeats=repeats,
+        frame_rate_hz=frame_rate_hz,
+    )
+    if maps.ndim == 4:  # (neurons, c, h, w): show the first channel
+        maps = maps[:, 0]
+    if courses.ndim == 3:
+        courses = courses[:, 0]
+    repeat = None if scan.repeat_score is None else np.nanmean(scan.repeat_score, axis=0)
+    return AlignmentResult(
+        receptive_fields=np.asarray(maps, np.float32),
+        time_courses=np.asarray(courses, np.float32),
+        lags=scan.lags,
+        score=scan.score,
+        repeat_score=repeat,
+        best_lag=scan.best_lag,
+        warnings=scan.warnings,
+        frames_used=n,
+        suggested_lag=suggested_lag(scan.best_lag, frame_rate_hz),
+    )

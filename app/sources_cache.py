@@ -125,10 +125,12 @@ def check_trigger(
         expected_frames=expected_frames,
     )
     interval = times.frame_interval_s
-    dropped_s = (
-        times.edges[0] + times.dropped_frames * interval
-        if times.dropped_frames.size
-        else np.zeros(0)
+    # Dropped frame k (numbered as if none were missing) follows the trigger of frame k-1,
+    # which is trigger k-1-j when j frames were dropped before it.
+    dropped = times.dropped_frames.tolist()
+    before = [k - 1 - j for j, k in enumerate(dropped)]
+    dropped_s = np.array(
+        [times.triggers[i] + interval for i in before if 0 <= i < times.triggers.size], np.float64
     )
     start = (
         float(dropped_s[0] - 4 * interval)

@@ -20,7 +20,9 @@ from openretina_data.recipe import (
     ResponseSource,
     SessionSpec,
     StimulusSpec,
+    fill_session,
     legal_name,
+    matching_sessions,
 )
 from openretina_data.sources.base import SourceInfo, Variable
 
@@ -177,6 +179,37 @@ def new_recipe(base_dir: str | Path = ".") -> Recipe:
 
 
 @dataclass
+class SessionView:
+    """One concrete session as the pages show it.
+
+    ``spec`` is the recipe's own entry (edits go there); for a ``{session}`` template it
+    is shared by every session the pattern finds, and ``concrete`` has the name filled in.
+    """
+
+    name: str
+    spec: SessionSpec
+    concrete: SessionSpec
+
+    @property
+    def templated(self) -> bool:
+        return "{session}" in self.spec.name
+
+
+def session_views(recipe: Recipe) -> list[SessionView]:
+    """Every session of ``recipe``, templates expanded over ``session_pattern`` matches."""
+    views = []
+    for spec in recipe.sessions:
+        if "{session}" not in spec.name:
+            views.append(SessionView(spec.name, spec, spec))
+            continue
+        names = matching_sessions(recipe) if recipe.session_pattern else []
+        views.extend(SessionView(name, spec, fill_session(spec, name)) for name in names)
+        if not names:
+            views.append(SessionView(spec.name, spec, spec))
+    return views
+
+
+@dataclass
 class Probed:
     """What ``sources.probe`` said about one path (or why it could not)."""
 
@@ -207,6 +240,32 @@ class WizardState:
     written_dir: str = ""
     clip_length: int = 90
     num_val_clips: int = 10
+    validation_edited: bool = False
+
+    def stimulus_lengths(self) -> dict[str, int]:
+        """Frames of each stimulus whose probed shape and axis order agree."""
+        lengths = {}
+        for spec in self.recipe.stimuli:
+            probed = self.probes.get(spec.path)
+            variable = probed.variable(spec.key) if probed else None
+            if variable is not None and not axes_problem(spec.axes, variable.shape):
+                lengths[spec.name] = int(variable.shape[spec.axes.index("t")])
+        return lengths
+
+    def probe_targets(self) -> dict[str, Path]:
+        """Recipe paths not probed yet → the file to probe (templates: the first session's)."""
+        recipe = self.recipe
+        first = next((v.name for v in session_views(recipe) if v.templated), None)
+        paths = [s.path for s in recipe.stimuli]
+        paths += [r.path for s in recipe.sessions for r in s.responses]
+        targets = {}
+        for path in paths:
+            if path in self.probes:
+                continue
+            concrete = path.replace("{session}", first) if first and "{session}" in path else path
+            if "{session}" not in concrete:
+                targets[path] = recipe.resolve(concrete)
+        return targets
 
     # --- edits shared by the pages and the tests ----------------------------------
 
@@ -352,14 +411,43 @@ class WizardState:
                     )
         return problems
 
+    def train_frames(self) -> int | None:
+        """Frames of training stimuli (None until every one was probed)."""
+        lengths = self.stimulus_lengths()
+        train = [s.name for s in self.recipe.stimuli if s.split == "train"]
+        if not train or not all(name in lengths for name in train):
+            return None
+        return sum(lengths[name] for name in train)
+
+    def fit_validation(self) -> None:
+        """Unless the user chose them, pick validation clips that fit the training frames.
+
+        openretina cuts the training stimuli into clips of ``clip_length`` and holds
+        ``num_val_clips`` of them out; keep about one in five for validation.
+        """
+        frames = self.train_frames()
+        if self.validation_edited or frames is None:
+            return
+        self.clip_length = min(self.clip_length, max(frames // 5, 1))
+        self.num_val_clips = max(1, min(10, frames // self.clip_length // 5))
+
     def _problems_normalisation(self) -> list[str]:
         norm = self.recipe.normalisation
+        problems = []
         if norm.mode == "given":
             if norm.mean is None or norm.std is None:
-                return ["Give both the mean and the standard deviation, or let them be computed."]
-            if not norm.std > 0:
-                return ["The standard deviation must be greater than zero."]
-        return []
+                problems.append(
+                    "Give both the mean and the standard deviation, or let them be computed."
+                )
+            elif not norm.std > 0:
+                problems.append("The standard deviation must be greater than zero.")
+        frames = self.train_frames()
+        if frames is not None and self.clip_length * (self.num_val_clips + 1) > frames:
+            problems.append(
+                f"{self.num_val_clips} validation clips of {self.clip_length} frames leave no "
+                f"training clip in {frames} training frames: use fewer or shorter clips."
+            )
+        return problems
 
 
 def needs_rate(source: ResponseSource) -> bool:
@@ -385,6 +473,12 @@ def session_problems(recipe: Recipe) -> list[tuple[str, str]]:
     problems = []
     for session in recipe.sessions:
         why = valid_name(session.name) if "{session}" not in session.name else ""
+        if "{session}" in session.name and not (
+            recipe.session_pattern and matching_sessions(recipe)
+        ):
+            problems.append(
+                (session.name, f"no folder matches the session pattern {recipe.session_pattern!r}.")
+            )
         if why:
             problems.append((session.name, f"the name {why}."))
         elif names.count(session.name) > 1:

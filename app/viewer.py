@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
@@ -23,6 +21,7 @@ from app.preview_data import MovieView, dataset_session_file
 from app.sources_cache import ReaderCache
 from app.state import PreviewData
 from app.widgets.preview import LinkedPreview
+from app.widgets.psth import PsthPlot
 from app.workers import BackgroundTask
 from openretina_data.errors import format_error
 from openretina_data.layout import (
@@ -34,51 +33,6 @@ from openretina_data.layout import (
     stimulus_key,
     test_by_trial_key,
 )
-
-
-def split_half_reliability(trials: np.ndarray) -> float:
-    """Correlation between the means of odd and even trials; ``trials`` is (trials, time)."""
-    if trials.shape[0] < 2:
-        return float("nan")
-    odd, even = trials[1::2].mean(axis=0), trials[0::2].mean(axis=0)
-    if odd.std() == 0 or even.std() == 0:
-        return float("nan")
-    return float(np.corrcoef(odd, even)[0, 1])
-
-
-class PsthPlot(QWidget):
-    """Every test repeat of one neuron (grey), their mean (black), and its split-half reliability."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.plot = pg.PlotWidget(background="w", title="repeats of the test stimulus")
-        self.plot.setLabel("bottom", "time", units="s")
-        self.label = QLabel("No test repeats in this session for this stimulus.")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.label)
-        layout.addWidget(self.plot, 1)
-        self.cursor = pg.InfiniteLine(angle=90, pen=pg.mkPen("#d62728", width=2))
-
-    def show_neuron(self, trials: object | None, neuron: int, frame_rate_hz: float) -> None:
-        """Plot neuron ``neuron`` of ``trials`` (lazy (trials, neurons, time) array), or clear."""
-        self.plot.clear()
-        if trials is None:
-            self.label.setText("No test repeats in this session for this stimulus.")
-            return
-        data = np.asarray(trials[:, neuron, :], dtype=np.float32)  # type: ignore[index]
-        seconds = np.arange(data.shape[1]) / frame_rate_hz
-        for trial in data:
-            self.plot.plot(seconds, trial, pen=pg.mkPen((150, 150, 150, 120)))
-        self.plot.plot(seconds, data.mean(axis=0), pen=pg.mkPen("k", width=2))
-        self.plot.addItem(self.cursor)
-        reliability = split_half_reliability(data)
-        self.label.setText(
-            f"neuron {neuron}: {data.shape[0]} repeats, split-half reliability r = {reliability:.2f}"
-        )
-
-    def set_time(self, seconds: float) -> None:
-        self.cursor.setValue(seconds)
 
 
 class DatasetViewer(QMainWindow):

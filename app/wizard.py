@@ -19,8 +19,9 @@ from app.pages.timing import TimingPage
 from app.pages.use import UsePage
 from app.pages.write import WritePage
 from app.settings import remember
-from app.sources_cache import ReaderCache
+from app.sources_cache import ReaderCache, probe_path
 from app.state import WizardState, new_recipe
+from app.workers import BackgroundTask
 from openretina_data.errors import OpenRetinaDataError, format_error
 from openretina_data.recipe import load_recipe
 
@@ -59,6 +60,7 @@ class ImportWizard(QWizard):
         self.state = state or WizardState()
         self.readers = ReaderCache()
         self.viewers: list[QWidget] = []
+        self.probing: BackgroundTask | None = None
         self.setWindowTitle("openretina-data — import recordings")
         self.setWindowIcon(app_icon())
         self.setStyleSheet(stylesheet())
@@ -107,7 +109,29 @@ class ImportWizard(QWizard):
         # A saved recipe states kind and unit of every source: they count as confirmed.
         self.state.confirmed = {r.path for s in recipe.sessions for r in s.responses}
         remember(self.settings, "recipes", Path(path).resolve())
+        self.probe_all()
         return True
+
+    def probe_all(self) -> None:
+        """Probe every source of the recipe in the background; pages refresh when done."""
+        targets = self.state.probe_targets()
+        if not targets:
+            return
+
+        def work():  # noqa: ANN202 - generator of (recipe path, Probed)
+            for key, path in targets.items():
+                yield key, probe_path(path)
+
+        self.probing = BackgroundTask(work, self, min_interval_s=0.0)
+        self.probing.progress.connect(lambda item: self.state.probes.__setitem__(*item))
+        self.probing.finished.connect(lambda _: self._reload_current())
+        self.probing.start()
+
+    def _reload_current(self) -> None:
+        page = self.currentPage()
+        if isinstance(page, WizardPage):
+            page.load()
+            page.refresh()
 
     def open_viewer(self, path: str | Path) -> QWidget:
         """Open a dataset folder read-only in a viewer window."""
@@ -132,6 +156,8 @@ class ImportWizard(QWizard):
                 event.ignore()
                 return
             write.cancel_and_wait()
+        if self.probing is not None and self.probing.running:
+            self.probing.wait()
         for page in self.pages.values():
             stop = getattr(page, "stop_work", None)
             if stop is not None:

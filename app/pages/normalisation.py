@@ -96,6 +96,7 @@ class NormalisationPage(WizardPage):
         self._filling = False
 
     def load(self) -> None:
+        self.state.fit_validation()
         self._filling = True
         recipe = self.state.recipe
         self.mode.setCurrentIndex(list(MODES).index(recipe.normalisation.mode))
@@ -131,6 +132,11 @@ class NormalisationPage(WizardPage):
         recipe.normalisation.std = self.std.value() if given else None
         recipe.dtype = self.dtype.currentText()  # type: ignore[assignment]
         recipe.repeats.store_trials = self.trials.isChecked()
+        if (self.clip.value(), self.n_val.value()) != (
+            self.state.clip_length,
+            self.state.num_val_clips,
+        ):
+            self.state.validation_edited = True
         self.state.clip_length = self.clip.value()
         self.state.num_val_clips = self.n_val.value()
         self._enable()

@@ -1,4 +1,4 @@
-"""Preview: the stimulus and the binned responses of one session, linked, plus the alignment check."""
+"""Preview: one session's stimulus and binned responses, linked; PSTH; the alignment check."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -18,61 +19,64 @@ from PySide6.QtWidgets import (
 )
 
 from app.pages.base import WizardPage
-from app.preview_data import MovieView, ResponseView
+from app.preview_data import AlignmentResult, MovieView, ResponseView, TrialsView, alignment_check
 from app.state import PreviewData
 from app.widgets.preview import LinkedPreview
+from app.widgets.psth import PsthPlot
 from app.workers import BackgroundTask
 from openretina_data.errors import format_error
+from openretina_data.recipe import expand_sessions
 
 if TYPE_CHECKING:
     from app.wizard import ImportWizard
 
 GRID_COLUMNS = 6
-MAX_RF = 24
+MAX_RF = 18
 
 
-def open_session_responses(recipe: Any, session_index: int, stimulus_frames: dict[str, int]) -> Any:
-    """The core's response reader for the first response source of a session."""
+def stimulus_frames(recipe: Any) -> dict[str, int]:
+    """Frames of every stored stimulus, as the core's plan reads them (headers only)."""
+    from openretina_data.plan import plan
+
+    checked = plan(recipe, overwrite=True)
+    return {s.name: s.shape[1] + recipe.lag_frames for s in checked.stimuli if s.shape is not None}
+
+
+def open_reader(recipe: Any, session: Any, frames: dict[str, int]) -> Any:
+    """The core's reader of a session's first response source, binned on its frame times."""
     from openretina_data.responses_io import open_response_reader
 
-    session = recipe.sessions[session_index]
     reader, _times = open_response_reader(
-        session.responses[0], recipe, stimulus_frames, session=session.name
+        session.responses[0], recipe, frames, session=session.name
     )
     return reader
 
 
-def run_alignment(movie: Any, responses: np.ndarray, frame_rate_hz: float, max_lag: int) -> Any:
-    """STA receptive fields and a lag scan, computed by the core (``openretina_data.alignment``)."""
-    from openretina_data.alignment import alignment_check
-
-    return alignment_check(movie, responses, frame_rate_hz=frame_rate_hz, max_lag=max_lag)
-
-
 class AlignmentView(QWidget):
-    """A grid of per-neuron STA receptive fields and the lag-scan curve, with 'apply lag'."""
+    """A grid of per-neuron receptive fields, the lag scan, and 'apply lag to recipe'."""
 
     def __init__(self, page: PreviewPage) -> None:
         super().__init__()
         self.page = page
         self.run_button = QPushButton("&Is the alignment right?")
         self.run_button.setToolTip(
-            "Compute each neuron's spike-triggered average and scan lags (subsampled)"
+            "Spike-triggered average of each neuron and a lag scan (on up to 20 000 frames)"
         )
         self.run_button.clicked.connect(page.run_alignment)
         self.lag = QSpinBox()
-        self.lag.setRange(-1000, 1000)
+        self.lag.setRange(0, 1000)
         self.lag.setSuffix(" frames")
-        self.lag.setToolTip("Responses lag the stimulus by this many frames")
+        self.lag.setToolTip("lag_frames: responses lag the stimulus by this many frames")
         self.apply_button = QPushButton("Apply &lag to recipe")
-        self.apply_button.setToolTip("Store this lag in the recipe (lag_frames)")
+        self.apply_button.setToolTip("Store this lag in the recipe; the preview updates")
         self.apply_button.clicked.connect(lambda: page.apply_lag(self.lag.value()))
         self.text = QLabel(
-            "A sharp receptive field and a lag-scan peak at the lag you apply mean the timing is right."
+            "Each neuron's receptive field should be a compact blob, and the lag scan should "
+            "peak at a small positive lag (the cells' latency, 30–150 ms)."
         )
         self.text.setWordWrap(True)
         row = QHBoxLayout()
-        for widget in (self.run_button, QLabel("lag"), self.lag, self.apply_button):
+        for widget in (self.run_button, QLabel("lag to apply"), self.lag, self.apply_button):
             row.addWidget(widget)
         row.addStretch(1)
         self.graphics = pg.GraphicsLayoutWidget()
@@ -82,51 +86,67 @@ class AlignmentView(QWidget):
         layout.addLayout(row)
         layout.addWidget(self.text)
         layout.addWidget(self.graphics, 1)
+        self.result: AlignmentResult | None = None
 
-    def show_result(self, result: Any) -> None:
+    def show_result(self, result: AlignmentResult) -> None:
+        self.result = result
         self.graphics.clear()
-        fields = np.asarray(result.receptive_fields)[:MAX_RF]  # (neurons, h, w)
+        fields = result.receptive_fields[:MAX_RF]
+        grid = self.graphics.addLayout(row=0, col=0)
         for i, rf in enumerate(fields):
-            view = self.graphics.addViewBox(
-                row=i // GRID_COLUMNS, col=i % GRID_COLUMNS, lockAspect=True
-            )
+            view = grid.addViewBox(row=i // GRID_COLUMNS, col=i % GRID_COLUMNS, lockAspect=True)
             view.invertY(True)
             view.setMouseEnabled(False, False)
             limit = float(np.max(np.abs(rf))) or 1.0
-            image = pg.ImageItem(
-                np.asarray(rf, dtype=np.float32), axisOrder="row-major", levels=(-limit, limit)
-            )
+            image = pg.ImageItem(rf, axisOrder="row-major", levels=(-limit, limit))
             image.setColorMap(pg.colormap.get("CET-D1"))
             view.addItem(image)
-        rows = (len(fields) + GRID_COLUMNS - 1) // GRID_COLUMNS
-        scan = self.graphics.addPlot(
-            row=0, col=GRID_COLUMNS, rowspan=max(rows, 1), title="lag scan"
-        )
+        scan = self.graphics.addPlot(row=0, col=1, title="lag scan")
+        scan.addLegend(offset=(5, 5))
         scan.plot(
-            np.asarray(result.lags),
-            np.asarray(result.scores),
+            result.lags,
+            result.score,
             pen=pg.mkPen("#1f3a5f", width=2),
             symbol="o",
+            symbolSize=5,
+            name="RF sharpness",
         )
-        scan.addItem(
-            pg.InfiniteLine(0, angle=90, pen=pg.mkPen("#999", style=pg.QtCore.Qt.PenStyle.DashLine))
-        )
-        scan.setLabel("bottom", "lag (frames)")
-        scan.setLabel("left", "RF sharpness")
-        best = int(result.best_lag)
-        self.lag.setValue(best)
-        self.text.setText(
-            f"Best lag: {best} frames. "
-            + (
-                "Timing looks right."
-                if best == 0
-                else "A peak away from 0 suggests a trigger offset or dropped frame: apply it, or fix the timing."
+        if result.repeat_score is not None:
+            peak = float(np.nanmax(result.score)) or 1.0
+            scaled = result.repeat_score / (np.nanmax(np.abs(result.repeat_score)) or 1.0) * peak
+            scan.plot(
+                result.lags,
+                scaled,
+                pen=pg.mkPen("#f2a23a", width=2),
+                name="repeat agreement (scaled)",
             )
+        scan.addItem(pg.InfiniteLine(0, angle=90, pen=pg.mkPen("#999", style=Qt.PenStyle.DashLine)))
+        scan.addItem(pg.InfiniteLine(result.best_lag, angle=90, pen=pg.mkPen("#d62728", width=2)))
+        scan.setLabel("bottom", "lag (frames): response frame t vs stimulus frame t − lag")
+        scan.setLabel("left", "sharpness (robust z)")
+        self.graphics.ci.layout.setColumnStretchFactor(0, 3)
+        self.graphics.ci.layout.setColumnStretchFactor(1, 2)
+        self.lag.setValue(self.page.state.recipe.lag_frames + result.suggested_lag)
+        rate = self.page.state.recipe.frame_rate_hz
+        verdict = (
+            "The timing looks right."
+            if not result.warnings
+            else " ".join(result.warnings)
+            + (
+                f" Suggested: apply a lag of {result.suggested_lag} frames."
+                if result.suggested_lag
+                else ""
+            )
+        )
+        self.text.setText(
+            f"{len(result.receptive_fields)} receptive fields from {result.frames_used} frames "
+            f"(first {len(fields)} shown). Sharpest at lag {result.best_lag} "
+            f"({1000 * result.best_lag / rate:.0f} ms). {verdict}"
         )
 
 
 class PreviewPage(WizardPage):
-    """One session's stimulus and responses with a shared cursor; alignment check in a tab."""
+    """A session's stimulus and responses with a shared cursor; PSTH and alignment in tabs."""
 
     page_id = "preview"
 
@@ -142,99 +162,137 @@ class PreviewPage(WizardPage):
         self.session.setToolTip("Session to preview")
         self.epoch = QComboBox()
         self.epoch.setToolTip("Stimulus (epoch) to preview")
+        for combo in (self.session, self.epoch):
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.session.currentIndexChanged.connect(self._fill_epochs)
         self.epoch.currentIndexChanged.connect(self.show_selection)
         for widget in (QLabel("Session"), self.session, QLabel("Stimulus"), self.epoch):
             row.addWidget(widget)
-        row.addStretch(1)
         self.message = QLabel()
         self.message.setWordWrap(True)
+        row.addWidget(self.message, 1)
         self.preview = LinkedPreview()
+        self.psth = PsthPlot()
         self.alignment = AlignmentView(self)
-        tabs = QTabWidget()
-        tabs.addTab(self.preview, "Stimulus and responses")
-        tabs.addTab(self.alignment, "Alignment check")
+        self.preview.frameChanged.connect(
+            lambda f: self.psth.set_time(f / self.state.recipe.frame_rate_hz)
+        )
+        self.preview.neuron_box.valueChanged.connect(lambda _: self._update_psth())
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.preview, "Stimulus and responses")
+        self.tabs.addTab(self.psth, "Repeats (PSTH)")
+        self.tabs.addTab(self.alignment, "Alignment check")
         self.body.addLayout(row)
-        self.body.addWidget(self.message)
-        self.body.addWidget(tabs, 1)
+        self.body.addWidget(self.tabs, 1)
         self.finish_layout()
+        self.sessions: list[Any] = []
+        self.frames: dict[str, int] = {}
+        self.trials: Any = None
         self._reader: Any = None
         self._task: BackgroundTask | None = None
+        self._loader: BackgroundTask | None = None
+        self.busy = False
 
     def load(self) -> None:
+        """Expand sessions and read stimulus lengths (headers only) in the background."""
+        recipe = self.state.recipe
+        self.message.setText("Reading the stimulus and session headers…")
+        self.busy = True
+
+        def work() -> tuple[list[Any], dict[str, int]]:
+            return expand_sessions(recipe), stimulus_frames(recipe)
+
+        task = BackgroundTask(work, self)
+        task.finished.connect(self._loaded)
+        task.failed.connect(self._load_failed)
+        self._loader = task
+        task.start()
+
+    def _loaded(self, result: tuple[list[Any], dict[str, int]]) -> None:
+        self.busy = False
+        self.sessions, self.frames = result
         self.session.blockSignals(True)
         self.session.clear()
-        self.session.addItems([s.name for s in self.state.recipe.sessions])
+        self.session.addItems([s.name for s in self.sessions])
         self.session.blockSignals(False)
         self._fill_epochs()
 
+    def _load_failed(self, error: BaseException) -> None:
+        self.busy = False
+        self._problem(f"Cannot preview yet: {format_error(error)}")
+
+    def _problem(self, text: str) -> None:
+        self.message.setText(text)
+        self.message.setProperty("role", "problem")
+        self.message.style().polish(self.message)
+
     def _fill_epochs(self) -> None:
         index = self.session.currentIndex()
-        sessions = self.state.recipe.sessions
         self.epoch.blockSignals(True)
         self.epoch.clear()
-        if 0 <= index < len(sessions) and sessions[index].responses:
-            for epoch in sessions[index].responses[0].epochs:
+        if 0 <= index < len(self.sessions) and self.sessions[index].responses:
+            for epoch in self.sessions[index].responses[0].epochs:
                 self.epoch.addItem(
                     epoch.stimulus + (f" ×{epoch.repeats}" if epoch.repeats > 1 else "")
                 )
         self.epoch.blockSignals(False)
         self.show_selection()
 
-    def stimulus_frames(self) -> dict[str, int]:
-        """Frames of every stimulus, from the probed shapes and axis orders."""
-        frames = {}
-        for spec in self.state.recipe.stimuli:
-            probed = self.state.probes.get(spec.path)
-            variable = probed.variable(spec.key) if probed else None
-            if variable is not None and "t" in spec.axes and len(spec.axes) == len(variable.shape):
-                frames[spec.name] = int(variable.shape[spec.axes.index("t")])
-        return frames
-
     def show_selection(self) -> None:
         """Open the selected epoch's movie and responses lazily and show them linked."""
         recipe = self.state.recipe
         s_index, e_index = self.session.currentIndex(), self.epoch.currentIndex()
+        self.close_reader()
         if s_index < 0 or e_index < 0:
             self.preview.set_data(None)
             return
-        if self._reader is not None:
-            self._reader.close()
-            self._reader = None
-        source = recipe.sessions[s_index].responses[0]
+        session = self.sessions[s_index]
+        source = session.responses[0]
         epoch = source.epochs[e_index]
-        frames = self.stimulus_frames()
         try:
             spec = recipe.stimulus(epoch.stimulus)
-            movie = MovieView(
-                self.wizard_.readers.array(recipe.resolve(spec.path), spec.key), spec.axes
-            )
-            self._reader = open_session_responses(recipe, s_index, frames)
+            path = recipe.resolve(spec.path.replace("{session}", session.name))
+            lag = recipe.lag_frames
+            movie = MovieView(self.wizard_.readers.array(path, spec.key), spec.axes)
+            movie = MovieView(movie.array, spec.axes, stop=movie.shape[1] - lag)
+            self._reader = open_reader(recipe, session, self.frames)
             offset = sum(
-                e.skip_frames + e.repeats * frames[e.stimulus] for e in source.epochs[:e_index]
+                e.skip_frames + e.repeats * self.frames[e.stimulus] for e in source.epochs[:e_index]
             )
-            offset += epoch.skip_frames + recipe.lag_frames
-            responses = ResponseView(
-                self._reader.read, self._reader.n_neurons, movie.shape[1], offset
+            offset += epoch.skip_frames + lag
+            n_neurons, length = self._reader.n_neurons, self.frames[epoch.stimulus]
+            responses = ResponseView(self._reader.read, n_neurons, length - lag, offset)
+            self.trials = (
+                TrialsView(self._reader.read, epoch.repeats, n_neurons, length - lag, offset)
+                if epoch.repeats > 1
+                else None
             )
         except Exception as error:  # noqa: BLE001 - shown next to the plots
-            self.message.setText(f"Cannot preview this yet: {format_error(error)}")
-            self.message.setProperty("role", "problem")
+            self._problem(f"Cannot preview this yet: {format_error(error)}")
             self.preview.set_data(None)
             return
         self.message.setText(
-            f"{self._reader.n_neurons} neurons · {movie.shape[1]} frames at {recipe.frame_rate_hz:g} Hz"
-            + (f" · lag {recipe.lag_frames} frames applied" if recipe.lag_frames else "")
+            f"{n_neurons} neurons · {movie.shape[1]} frames at {recipe.frame_rate_hz:g} Hz"
+            + (f" · lag of {lag} frames applied" if lag else "")
         )
         self.message.setProperty("role", "hint")
+        unit = recipe.binning.spike_unit if source.kind == "spike_times" else source.unit
         self.preview.set_data(
             PreviewData(
                 movie=movie,
                 responses=responses,
                 frame_rate_hz=recipe.frame_rate_hz,
-                title=f"session {recipe.sessions[s_index].name} · stimulus {spec.name} ({spec.split}), first presentation",
-                unit=source.unit if source.kind != "spike_times" else recipe.binning.spike_unit,
+                trials=self.trials,
+                title=f"session {session.name} · stimulus {spec.name} ({spec.split})"
+                + (", first of the repeats" if epoch.repeats > 1 else ""),
+                unit=unit,
             )
+        )
+        self._update_psth()
+
+    def _update_psth(self) -> None:
+        self.psth.show_neuron(
+            self.trials, self.preview.neuron_box.value(), self.state.recipe.frame_rate_hz
         )
 
     def run_alignment(self) -> None:
@@ -246,12 +304,11 @@ class PreviewPage(WizardPage):
             or (self._task is not None and self._task.running)
         ):
             return
-        n = min(data.n_frames, 20_000)  # a subsample keeps this to seconds
-        movie = data.movie[0, 0:n]  # (time, h, w) of channel 0
-        responses = data.responses[:, 0:n]
-        rate = data.frame_rate_hz
-        self.alignment.text.setText(f"Computing on {n} frames…")
-        self._task = BackgroundTask(lambda: run_alignment(movie, responses, rate, 10), self)
+        movie, responses, rate, trials = data.movie, data.responses, data.frame_rate_hz, self.trials
+        self.alignment.text.setText("Computing receptive fields and the lag scan…")
+        self._task = BackgroundTask(
+            lambda: alignment_check(movie, responses, rate, trials=trials), self
+        )
         self._task.finished.connect(self.alignment.show_result)
         self._task.failed.connect(
             lambda e: self.alignment.text.setText(f"Alignment check failed: {format_error(e)}")
@@ -259,12 +316,17 @@ class PreviewPage(WizardPage):
         self._task.start()
 
     def apply_lag(self, lag: int) -> None:
+        """Store ``lag`` as the recipe's ``lag_frames`` and re-read the preview."""
         self.state.recipe.lag_frames = int(lag)
-        self.show_selection()
+        self.load()
 
-    def stop_work(self) -> None:
-        if self._task is not None and self._task.running:
-            self._task.wait()
+    def close_reader(self) -> None:
         if self._reader is not None:
             self._reader.close()
             self._reader = None
+
+    def stop_work(self) -> None:
+        for task in (self._task, self._loader):
+            if task is not None and task.running:
+                task.wait()
+        self.close_reader()

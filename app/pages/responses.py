@@ -16,11 +16,12 @@ from PySide6.QtWidgets import (
 
 from app.pages.base import WizardPage
 from app.sources_cache import probe_path
-from app.state import needs_rate
+from app.state import Probed, needs_rate, session_views
 from app.widgets.files import DropTable
 from app.workers import BackgroundTask
 from openretina_data.errors import format_error
-from openretina_data.recipe import RESPONSE_UNITS, ResponseSource
+from openretina_data.recipe import RESPONSE_UNITS, Recipe, ResponseSource
+from openretina_data.sources.base import Variable
 
 if TYPE_CHECKING:
     from app.wizard import ImportWizard
@@ -29,7 +30,7 @@ COLUMNS = (
     "Session",
     "File or folder",
     "Array",
-    "Shape",
+    "Contents",
     "Kind",
     "Unit",
     "Sampling rate (Hz)",
@@ -38,6 +39,43 @@ COLUMNS = (
 )
 KINDS = ("binned", "spike_times", "traces")
 KEEP = {"all units": [], "good only": ["good"], "good + mua": ["good", "mua"]}
+
+
+def session_label(recipe: Recipe, name: str) -> str:
+    """A session's name, or for a template the sessions it stands for."""
+    if "{session}" not in name:
+        return name
+    found = [v.name for v in session_views(recipe) if v.templated and v.name != name]
+    return f"{', '.join(found) or 'no match'} (each folder {recipe.session_pattern})"
+
+
+def short_path(path: str) -> str:
+    """The last two parts of a path (``session_01/phy``), enough to recognise it."""
+    parts = Path(path).parts
+    return "/".join(parts[-2:]) if len(parts) > 1 else path
+
+
+FOLDER_FORMATS = ("kilosort", "suite2p")
+ROLE_OF_KIND = {"binned": "binned_responses", "spike_times": "spike_times", "traces": "traces"}
+
+
+def describe(probed: Probed | None, source: ResponseSource) -> tuple[Variable | None, str]:
+    """The variable holding the responses and a short description (or the probe's problem)."""
+    if probed is None:
+        return None, "looking…"
+    if probed.error or probed.info is None:
+        return None, probed.error
+    variable = probed.variable(source.key)
+    if variable is None:
+        matches = probed.info.by_role(ROLE_OF_KIND[source.kind])  # type: ignore[arg-type]
+        variable = matches[0] if matches else None
+    if variable is None:
+        return None, f"{probed.info.format}: nothing that looks like {source.kind}"
+    if source.kind == "spike_times":
+        units = [v for v in probed.info.variables if v.key in ("cluster_id", "units")]
+        count = f"{units[0].shape[0]} units, " if units else ""
+        return variable, f"{count}{variable.shape[0]:,} spikes".replace(",", " ")
+    return variable, "×".join(str(n) for n in variable.shape)
 
 
 class ResponsesPage(WizardPage):
@@ -126,10 +164,20 @@ class ResponsesPage(WizardPage):
         self.table.setRowCount(len(rows))
         for row, (session, source) in enumerate(rows):
             probed = self.state.probes.get(source.path)
-            variable = probed.variable(source.key) if probed else None
-            keys = probed.info.keys() if probed and probed.info else []
-            self.table.set_text(row, 0, session, tip="Rename sessions on the Sessions page")
-            self.table.set_text(row, 1, Path(source.path).name, tip=source.path)
+            variable, what = describe(probed, source)
+            folder = bool(probed and probed.info and probed.info.format in FOLDER_FORMATS)
+            keys = (
+                [v.key for v in probed.info.variables]
+                if probed and probed.info and not folder
+                else []
+            )
+            self.table.set_text(
+                row,
+                0,
+                session_label(self.state.recipe, session),
+                tip="Rename sessions on the Sessions page",
+            )
+            self.table.set_text(row, 1, short_path(source.path), tip=source.path)
             if len(keys) > 1:
                 self.table.set_combo(
                     row,
@@ -140,13 +188,8 @@ class ResponsesPage(WizardPage):
                     tip="Which array holds the responses",
                 )
             else:
-                self.table.set_text(row, 2, source.key or "")
-            shape = (
-                "×".join(map(str, variable.shape))
-                if variable
-                else (probed.error if probed and probed.error else "")
-            )
-            self.table.set_text(row, 3, shape, tip=variable.reason if variable else shape)
+                self.table.set_text(row, 2, "(sorter folder)" if folder else source.key or "")
+            self.table.set_text(row, 3, what, tip=variable.reason if variable else what)
             self.table.set_combo(
                 row,
                 4,

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QTableWidgetItem
 
 from app.pages.base import WizardPage
-from app.state import match_epochs, session_problems
+from app.state import SessionView, match_epochs, session_problems, session_views
 from app.widgets.files import DropTable
 from openretina_data.recipe import Epoch
 
@@ -60,6 +61,7 @@ class SessionsPage(WizardPage):
         self.body.addWidget(self.table, 1)
         self.finish_layout()
         self._filling = False
+        self.views: list[SessionView] = []
 
     def match_again(self) -> None:
         recipe = self.state.recipe
@@ -74,22 +76,26 @@ class SessionsPage(WizardPage):
         self._filling = True
         recipe = self.state.recipe
         problems = dict(session_problems(recipe))
-        rows = [(s, r) for s in recipe.sessions for r in s.responses]
-        self.table.setRowCount(len(rows))
-        for row, (session, source) in enumerate(rows):
-            self.table.set_text(row, 0, session.name, editable=True, tip="Becomes <session>.hdf5")
-            self.table.set_text(row, 1, Path(source.path).name, tip=source.path)
-            self.table.set_text(
-                row,
-                2,
-                epochs_text(source.epochs),
-                editable=True,
-                tip=f"Known stimuli: {', '.join(s.name for s in recipe.stimuli)}",
+        self.views = session_views(recipe)
+        self.table.setRowCount(len(self.views))
+        for row, view in enumerate(self.views):
+            source = view.concrete.responses[0] if view.concrete.responses else None
+            name_tip = (
+                f"Found by the pattern {recipe.session_pattern}: the folder name is the session name"
+                if view.templated
+                else "Becomes <session>.hdf5"
             )
-            hint = problems.get(session.name, "")
+            self.table.set_text(row, 0, view.name, editable=not view.templated, tip=name_tip)
+            self.table.set_text(row, 1, source.path if source else "", tip="Response source")
+            shown = view.spec.responses[0].epochs if view.spec.responses else []
+            epochs_tip = f"Known stimuli: {', '.join(s.name for s in recipe.stimuli)}"
+            if view.templated:
+                epochs_tip += " · shared by every session of the pattern"
+            self.table.set_text(row, 2, epochs_text(shown), editable=True, tip=epochs_tip)
+            hint = problems.get(view.spec.name, "")
             status = QTableWidgetItem(f"problem: {hint}" if hint else "ok")
-            status.setFlags(status.flags() & ~status.flags().ItemIsEditable)
-            status.setForeground(self.palette().text() if not hint else _red())
+            status.setFlags(status.flags() & ~Qt.ItemFlag.ItemIsEditable)
+            status.setForeground(QBrush(QColor("#a61b1b" if hint else "#1e6b2e")))
             status.setToolTip(hint or "Ready to convert")
             self.table.setItem(row, 3, status)
         self._filling = False
@@ -97,20 +103,13 @@ class SessionsPage(WizardPage):
     def _edited(self, item: QTableWidgetItem) -> None:
         if self._filling:
             return
-        rows = [(s, r) for s in self.state.recipe.sessions for r in s.responses]
-        session, source = rows[item.row()]
-        if item.column() == 0:
-            session.name = item.text().strip()
-        elif item.column() == 2:
-            source.epochs = parse_epochs(item.text())
+        view = self.views[item.row()]
+        if item.column() == 0 and not view.templated:
+            view.spec.name = item.text().strip()
+        elif item.column() == 2 and view.spec.responses:
+            view.spec.responses[0].epochs = parse_epochs(item.text())
         self.load()
         self.refresh()
 
     def problems(self) -> list[str]:
         return self.state.page_problems("sessions")
-
-
-def _red():  # noqa: ANN202
-    from PySide6.QtGui import QBrush, QColor
-
-    return QBrush(QColor("#a61b1b"))

@@ -33,53 +33,72 @@ class StartPage(WizardPage):
             "Welcome",
             "Turn a stimulus movie and recorded responses into a dataset openretina can train on.",
         )
-        grid = QGridLayout()
+        actions = QGridLayout()
         self.new_button = QPushButton("&New conversion")
-        self.new_button.setToolTip("Start from your raw files: stimuli, responses, triggers")
-        self.new_button.clicked.connect(self.new_conversion)
         self.recipe_button = QPushButton("Open a &recipe…")
-        self.recipe_button.setToolTip("Load a saved recipe (YAML/JSON) and review it page by page")
-        self.recipe_button.clicked.connect(self.choose_recipe)
         self.dataset_button = QPushButton("&Inspect a dataset…")
-        self.dataset_button.setToolTip("Open a converted dataset (ours or openretina's) read-only")
-        self.dataset_button.clicked.connect(self.choose_dataset)
-        for column, button in enumerate((self.new_button, self.recipe_button, self.dataset_button)):
-            button.setMinimumHeight(48)
-            grid.addWidget(button, 0, column)
+        rows = (
+            (
+                self.new_button,
+                self.new_conversion,
+                "Start from your raw files: stimulus movies, spike-sorter output or traces, trigger channels.",
+            ),
+            (
+                self.recipe_button,
+                self.choose_recipe,
+                "Load a recipe saved earlier (YAML/JSON) and review it page by page — e.g. to convert next week's sessions.",
+            ),
+            (
+                self.dataset_button,
+                self.choose_dataset,
+                "Look at a converted dataset (ours or one made by openretina), read-only: movie, responses, repeats, check.",
+            ),
+        )
+        for row, (button, slot, text) in enumerate(rows):
+            button.setMinimumSize(220, 40)
+            button.setToolTip(text)
+            button.clicked.connect(slot)
+            label = QLabel(text)
+            label.setWordWrap(True)
+            actions.addWidget(button, row, 0)
+            actions.addWidget(label, row, 1)
+        actions.setColumnStretch(1, 1)
+        self.loaded = QLabel()
+        self.loaded.setWordWrap(True)
+        self.loaded.setProperty("role", "ok")
         self.recent_recipes = QListWidget()
-        self.recent_recipes.setToolTip("Double-click to open")
+        self.recent_recipes.setToolTip("Double-click (or Enter) to open")
         self.recent_recipes.itemActivated.connect(
             lambda item: self.open_recipe(item.data(Qt.ItemDataRole.UserRole))
         )
         self.recent_datasets = QListWidget()
-        self.recent_datasets.setToolTip("Double-click to open in the viewer")
+        self.recent_datasets.setToolTip("Double-click (or Enter) to open in the viewer")
         self.recent_datasets.itemActivated.connect(
             lambda item: self.wizard_.open_viewer(item.data(Qt.ItemDataRole.UserRole))
         )
-        grid.addWidget(QLabel("Recent recipes"), 1, 1)
-        grid.addWidget(QLabel("Recent datasets"), 1, 2)
-        grid.addWidget(self.recent_recipes, 2, 1)
-        grid.addWidget(self.recent_datasets, 2, 2)
-        self.loaded = QLabel()
-        self.loaded.setWordWrap(True)
-        grid.addWidget(self.loaded, 2, 0, Qt.AlignmentFlag.AlignTop)
-        self.body.addLayout(grid)
-        self.body.addStretch(1)
+        recent_grid = QGridLayout()
+        recent_grid.addWidget(QLabel("Recent recipes"), 0, 0)
+        recent_grid.addWidget(QLabel("Recent datasets"), 0, 1)
+        recent_grid.addWidget(self.recent_recipes, 1, 0)
+        recent_grid.addWidget(self.recent_datasets, 1, 1)
+        self.body.addLayout(actions)
+        self.body.addWidget(self.loaded)
+        self.body.addLayout(recent_grid, 1)
         self.finish_layout()
 
     def load(self) -> None:
         for widget, kind in ((self.recent_recipes, "recipes"), (self.recent_datasets, "datasets")):
             widget.clear()
             for path in recent(self.wizard_.settings, kind):
-                item = QListWidgetItem(Path(path).name)
+                item = QListWidgetItem(f"{Path(path).name} — {Path(path).parent}")
                 item.setToolTip(path)
                 item.setData(Qt.ItemDataRole.UserRole, path)
                 widget.addItem(item)
         state = self.state
         if state.mode == "recipe" and state.recipe_path:
-            self.loaded.setText(f"Recipe loaded: {state.recipe_path}\nPress Next to review it.")
+            self.loaded.setText(f"Recipe loaded: {state.recipe_path} — press Next to review it.")
         else:
-            self.loaded.setText("New conversion: press Next to add your stimulus files.")
+            self.loaded.setText("Press Next to start a new conversion with your stimulus files.")
 
     def problems(self) -> list[str]:
         return self.state.page_problems("start")

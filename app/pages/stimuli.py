@@ -133,28 +133,6 @@ class StimuliPage(WizardPage):
 
     # --- table <-> recipe ---------------------------------------------------------
 
-    def ensure_probed(self) -> None:
-        """Probe stimuli that came from a recipe (in the background)."""
-        recipe = self.state.recipe
-        missing = [
-            s.path for s in recipe.stimuli if s.path not in self.state.probes and "{" not in s.path
-        ]
-        if not missing or (self._task is not None and self._task.running):
-            return
-        self.busy.setText(f"Looking inside {len(missing)} file(s)…")
-
-        def work():  # noqa: ANN202
-            for path in missing:
-                yield path, probe_path(recipe.resolve(path))
-
-        def store(item: tuple) -> None:
-            self.state.probes[item[0]] = item[1]
-
-        self._task = BackgroundTask(work, self, min_interval_s=0.0)
-        self._task.progress.connect(store)
-        self._task.finished.connect(lambda _: (self.busy.setText(""), self.load(), self.refresh()))
-        self._task.start()
-
     def load(self) -> None:
         self._filling = True
         stimuli = self.state.recipe.stimuli
@@ -162,7 +140,7 @@ class StimuliPage(WizardPage):
         for row, spec in enumerate(stimuli):
             probed = self.state.probes.get(spec.path)
             variable = probed.variable(spec.key) if probed else None
-            keys = probed.info.keys() if probed and probed.info else []
+            keys = [v.key for v in probed.info.variables] if probed and probed.info else []
             self.table.set_text(
                 row,
                 0,
@@ -188,7 +166,7 @@ class StimuliPage(WizardPage):
                 else ("?" if not probed or probed.error else "pick an array")
             )
             self.table.set_text(row, 3, shape)
-            self.table.set_text(row, 4, variable.dtype if variable else "")
+            self.table.set_text(row, 4, np.dtype(variable.dtype).name if variable else "")
             role = (
                 f"{variable.role} ({variable.confidence:.0%})"
                 if variable
@@ -215,7 +193,6 @@ class StimuliPage(WizardPage):
         if stimuli and self.table.currentRow() < 0:
             self.table.selectRow(0)
         self.update_thumbnail()
-        self.ensure_probed()
 
     def _set(self, spec, field_name: str, value: str) -> None:  # noqa: ANN001
         setattr(spec, field_name, value or None if field_name == "key" else value)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from app.pages.base import WizardPage
 from app.sources_cache import TriggerCheck, check_trigger
+from app.state import SessionView, session_views
 from app.workers import BackgroundTask
 from openretina_data.errors import format_error
 from openretina_data.recipe import ResponseSource
@@ -101,6 +103,12 @@ class TimingPage(WizardPage):
         self.threshold.setToolTip("Trigger threshold; empty = halfway between low and high")
         self.threshold.editingFinished.connect(self._edit)
         sform.addRow("Threshold", self.threshold)
+        self.fill = QCheckBox("interpolate the times of dropped frames")
+        self.fill.setToolTip(
+            "A missing trigger gets a time halfway between its neighbours (stated in the log)"
+        )
+        self.fill.toggled.connect(self._edit)
+        sform.addRow("Repair", self.fill)
         top.addWidget(general)
         top.addWidget(per_session, 1)
 
@@ -124,13 +132,18 @@ class TimingPage(WizardPage):
         self._task: BackgroundTask | None = None
         self.last_check: TriggerCheck | None = None
 
-    def sources(self) -> list[tuple[str, ResponseSource]]:
-        return [(s.name, r) for s in self.state.recipe.sessions for r in s.responses]
+    def views(self) -> list[SessionView]:
+        return [v for v in session_views(self.state.recipe) if v.spec.responses]
+
+    def current_view(self) -> SessionView | None:
+        views = self.views()
+        index = self.session.currentIndex()
+        return views[index] if 0 <= index < len(views) else None
 
     def current(self) -> ResponseSource | None:
-        sources = self.sources()
-        index = self.session.currentIndex()
-        return sources[index][1] if 0 <= index < len(sources) else None
+        """The recipe's response source being edited (a template's is shared)."""
+        view = self.current_view()
+        return view.spec.responses[0] if view else None
 
     def load(self) -> None:
         self._filling = True
@@ -140,8 +153,9 @@ class TimingPage(WizardPage):
         self.spike_unit.setCurrentText(recipe.binning.spike_unit)
         index = max(self.session.currentIndex(), 0)
         self.session.clear()
-        for name, source in self.sources():
-            self.session.addItem(f"{name} ({source.kind})")
+        for view in self.views():
+            shared = " — settings shared by all sessions of the pattern" if view.templated else ""
+            self.session.addItem(f"{view.name} ({view.spec.responses[0].kind}){shared}")
         self._filling = False
         self.session.setCurrentIndex(min(index, self.session.count() - 1))
         self._show_session()
@@ -157,8 +171,9 @@ class TimingPage(WizardPage):
         self.key.setText(times.key or "")
         self.sampling.setValue(times.sampling_rate_hz or 0.0)
         self.threshold.setText("" if times.threshold is None else f"{times.threshold:g}")
+        self.fill.setChecked(times.fill_dropped)
         binned = source.kind == "binned"
-        for widget in (self.kind, self.path, self.key, self.sampling, self.threshold):
+        for widget in (self.kind, self.path, self.key, self.sampling, self.threshold, self.fill):
             widget.setEnabled(not binned)
         self._filling = False
         self.plot.clear()
@@ -189,6 +204,7 @@ class TimingPage(WizardPage):
         times.path = self.path.text().strip() or None
         times.key = self.key.text().strip() or None
         times.sampling_rate_hz = self.sampling.value() or None
+        times.fill_dropped = self.fill.isChecked()
         try:
             times.threshold = (
                 float(self.threshold.text()) if self.threshold.text().strip() else None
@@ -206,8 +222,17 @@ class TimingPage(WizardPage):
             return
         if self._task is not None and self._task.running:
             return
-        path = self.state.recipe.resolve(times.path)
-        args = (path, times.key, times.sampling_rate_hz, times.threshold, times.edge, None)
+        view = self.current_view()
+        concrete = view.concrete.responses[0].frame_times.path if view else times.path
+        path = self.state.recipe.resolve(concrete or times.path)
+        lengths = self.state.stimulus_lengths()
+        epochs = source.epochs if source else []
+        expected = (
+            sum(e.skip_frames + e.repeats * lengths[e.stimulus] for e in epochs)
+            if epochs and all(e.stimulus in lengths for e in epochs)
+            else None
+        )
+        args = (path, times.key, times.sampling_rate_hz, times.threshold, times.edge, expected)
         self.report.setText("Detecting triggers…")
         self._task = BackgroundTask(lambda: check_trigger(*args), self)
         self._task.finished.connect(self._show_check)

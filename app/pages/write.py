@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QTimer, QUrl
+from PySide6.QtCore import Qt, QTimer, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -42,15 +42,31 @@ def run_convert(recipe: Any) -> Any:
 
 
 def plan_lines(result: Any) -> tuple[list[str], list[str], str]:
-    """(errors, warnings, summary text) of a plan, each problem as one plain sentence + hint."""
-    errors, warnings = [], []
-    for problem in getattr(result, "problems", []):
-        text = format_error(problem) if isinstance(problem, BaseException) else str(problem)
-        severity = getattr(problem, "severity", "error")
-        (warnings if severity == "warning" else errors).append(text.replace("\n  hint:", " —"))
-    summary = getattr(result, "summary", "")
-    summary_text = summary.to_text() if hasattr(summary, "to_text") else str(summary)
-    return errors, warnings, summary_text
+    """(errors, warnings, summary table) of a ``ConversionPlan``, each problem one line + hint."""
+
+    def line(problem: Any) -> str:
+        where = ", ".join(
+            f"{name} {value}"
+            for name, value in (
+                ("session", problem.session),
+                ("file", problem.path),
+                ("key", problem.key),
+            )
+            if value
+        )
+        text = problem.message + (f" ({where})" if where else "")
+        return text + (f" — {problem.hint}" if problem.hint else "")
+
+    errors = [line(p) for p in result.problems if p.severity == "error"]
+    warnings = [line(p) for p in result.problems if p.severity != "error"]
+    table = [
+        text for text in result.summary().splitlines() if not text.startswith(("error", "warning"))
+    ]
+    return (
+        errors,
+        warnings,
+        "\n".join(table[: len(table) - len(result.problems)] if result.problems else table),
+    )
 
 
 class WritePage(WizardPage):
@@ -75,10 +91,15 @@ class WritePage(WizardPage):
         browse.clicked.connect(self.choose_output)
         out.addWidget(browse)
         self.plan_text = QLabel("Checking the plan…")
-        self.plan_text.setWordWrap(True)
+        self.plan_text.setObjectName("log")
+        self.plan_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.plan_problems = QLabel()
         self.plan_problems.setWordWrap(True)
         self.plan_problems.setProperty("role", "problem")
+        self.plan_warnings = QLabel()
+        self.plan_warnings.setWordWrap(True)
+        self.plan_warnings.setProperty("role", "warning")
+        self.plan_warnings.setVisible(False)
         controls = QHBoxLayout()
         self.convert_button = QPushButton("&Convert")
         self.convert_button.setToolTip(
@@ -112,6 +133,7 @@ class WritePage(WizardPage):
         self.body.addLayout(out)
         self.body.addWidget(self.plan_text)
         self.body.addWidget(self.plan_problems)
+        self.body.addWidget(self.plan_warnings)
         self.body.addLayout(controls)
         self.body.addWidget(self.log, 1)
         self.finish_layout()
