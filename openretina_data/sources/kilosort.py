@@ -45,6 +45,8 @@ def read_params(path: Path) -> tuple[dict[str, Any], list[str]]:
 
     The file is parsed (never run); only ``name = <Python literal>`` assignments count.
     """
+    if not path.is_file():
+        return {}, ["no params.py: state the spike sample rate in the recipe"]
     try:
         tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"), filename=str(path))
     except SyntaxError as error:
