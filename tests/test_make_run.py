@@ -1,0 +1,48 @@
+"""`make run`'s headless path: what a newcomer without a display gets."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from openretina_data.demo import run_headless
+from openretina_data.layout import check
+
+
+def test_headless_demo_converts_the_example_and_it_checks(tmp_path: Path) -> None:
+    log = tmp_path / "log.txt"
+    with log.open("w") as stream:
+        assert run_headless(tmp_path / "demo", stream=stream) == 0
+    text = log.read_text()
+    dataset = tmp_path / "demo" / "dataset"
+    assert f"dataset written to {dataset}" in text
+    assert "dropped frame" in text  # the example's trigger misses one pulse, and we say so
+    assert check(dataset).ok
+    assert sorted(p.name for p in dataset.glob("*.hdf5")) == ["session_01.hdf5", "session_02.hdf5"]
+
+
+def test_rerun_replaces_the_demo_dataset(tmp_path: Path) -> None:
+    with open(os.devnull, "w") as sink:
+        assert run_headless(tmp_path, stream=sink) == 0
+        assert run_headless(tmp_path, stream=sink) == 0
+    assert check(tmp_path / "dataset").ok
+    # no temporary folder or lock file is left beside the dataset
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_wizard_entry_without_display_says_so_and_runs_headless(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in {"DISPLAY", "WAYLAND_DISPLAY"}}
+    env["QT_QPA_PLATFORM"] = "offscreen"
+    result = subprocess.run(
+        [sys.executable, "-m", "app.main", "--example", "--demo-dir", str(tmp_path / "demo")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    first_line = result.stdout.splitlines()[0]
+    assert "No display" in first_line
+    assert (tmp_path / "demo" / "dataset" / "session_01.hdf5").exists()
