@@ -145,12 +145,11 @@ def open_shared_stimuli(
     base_data_path: str | os.PathLike[str],
     sessions: list[SessionContents],
     size: tuple[int, int, int] | None,
-    *,
-    mmap: bool,
 ) -> dict[str, Any]:
     """Open the ``stimuli/*.npy`` that some session needs; warn about unusable unneeded ones.
 
-    Returns arrays (memory maps when ``mmap``) by stimulus name.
+    Returns read-only memory maps by stimulus name: raw frames stay in the page cache,
+    never in the process's own memory, and normalising reads through them.
     """
     files = stimulus_files(base_data_path)
     needed = {s for c in sessions for s in c.responses if s not in c.stimuli}
@@ -171,7 +170,7 @@ def open_shared_stimuli(
                     stacklevel=3,
                 )
             continue
-        array = open_npy(path, mmap=mmap)
+        array = open_npy(path, mmap=True)
         if size is not None:
             try:
                 check_stimulus_size(tuple(array.shape), size, repr(name))

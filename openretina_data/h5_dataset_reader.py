@@ -26,8 +26,12 @@ Fixed (DESIGN.md §7), each with a regression test:
 * ``test_by_trial_<stim>`` of a test stimulus is loaded into ``test_by_trial_dict``
   (openretina ignores it).
 
-``load_stimuli(..., mmap=True)`` opens ``stimuli/*.npy`` as read-only memory maps
-and returns :class:`~openretina_data.movie_view.NormalizedMovie` views in place of
+Memory: shared stimuli are always opened as read-only memory maps, so raw frames sit
+in the (reclaimable) page cache and each session holds only its normalised float32
+movies — no raw copy, no float64 or torch temporaries (openretina: about
+sessions + 3 copies at peak).
+
+``load_stimuli(..., mmap=True)`` goes further and returns :class:`~openretina_data.movie_view.NormalizedMovie` views in place of
 float32 copies: nothing is read until a dataloader slices the movie, and
 normalisation happens on those slices. Session-specific stimuli live inside HDF5
 files and are read into RAM (that is the one read ``mmap`` forces). Movies are
@@ -284,7 +288,7 @@ def load_stimuli(
         )
     size = (int(stimulus_size[0]), int(stimulus_size[1]), int(stimulus_size[2]))
     sessions = sessions_with_responses(base_data_path)
-    shared = open_shared_stimuli(base_data_path, sessions, size, mmap=mmap)
+    shared = open_shared_stimuli(base_data_path, sessions, size)
     processor = TrainTestStimuliProcessor(names, shared, norm_mean, norm_std, lazy=mmap)
     result = {}
     for contents in sessions:
