@@ -308,11 +308,15 @@ class ResponsesTrainTestSplit:
 
         Checks time lengths of train and every test stimulus, matching test names, and ``stim_id``.
         """
-        if self.train.shape[1] != movies.train.shape[1]:
+        frames = movies.train.shape[1]
+        if self.train.shape[1] != frames:
+            transposed = self.train.shape[0] == frames
             raise ShapeError(
                 f"train responses have {self.train.shape[1]} time bins but the train movie has "
-                f"{movies.train.shape[1]} frames",
-                hint="Responses need one bin per stimulus frame; re-bin them on the frame times.",
+                f"{frames} frames" + ("; they look like (time, neurons)" if transposed else ""),
+                hint="Transpose the responses to (neurons, time)."
+                if transposed
+                else "Responses need one bin per stimulus frame; re-bin them on the frame times.",
             )
         if set(self.test_dict) != set(movies.test_dict):
             raise DataValidationError(

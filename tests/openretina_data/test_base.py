@@ -118,6 +118,13 @@ def test_check_matching_stimulus_accepts_a_match_and_names_a_length_mismatch() -
     base.ResponsesTrainTestSplit(responses(4, 30), {"a": responses(4, 10)}).check_matching_stimulus(
         movies
     )
+    with pytest.raises(ShapeError, match="look like \\(time, neurons\\)") as caught:
+        base.ResponsesTrainTestSplit(
+            responses(5, 30), {"a": responses(5, 10)}
+        ).check_matching_stimulus(
+            base.MoviesTrainTestSplit(movie(5, channels=1), {"a": movie(10, channels=1)})
+        )
+    assert "Transpose" in caught.value.hint
     short = base.ResponsesTrainTestSplit(responses(4, 29), {"a": responses(4, 10)})
     with pytest.raises(ShapeError, match="29 time bins.*30 frames"):
         short.check_matching_stimulus(movies)
