@@ -111,7 +111,7 @@ def convert(
     """
     token = cancel or CancelToken()
     yield Progress("plan", 0, 1, "checking the recipe and its sources")
-    checked = plan(recipe, overwrite=overwrite, append=append)
+    checked = plan(recipe, overwrite=overwrite, append=append, session=session)
     if not checked.ok:
         listing = "\n".join(str(p) for p in checked.errors)
         raise RecipeError(

@@ -182,20 +182,28 @@ def _text(value: Any) -> str | None:
     return None if value is None else os.fspath(value) if isinstance(value, Path) else str(value)
 
 
-def plan(recipe: Recipe, *, overwrite: bool = False, append: bool = False) -> ConversionPlan:
+def plan(
+    recipe: Recipe, *, overwrite: bool = False, append: bool = False, session: str | None = None
+) -> ConversionPlan:
     """Check ``recipe`` against its sources; nothing is written.
 
     Parameters
     ----------
     overwrite, append
         What the conversion will be allowed to do with an existing output folder.
+    session
+        Check only this session (the others' sources are not opened).
     """
     found = _Collector()
     output = recipe.resolve(recipe.output).absolute()
     _check_output(recipe, output, found, overwrite=overwrite, append=append)
     _check_names(recipe, found)
     sessions = found.attempt(lambda: expand_sessions(recipe)) or []
-    if not sessions:
+    if session is not None:
+        sessions = [s for s in sessions if s.name == session]
+        if not sessions:
+            found.add("error", f"no session named {session!r}", "See the session names in `plan`.")
+    elif not sessions:
         found.add("error", "the recipe has no sessions", "Add a session, or check session_pattern.")
     stimuli = [_plan_stimulus(recipe, spec, sessions, found) for spec in recipe.stimuli]
     movie_frames = {s.name: s.shape[1] for s in stimuli if s.shape is not None}

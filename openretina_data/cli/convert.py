@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     recipe = load_recipe(args.paths[0])
     if args.dry_run:
-        result = plan(recipe, overwrite=args.overwrite, append=args.append)
+        result = plan(recipe, overwrite=args.overwrite, append=args.append, session=args.session)
         print(json.dumps(result.to_dict(), indent=2) if args.json else result.summary())
         return 0 if result.ok else 1
     printer = ProgressPrinter(quiet=args.quiet or args.json)

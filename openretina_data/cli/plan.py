@@ -46,7 +46,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     recipe = load_recipe(args.recipe)
-    result = plan(recipe, overwrite=args.overwrite, append=args.append)
+    result = plan(recipe, overwrite=args.overwrite, append=args.append, session=args.session)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:
