@@ -14,15 +14,6 @@ from typing import TextIO
 
 from openretina_data.errors import OpenRetinaDataError
 
-# The example's training movie is 600 frames: openretina's defaults (50 validation clips
-# of 90 frames) would leave nothing to train on, so the demo uses proportionate ones.
-EXAMPLE_LOADER_PARAMS = {
-    "clip_length": 60,
-    "num_val_clips": 2,
-    "train_chunk_size": 30,
-    "batch_size": 8,
-}
-
 
 def run_headless(demo_dir: str | os.PathLike[str] = "demo", *, stream: TextIO | None = None) -> int:
     """Convert the bundled example into ``demo_dir/dataset``; returns an exit code.
@@ -58,7 +49,11 @@ def run_headless(demo_dir: str | os.PathLike[str] = "demo", *, stream: TextIO | 
         out.write(report.to_text() + "\n")
         if not report.ok:
             return 1
-        summary = loader_summary(dataset, **EXAMPLE_LOADER_PARAMS)
+        # The example's training movie has 600 frames: openretina's defaults (50
+        # validation clips of 90 frames) would leave nothing to train on.
+        summary = loader_summary(
+            dataset, clip_length=60, num_val_clips=2, train_chunk_size=30, batch_size=8
+        )
         out.write(format_summary(summary) + "\n")
     except OpenRetinaDataError as error:
         out.write(f"error: {error}\n")
