@@ -10,7 +10,9 @@ the stimulus frame t − d.** Positive lags look into the past of the response (
   positive lag — the cells' latency, typically 30–150 ms. If the responses are stamped
   ``k`` frames late (a trigger offset), the peak moves to ``latency + k``; if they are
   early, it moves towards zero or below, which is impossible for a real cell. A dropped
-  frame half-way through blurs the receptive field over two neighbouring lags.
+  frame half-way through blurs the receptive field over two neighbouring lags. To fix
+  an offset of ``k`` frames (``best_lag`` minus the cells' known latency), shift the
+  frame times: ``frames.shifted(k * frames.frame_interval_s)`` and bin again.
 - :func:`repeat_lag_scan` shifts each test repeat against the mean of the others: an
   aligned repeat peaks at lag 0; a repeat whose responses are late by ``k`` frames
   peaks at ``+k``.

@@ -11,9 +11,10 @@ clock (the response clock); frame ``i`` is the half-open interval
 Public API (stable; consumers: ``convert``, the wizard)
 --------------------------------------------------------
 Frame times — each returns :class:`FrameTimes` (``times``, ``edges``, ``centres``,
-``n_frames``, ``frame_rate_hz``, ``triggers``, ``dropped_frames``,
-``duplicate_triggers``, ``irregular_intervals``, ``warnings``, ``notes``, ``ok``,
-``summary()``, ``raise_on_warnings()``):
+``n_frames``, ``frame_interval_s``, ``frame_rate_hz``, ``triggers``,
+``dropped_frames``, ``dropped_times``, ``duplicate_triggers``, ``irregular_intervals``,
+``warnings``, ``notes``, ``ok``, ``summary()``, ``raise_on_warnings()``,
+``shifted(offset_s)`` — apply a lag found by :func:`openretina_data.alignment.lag_scan`):
 
 - ``frame_times_from_rate(frame_rate_hz, n_frames, *, start_s=0.0)``
 - ``frame_times_from_timestamps(timestamps_s, *, expected_frames=None,

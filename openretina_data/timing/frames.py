@@ -8,7 +8,7 @@ opt-in (``fill_dropped``, ``drop_duplicates``) and every repair is stated in the
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -37,6 +37,8 @@ class FrameTimes:
         The trigger / timestamp times as given or detected, before any repair.
     dropped_frames : (k,) int64
         Frames (numbered as if none were missing) that had no trigger of their own.
+    dropped_times : (k,) float64, seconds
+        Interpolated onsets of those frames (for plots; in ``times`` only when filled).
     duplicate_triggers : (j,) int64
         Indices into ``triggers`` of triggers that came much sooner than one frame
         after the previous one.
@@ -58,6 +60,7 @@ class FrameTimes:
     source: str
     triggers: FloatArray
     dropped_frames: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    dropped_times: FloatArray = field(default_factory=lambda: np.zeros(0))
     duplicate_triggers: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
     irregular_intervals: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
     expected_frames: int | None = None
@@ -98,6 +101,22 @@ class FrameTimes:
             f"{self.frame_rate_hz:.6g} Hz, {seconds(self.edges[0])} to {seconds(self.edges[-1])}"
         )
         return "\n".join([head, *self.warnings, *self.notes])
+
+    def shifted(self, offset_s: float) -> FrameTimes:
+        """The same frames ``offset_s`` seconds later (``times``, ``edges``, ``triggers``).
+
+        Applies a lag-scan result: responses found ``k`` frames late are fixed by
+        ``frames.shifted(k * frames.frame_interval_s)``.
+        """
+        note = f"frame times shifted by {seconds(offset_s)}"
+        return replace(
+            self,
+            times=self.times + offset_s,
+            edges=self.edges + offset_s,
+            triggers=self.triggers + offset_s,
+            dropped_times=self.dropped_times + offset_s,
+            notes=(*self.notes, note),
+        )
 
     def raise_on_warnings(self, *, path: str | None = None, session: str | None = None) -> None:
         """Raise :class:`TimingError` listing every warning, if there are any."""
@@ -433,6 +452,7 @@ def frame_times_from_triggers(
         source=source,
         triggers=triggers,
         dropped_frames=dropped.astype(np.int64),
+        dropped_times=np.interp(dropped / frames_per_trigger, position, clean),
         duplicate_triggers=duplicates.astype(np.int64),
         irregular_intervals=irregular.astype(np.int64),
         expected_frames=expected_frames,
@@ -503,7 +523,7 @@ def frame_times_from_signal(
     note = f"{count(triggers.size)} {edge} edges detected at {sampling_rate_hz:.6g} Hz" + (
         f", debounce {seconds(debounce_s)}" if debounce_s > 0 else ""
     )
-    return FrameTimes(**{**result.__dict__, "notes": (note, *result.notes)})
+    return replace(result, notes=(note, *result.notes))
 
 
 def as_edges(frames: FrameTimes | ArrayLike) -> FloatArray:

@@ -1,4 +1,4 @@
-"""Spike times → spike counts per stimulus frame, vectorised (searchsorted + bincount).
+"""Spike times → spike counts per stimulus frame, vectorised (searchsorted, radix sort, add.at).
 
 The caller always states the unit of the spike times (``"s"`` or ``"samples"`` with a
 sampling rate); nothing here guesses it. What looks like the wrong unit — sample
@@ -18,9 +18,6 @@ from numpy.typing import ArrayLike, DTypeLike, NDArray
 from openretina_data.errors import NonFiniteError, ShapeError, TimingError
 from openretina_data.timing._report import count, listing, percent, seconds
 from openretina_data.timing.frames import FrameTimes, as_edges
-
-# Largest block of the (units, frames) count matrix built by one bincount (int64 elements).
-_BLOCK_ELEMENTS = 1 << 24
 
 
 @dataclass(frozen=True)
@@ -208,7 +205,32 @@ def _flatten(
             hint="Pass one unit id per spike (e.g. spike_times.npy with spike_clusters.npy).",
         )
     labels = labels.astype(np.int64)
-    ids = np.unique(labels) if units is None else np.asarray(units, dtype=np.int64).ravel()
+    if units is not None:
+        ids = np.asarray(units, dtype=np.int64).ravel()
+        repeated = np.unique(ids, return_counts=True)
+        if np.any(repeated[1] > 1):
+            raise ShapeError(
+                f"units lists ids more than once: {listing(repeated[0][repeated[1] > 1])}",
+                hint="Give each unit id once.",
+            )
+    if labels.size == 0:
+        ids = np.zeros(0, np.int64) if units is None else ids
+        return times, np.zeros(0, np.int64), ids
+    low, high = int(labels.min()), int(labels.max())
+    if high - low <= max(1 << 20, 4 * labels.size):
+        # Small id range (the usual case): a lookup table instead of sorting or searching.
+        if units is None:
+            ids = np.flatnonzero(np.bincount(labels - low)) + low
+        table = np.full(high - low + 1, -1, dtype=np.int64)
+        in_range = (ids >= low) & (ids <= high)
+        table[ids[in_range] - low] = np.flatnonzero(in_range)
+        rows = table[labels - low]
+        keep = rows >= 0
+        if keep.all():
+            return times, rows, ids
+        return times[keep], rows[keep], ids
+    if units is None:
+        ids = np.unique(labels)
     order = np.argsort(ids, kind="stable")
     sorted_ids = ids[order]
     slot = np.clip(np.searchsorted(sorted_ids, labels), 0, max(ids.size - 1, 0))
@@ -268,26 +290,22 @@ def _count_matrix(
     n_frames: int,
     dtype: DTypeLike,
 ) -> NDArray[np.floating]:
-    """(units, frames) counts, built in blocks of units so no int64 copy is ever whole."""
+    """(units, frames) counts, accumulated in place in the output.
+
+    The in-place ``np.add.at`` is fast when its writes are local: spikes sorted by time
+    (each unit's row is written front to back) or by unit. Anything else is radix-sorted
+    by unit first. No int64 matrix of the output's size is ever made.
+    """
     out = np.zeros((n_units, n_frames), dtype=dtype)
     if rows.size == 0 or n_units == 0:
         return out
-    per_block = max(1, _BLOCK_ELEMENTS // max(n_frames, 1))
-    if per_block >= n_units:
-        flat = rows * n_frames + frame_index
-        out[:] = np.bincount(flat, minlength=n_units * n_frames).reshape(n_units, n_frames)
-        return out
-    if np.all(rows[:-1] <= rows[1:]):
-        rows_sorted, frames_sorted = rows, frame_index
-    else:
-        order = np.argsort(rows, kind="stable")
-        rows_sorted, frames_sorted = rows[order], frame_index[order]
-    for first in range(0, n_units, per_block):
-        last = min(first + per_block, n_units)
-        lo, hi = np.searchsorted(rows_sorted, [first, last])
-        flat = (rows_sorted[lo:hi] - first) * n_frames + frames_sorted[lo:hi]
-        block = np.bincount(flat, minlength=(last - first) * n_frames)
-        out[first:last] = block.reshape(last - first, n_frames)
+    by_time = np.all(frame_index[:-1] <= frame_index[1:])
+    if not by_time and not np.all(rows[:-1] <= rows[1:]):
+        # Stable sort of small integers is a radix sort: linear in the number of spikes.
+        small = rows.astype(np.int16 if n_units <= np.iinfo(np.int16).max else np.int32)
+        order = np.argsort(small, kind="stable")
+        rows, frame_index = rows[order], frame_index[order]
+    np.add.at(out.reshape(-1), rows * n_frames + frame_index, 1)
     return out
 
 

@@ -15,6 +15,7 @@ from openretina_data.alignment import (
     spike_triggered_average,
 )
 from openretina_data.errors import ShapeError, TimingError
+from openretina_data.timing import bin_spikes, frame_times_from_rate
 
 LATENCY = 2  # frames from the stimulus to the peak of the temporal kernel
 KERNEL = np.array([0.0, 0.3, 1.0, 0.4, -0.3, -0.1])  # weight of stimulus frame t - lag
@@ -129,6 +130,26 @@ def test_lag_scan_finds_a_known_trigger_offset(k):
     assert shifted.score.shape == (16,) and shifted.sharpness.shape == (3, 16)
     # sharp at the peak, noise far from it
     assert shifted.score.max() > 3 * np.median(shifted.score)
+
+
+def test_shifting_frame_times_by_the_found_lag_fixes_the_alignment():
+    stimulus, counts, _ = ln_population(n_time=6000, seed=6)
+    rate = 30.0
+    # spike times in seconds: each spike somewhere inside the frame that caused it
+    rng = np.random.default_rng(7)
+    neuron, frame = np.nonzero(counts)
+    repeats = counts[neuron, frame].astype(np.int64)
+    neuron, frame = np.repeat(neuron, repeats), np.repeat(frame, repeats)
+    spike_times = (frame + rng.uniform(0, 1, frame.size)) / rate
+    early = frame_times_from_rate(rate, 6000, start_s=-3 / rate)  # triggers 3 frames early
+    binned = bin_spikes(spike_times, early, time_unit="s", unit_ids=neuron)
+    scan = lag_scan(stimulus, binned.values, range(-6, 10))
+    offset = scan.best_lag - LATENCY
+    assert offset == 3
+    fixed = early.shifted(offset * early.frame_interval_s)
+    rebinned = bin_spikes(spike_times, fixed, time_unit="s", unit_ids=neuron)
+    np.testing.assert_array_equal(rebinned.values, counts)
+    assert lag_scan(stimulus, rebinned.values, range(-6, 10)).best_lag == LATENCY
 
 
 def test_lag_scan_warns_when_responses_precede_the_stimulus():

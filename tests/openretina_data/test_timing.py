@@ -113,6 +113,41 @@ def test_one_dropped_and_one_duplicate_trigger_are_found_with_positions():
     assert any("interpolated" in note for note in repaired.notes)
 
 
+def test_dropped_times_and_shift():
+    frames = frame_times_from_triggers(np.delete(np.arange(10) / 10.0, [4, 5]))
+    np.testing.assert_allclose(frames.dropped_times, [0.4, 0.5])
+    later = frames.shifted(0.25)
+    np.testing.assert_allclose(later.edges, frames.edges + 0.25)
+    np.testing.assert_allclose(later.dropped_times, [0.65, 0.75])
+    assert later.notes[-1] == "frame times shifted by 250 ms"
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(30, 400),
+    interval=st.floats(0.005, 0.1),
+    seed=st.integers(0, 2**16),
+    drop_fraction=st.floats(0, 0.15),
+    dup_fraction=st.floats(0, 0.08),
+)
+def test_trigger_repair_recovers_the_true_frames(n, interval, seed, drop_fraction, dup_fraction):
+    rng = np.random.default_rng(seed)
+    true = np.arange(n) * interval + rng.uniform(-0.02, 0.02, n) * interval
+    interior = np.arange(1, n - 1)
+    dropped = np.sort(rng.choice(interior, int(drop_fraction * interior.size), replace=False))
+    kept = np.delete(true, dropped)
+    extra_after = rng.choice(kept.size, int(dup_fraction * kept.size), replace=False)
+    triggers = np.sort(np.concatenate([kept, kept[extra_after] + 0.1 * interval]))
+    frames = frame_times_from_triggers(
+        triggers, expected_frames=n, fill_dropped=True, drop_duplicates=True
+    )
+    assert frames.dropped_frames.tolist() == dropped.tolist()
+    assert frames.duplicate_triggers.size == extra_after.size
+    assert frames.n_frames == n and frames.ok
+    assert np.all(np.diff(frames.edges) > 0) and np.all(np.isfinite(frames.edges))
+    np.testing.assert_allclose(frames.times, true, atol=0.05 * interval)
+
+
 def test_without_repair_the_frame_before_a_gap_spans_it_and_the_count_is_reported():
     triggers = np.delete(np.arange(10) / 10.0, [3, 7, 8])
     frames = frame_times_from_triggers(triggers, expected_frames=10)
@@ -221,17 +256,34 @@ def test_units_selects_and_orders_rows():
     assert binned.unit_ids.tolist() == [3, 2, 9]
 
 
-def test_block_path_matches_single_bincount(monkeypatch):
+def test_huge_unit_ids_take_the_search_path_with_the_same_result():
+    times = [0.5, 1.5, 2.5, 0.7]
+    binned = bin_spikes(times, EDGES, time_unit="s", unit_ids=[10**12, 5, 10**12, 5])
+    assert binned.unit_ids.tolist() == [5, 10**12]
+    np.testing.assert_array_equal(binned.values, [[1, 1, 0], [1, 0, 1]])
+    chosen = bin_spikes(
+        times, EDGES, time_unit="s", unit_ids=[10**12, 5, 10**12, 5], units=[10**12]
+    )
+    np.testing.assert_array_equal(chosen.values, [[1, 0, 1]])
+
+
+def test_units_listed_twice_are_refused():
+    with pytest.raises(ShapeError, match="more than once: 3"):
+        bin_spikes([0.5], EDGES, time_unit="s", unit_ids=[3], units=[3, 3])
+
+
+@pytest.mark.parametrize("sort_times", [True, False])
+def test_counts_match_a_histogram_per_unit(sort_times):
     rng = np.random.default_rng(1)
     times = rng.uniform(-1, 11, 5000)
+    times = np.sort(times) if sort_times else times
     ids = rng.integers(0, 40, times.size)
     edges = np.linspace(0, 10, 101)
-    whole = bin_spikes(times, edges, time_unit="s", unit_ids=ids).values
-    monkeypatch.setattr("openretina_data.timing.spikes._BLOCK_ELEMENTS", 300)
-    blocked = bin_spikes(times, edges, time_unit="s", unit_ids=ids).values
-    np.testing.assert_array_equal(whole, blocked)
+    flat = bin_spikes(times, edges, time_unit="s", unit_ids=ids).values
+    per_unit = bin_spikes([times[ids == u] for u in range(40)], edges, time_unit="s").values
     expected = np.stack([np.histogram(times[ids == u], edges)[0] for u in range(40)])
-    np.testing.assert_array_equal(whole, expected)
+    np.testing.assert_array_equal(flat, expected)
+    np.testing.assert_array_equal(per_unit, expected)
 
 
 def test_sample_indices_given_as_seconds_are_refused():
