@@ -24,7 +24,7 @@ from openretina_data.layout.names import (
     STIMULI_DIR,
     STIMULUS_SUFFIX,
 )
-from openretina_data.layout.reading import all_finite, read_npy_header
+from openretina_data.layout.reading import NpyTimeFile, all_finite, read_npy_header
 from openretina_data.layout.report import Problem, Report, Summary
 
 __all__ = ["Problem", "Report", "Summary", "check"]
@@ -156,9 +156,14 @@ def _check_npy(path: Path, relative: str, report: Report) -> tuple[int, ...] | N
         )
         return None
     try:
-        array = np.load(path, mmap_mode="r", allow_pickle=False)
-        finite, at = all_finite(array, 1)
-        del array
+        if header.fortran_order:
+            finite, at = all_finite(np.load(path, mmap_mode="r", allow_pickle=False), 1)
+        else:
+            reader = NpyTimeFile(path)
+            try:
+                finite, at = all_finite(reader, 1)
+            finally:
+                reader.close()
     except (OSError, ValueError) as error:
         report.add(
             "error",

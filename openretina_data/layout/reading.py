@@ -81,3 +81,87 @@ def all_finite(array: Any, time_axis: int, *, budget: int = CHUNK_BYTES) -> tupl
         if not np.isfinite(chunk).all():
             return False, window.start
     return True, -1
+
+
+class NpyTimeFile:
+    """A C-order ``.npy`` array read or written by time-slabs with plain file I/O.
+
+    Unlike a memory map, pages touched do not stay in the process's resident memory,
+    so a full pass over a 100 GB movie keeps RSS at one slab. Supports exactly the
+    indexing a slab pass needs: ``array[:, start:stop]`` (time is axis 1; any further
+    axes whole).
+
+    Parameters
+    ----------
+    path
+        An existing ``.npy`` file (``create`` writes its header and sizes it first).
+    writable
+        Open for writing slabs.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, writable: bool = False) -> None:
+        header = read_npy_header(path)
+        if header.fortran_order or len(header.shape) < 2:
+            raise ValueError("only C-order arrays with a time axis 1 can be read by time-slabs")
+        self.shape = header.shape
+        self.dtype = header.dtype
+        self._offset = header.data_offset
+        self._frame = int(np.prod(self.shape[2:], dtype=np.int64))
+        self._fd = os.open(path, os.O_RDWR if writable else os.O_RDONLY)
+
+    @classmethod
+    def create(
+        cls, path: str | os.PathLike[str], shape: tuple[int, ...], dtype: Any
+    ) -> NpyTimeFile:
+        """Write a ``.npy`` header for ``shape``/``dtype`` and size the file (sparse)."""
+        header = {
+            "descr": np.lib.format.dtype_to_descr(np.dtype(dtype)),
+            "fortran_order": False,
+            "shape": shape,
+        }
+        with open(path, "wb") as handle:
+            try:
+                np.lib.format.write_array_header_1_0(handle, header)
+            except ValueError:  # header too long for version 1.0
+                handle.seek(0)
+                np.lib.format.write_array_header_2_0(handle, header)
+            offset = handle.tell()
+            nbytes = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+            handle.truncate(offset + nbytes)
+        return cls(path, writable=True)
+
+    def _spans(self, index: Any) -> tuple[int, int]:
+        if not isinstance(index, tuple) or len(index) != len(self.shape) or index[0] != slice(None):
+            raise IndexError("NpyTimeFile supports only array[:, start:stop]")
+        start, stop, step = index[1].indices(self.shape[1])
+        if step != 1 or any(part != slice(None) for part in index[2:]):
+            raise IndexError("NpyTimeFile supports only array[:, start:stop]")
+        return start, max(start, stop)
+
+    def _position(self, channel: int, frame: int) -> int:
+        return self._offset + (channel * self.shape[1] + frame) * self._frame * self.dtype.itemsize
+
+    def __getitem__(self, index: Any) -> np.ndarray:
+        start, stop = self._spans(index)
+        out = np.empty((self.shape[0], stop - start, *self.shape[2:]), dtype=self.dtype)
+        for channel in range(self.shape[0]):
+            wanted = out[channel].nbytes
+            data = os.pread(self._fd, wanted, self._position(channel, start))
+            if len(data) != wanted:
+                raise OSError(f"the file ends early (wanted {wanted} bytes, got {len(data)})")
+            out[channel] = np.frombuffer(data, dtype=self.dtype).reshape(out[channel].shape)
+        return out
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        start, stop = self._spans(index)
+        data = np.ascontiguousarray(value, dtype=self.dtype)
+        for channel in range(self.shape[0]):
+            os.pwrite(self._fd, data[channel].tobytes(), self._position(channel, start))
+
+    def flush(self) -> None:
+        os.fsync(self._fd)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1

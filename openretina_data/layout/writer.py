@@ -37,6 +37,7 @@ from openretina_data.layout.names import (
     validate_test_stimuli,
     validate_unique,
 )
+from openretina_data.layout.reading import NpyTimeFile
 from openretina_data.layout.session import STIMULUS_DTYPES, SessionWriter, check_dtype
 from openretina_data.layout.slabs import RunningStats, SlabWriter
 from openretina_data.layout.validate import validate_written
@@ -249,11 +250,9 @@ class DatasetWriter:
         path = self._temp_in_target(relative) if self.append else inside(self.root, relative)
         if self.append:
             path.parent.mkdir(exist_ok=True)
-        memmap = np.lib.format.open_memmap(
-            path, mode="w+", dtype=resolved, shape=tuple(int(s) for s in shape)
-        )
+        target = NpyTimeFile.create(path, tuple(int(s) for s in shape), resolved)
         slabs = SlabWriter(
-            memmap, time_axis=1, label=relative, allow_nonfinite=self.allow_nonfinite
+            target, time_axis=1, label=relative, allow_nonfinite=self.allow_nonfinite
         )
         self.stimuli[name] = slabs
         self._stimulus_paths[name] = path
@@ -354,10 +353,8 @@ class DatasetWriter:
         for session in self.sessions.values():
             session.close()
         for slabs in self.stimuli.values():
-            flush = getattr(slabs.array, "flush", None)
-            if flush is not None:
-                flush()
-            slabs.array = None  # drop the memory map so the file can be renamed/removed
+            if isinstance(slabs.array, NpyTimeFile):
+                slabs.array.close()
 
     def _fill_card(self) -> None:
         card = self.card

@@ -129,8 +129,12 @@ def test_nan_and_inf_in_stimuli_and_responses(dataset):
     np.save(dataset / "stimuli" / "random_noise_1.npy", movie)
     with h5py.File(dataset / "session_0.hdf5", "a") as handle:
         handle["responses_random_noise_2"][0, 3] = np.inf
+    fortran = np.asfortranarray(np.load(dataset / "stimuli" / "random_noise_2.npy"))
+    fortran[1, 10, 0, 0] = -np.inf
+    np.save(dataset / "stimuli" / "random_noise_2.npy", fortran)
     report = check(dataset)
     assert _problem(report, "non-finite", "stimuli/random_noise_1.npy").severity == "error"
+    assert _problem(report, "non-finite", "stimuli/random_noise_2.npy").severity == "error"
     assert _problem(report, "non-finite", "session_0.hdf5").key == "responses_random_noise_2"
 
 
