@@ -15,17 +15,20 @@ Examples
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import ClassVar
 
+import h5py
 import numpy as np
 import pytest
 
 from openretina_data.errors import MissingKeyError, OpenRetinaDataError, UnreadableSourceError
-from openretina_data.sources import SourceReader, open_source, probe
+from openretina_data.sources import ROLES, SourceReader, open_source, probe
 from openretina_data.sources.lazy import LazyArray
 
 Arrays = dict[str, np.ndarray]
+SMALL = 16  # elements: an HDF5 read this small is metadata (a reference, a scalar), not data
 
 
 class ReaderContract:
@@ -75,8 +78,25 @@ class ReaderContract:
         for cls in _subclasses(LazyArray):
             monkeypatch.setattr(cls, "_read", spy)
         monkeypatch.setattr(np, "load", _forbidden("np.load"))
+        big_reads: list[str] = []
+        plain_getitem = h5py.Dataset.__getitem__
+
+        def small_reads_only(dataset: h5py.Dataset, key: object, **kwargs: object) -> object:
+            if dataset.size > SMALL:  # references and scalars (metadata) are fine
+                big_reads.append(dataset.name or "?")
+            return plain_getitem(dataset, key, **kwargs)
+
+        monkeypatch.setattr(h5py.Dataset, "__getitem__", small_reads_only)
         info = probe(source)
-        assert info.variables and not called
+        assert info.variables and not called and not big_reads
+
+    def test_probe_is_json_ready(self, tmp_path: Path) -> None:
+        source, _ = self.write(tmp_path)
+        info = probe(source)
+        again = json.loads(json.dumps(info.to_dict()))
+        assert again["format"] == self.format_name
+        assert [v["key"] for v in again["variables"]] == info.keys
+        assert all(v["role"] in ROLES for v in again["variables"])
 
     def test_lazy_slice_equals_full_read(self, tmp_path: Path) -> None:
         source, written = self.write(tmp_path)
