@@ -46,6 +46,18 @@ Phy folder (KS2 and KS4) · ``suite2p`` plane folder (``ops.npy`` through a rest
 unpickler) · ``nwb`` (Units, traces, intervals, image series) · ``maheswaranathan``
 2023 raw archive folder.
 
+Keys: a ``.npy``, TIFF or video holds one variable named after the file stem; HDF5,
+NWB and MAT keys are paths (``group/dataset``, ``struct/field``, ``cell/0``); a table's
+keys are its column names; Kilosort: ``spike_times`` (samples), ``spike_clusters``,
+``cluster_id``, ``cluster_label``; suite2p: ``F``, ``Fneu``, ``spks``, ``iscell``;
+the archive: ``<session>/<stimulus type>/<path in file>``.
+
+Adding a reader: subclass :class:`SourceReader` (set ``name``, ``description``,
+``suffixes``, ``extra``/``requires`` for optional libraries, ``folders``), implement
+``sniff``/``probe``/``array`` (+ ``close``), decorate with :func:`register`, import the
+module below, write a factory in :mod:`openretina_data.testing.formats` and a test
+class inheriting :class:`openretina_data.testing.reader_suite.ReaderContract`.
+
 Example
 -------
 >>> info = probe("recording.h5")                        # doctest: +SKIP
