@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from openretina_data.errors import DataValidationError, ShapeError
+from openretina_data.errors import DataValidationError, ShapeError, UnreadableSourceError
 
 __all__ = ["FramePart", "LazyMovie", "as_lazy_movie"]
 
@@ -43,6 +43,8 @@ class FramePart:
         self._array: Any = _as_readable(array)
         self._pid = os.getpid()
         self._reopen: tuple[str, ...] | None = _reopen_recipe(self._array)
+        self._fd: int | None = None
+        self._fd_pid = 0
         self.shape: tuple[int, ...] = tuple(int(n) for n in self._array.shape)
         self.dtype = np.dtype(self._array.dtype)
         if len(self.shape) != 4:
@@ -69,11 +71,54 @@ class FramePart:
         """Raw frames ``[start, stop)`` as a numpy array ``(channels, stop - start, h, w)``."""
         return np.asarray(self.array[:, start:stop])
 
+    def read_into(self, target: np.ndarray, start: int, mean: float, std: float) -> None:
+        """Fill ``target`` (channels, n, h, w) float32 with ``(frames - mean) / std``.
+
+        Float32 ``.npy`` memory maps are read with ``os.preadv`` straight into ``target``
+        (no page-table work for the mapping, no temporary array); everything else is
+        sliced and cast.
+        """
+        identity = mean == 0.0 and std == 1.0
+        if self._reopen is not None and self._reopen[0] == "memmap" and self.dtype == np.float32:
+            self._pread(target, start)
+            if not identity:
+                np.subtract(target, np.float32(mean), out=target)
+                np.divide(target, np.float32(std), out=target)
+            return
+        raw = self.read(start, start + target.shape[1])
+        if identity:
+            np.copyto(target, raw, casting="unsafe")
+        else:
+            np.subtract(raw, np.float32(mean), out=target, dtype=np.float32)
+            np.divide(target, np.float32(std), out=target)
+
+    def _pread(self, target: np.ndarray, start: int) -> None:
+        assert self._reopen is not None
+        if self._fd is None or self._fd_pid != os.getpid():
+            self._fd, self._fd_pid = os.open(self._reopen[1], os.O_RDONLY), os.getpid()
+        frame_bytes = self.dtype.itemsize * self.shape[2] * self.shape[3]
+        channel_bytes = frame_bytes * self.shape[1]
+        offset = int(self._reopen[2]) + start * frame_bytes
+        for channel in range(self.shape[0]):
+            wanted = target[channel]
+            got = os.preadv(self._fd, [wanted], offset + channel * channel_bytes)
+            if got != wanted.nbytes:
+                raise UnreadableSourceError(
+                    f"the stimulus file ended early: read {got} of {wanted.nbytes} bytes",
+                    path=self._reopen[1],
+                )
+
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
+        state["_fd"] = None
         if self._reopen is not None:
             state["_array"] = None  # reopened from the file in the receiving process
         return state
+
+    def __del__(self) -> None:
+        fd = getattr(self, "_fd", None)
+        if fd is not None and self._fd_pid == os.getpid():
+            os.close(fd)
 
 
 def _as_readable(array: Any) -> Any:
@@ -238,13 +283,12 @@ class LazyMovie:
                 part_start = self._part_starts[part_index]
                 part_stop = self._part_starts[part_index + 1]
                 take = min(stop, part_stop) - begin
-                raw = self.parts[part_index].read(begin - part_start, begin - part_start + take)
-                target = out[:, position : position + take]
-                if self.norm_mean == 0.0 and self.norm_std == 1.0:
-                    np.copyto(target, raw, casting="unsafe")
-                else:
-                    np.subtract(raw, np.float32(self.norm_mean), out=target, dtype=np.float32)
-                    np.divide(target, np.float32(self.norm_std), out=target)
+                self.parts[part_index].read_into(
+                    out[:, position : position + take],
+                    begin - part_start,
+                    self.norm_mean,
+                    self.norm_std,
+                )
                 position, begin, part_index = position + take, begin + take, part_index + 1
 
     def read(self, start: int, stop: int) -> np.ndarray:
