@@ -28,14 +28,13 @@ from openretina_data.recipe import FrameTimes as FrameTimesSpec
 from openretina_data.recipe import Recipe, ResponseSource
 from openretina_data.sources.base import SourceReader
 from openretina_data.sources.lazy import LazyArray
-from openretina_data.timing.frames import (
+from openretina_data.timing import (
     FrameTimes,
     detect_edges,
     frame_times_from_rate,
     frame_times_from_triggers,
 )
 
-CHANNEL_CHUNK = 8 * 1024 * 1024  # trigger-channel samples read at a time
 _LABEL_COLUMNS = ("group", "KSLabel", "label")
 
 
@@ -370,31 +369,14 @@ def _trigger_times(
             session=session,
             hint="Pick the single trigger channel (key) or save it as a 1-D array.",
         )
-    n = channel.shape[0]
-    threshold = spec.threshold
-    if threshold is None:
-        low, high = math.inf, -math.inf
-        for start in range(0, n, CHANNEL_CHUNK):
-            piece = np.asarray(channel[start : start + CHANNEL_CHUNK], dtype=np.float64)
-            low, high = min(low, float(piece.min())), max(high, float(piece.max()))
-        threshold = (low + high) / 2
-    found = []
-    for start in range(0, n, CHANNEL_CHUNK):
-        first = max(start - 1, 0)
-        piece = np.asarray(channel[first : start + CHANNEL_CHUNK], dtype=np.float64)
-        edges = detect_edges(
-            piece,
-            spec.sampling_rate_hz,
-            threshold=threshold,
-            edge=spec.edge,
-            start_s=first / spec.sampling_rate_hz,
-        )
-        found.append(edges)
-    times = np.concatenate(found) if found else np.zeros(0)
-    if spec.debounce_s > 0 and times.size > 1:
-        keep = np.concatenate([[True], np.diff(times) >= spec.debounce_s])
-        times = times[keep]
-    return times
+    # detect_edges reads the (lazy) channel in blocks itself
+    return detect_edges(
+        channel,
+        spec.sampling_rate_hz,
+        threshold=spec.threshold,
+        edge=spec.edge,
+        debounce_s=spec.debounce_s,
+    )
 
 
 def open_response_reader(

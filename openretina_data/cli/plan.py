@@ -41,6 +41,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--append", action="store_true", help="plan as if convert ran with --append"
     )
+    parser.add_argument("--session", metavar="NAME", help="check only this session")
     parser.set_defaults(func=run)
 
 

@@ -1,0 +1,160 @@
+"""The conversion commands: create-example, plan, convert, recipe, export-config."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from openretina_data.cli import main
+from openretina_data.cli._progress import ProgressPrinter
+from openretina_data.recipe import load_recipe, loads_recipe, to_dict
+
+
+@pytest.fixture()
+def example(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    assert main(["create-example", str(tmp_path)]) == 0
+    assert "recipe.yaml" in capsys.readouterr().out
+    return tmp_path / "recipe.yaml"
+
+
+def test_plan_prints_the_table_and_exits_zero(
+    example: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["plan", str(example)]) == 0
+    out = capsys.readouterr().out
+    assert "session_01" in out and "150x3" in out and "dropped frame" in out
+
+
+def test_plan_json(example: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", str(example), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["ok"] is True and len(data["sessions"]) == 2
+    assert data["problems"][0]["severity"] == "warning"
+
+
+def test_plan_with_errors_exits_one(example: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = example.read_text().replace("path: stimuli/natural.tif", "path: stimuli/missing.tif")
+    example.write_text(text)
+    assert main(["plan", str(example)]) == 1
+    assert "missing.tif" in capsys.readouterr().out
+
+
+def test_bad_recipe_names_the_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "r.yaml"
+    path.write_text("openretina_data_recipe: 1\noutput: x\nframe_rat: 3\n")
+    assert main(["plan", str(path)]) == 1
+    assert "line 3" in capsys.readouterr().err
+
+
+def test_convert_dry_run_writes_nothing(example: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["convert", str(example), "--dry-run"]) == 0
+    assert not (example.parent / "dataset").exists()
+
+
+def test_convert_then_recipe_then_export_config(
+    example: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["convert", str(example)]) == 0
+    out, err = capsys.readouterr()
+    assert "wrote" in out and "100.0%" in err  # plain progress lines when not a terminal
+    dataset = example.parent / "dataset"
+    assert main(["convert", str(example)]) == 1  # exists: needs --overwrite
+    assert "--overwrite" in capsys.readouterr().err
+    assert main(["convert", str(example), "--overwrite", "--quiet", "--jobs", "2"]) == 0
+    capsys.readouterr()
+
+    assert main(["recipe", str(dataset)]) == 0
+    printed = capsys.readouterr().out
+    assert to_dict(loads_recipe(printed)) == to_dict(load_recipe(example))
+
+    config_path = example.parent / "data_io.yaml"
+    assert main(["export-config", str(dataset), "-o", str(config_path)]) == 0
+    config = yaml.safe_load(config_path.read_text())
+    assert config["test_names"] == ["test_clip"]
+    assert (config["color_channels"], config["video_height"], config["video_width"]) == (1, 18, 16)
+    card = json.loads((dataset / "openretina_data.json").read_text())
+    assert config["stimuli"]["norm_mean"] == card["norm_mean"]
+    assert config["stimuli"]["_target_"] == "openretina.data_io.h5_dataset_reader.load_stimuli"
+    assert config["responses"]["base_data_path"] == str(dataset.resolve())
+
+
+@pytest.mark.interop
+def test_exported_config_loads_in_openretina(
+    example: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from openretina.data_io.h5_dataset_reader import load_responses, load_stimuli
+
+    assert main(["convert", str(example), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["export-config", str(example.parent / "dataset")]) == 0
+    config = yaml.safe_load(capsys.readouterr().out)
+    size = [config["color_channels"], config["video_height"], config["video_width"]]
+    stimuli_args = {k: v for k, v in config["stimuli"].items() if not k.startswith("_")}
+    stimuli_args.update(test_names=config["test_names"], stimulus_size=size)
+    stimuli = load_stimuli(**stimuli_args)
+    responses = load_responses(config["responses"]["base_data_path"], config["test_names"])
+    assert sorted(stimuli) == sorted(responses) == ["session_01", "session_02"]
+    assert abs(float(stimuli["session_01"].train.mean())) < 0.1  # normalised with the card's stats
+
+
+def test_convert_one_session_then_append(example: Path) -> None:
+    assert main(["convert", str(example), "--session", "session_02", "--quiet"]) == 0
+    dataset = example.parent / "dataset"
+    assert [p.name for p in dataset.glob("*.hdf5")] == ["session_02.hdf5"]
+    assert main(["convert", str(example), "--append", "--quiet", "--json"]) == 0
+    assert sorted(p.name for p in dataset.glob("*.hdf5")) == ["session_01.hdf5", "session_02.hdf5"]
+
+
+def test_convert_usage_errors(example: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["convert", str(example), str(example)]) == 2
+    assert main(["convert", "--preset", "maheswaranathan_2023", str(example)]) == 2
+    assert main(["convert", str(example), "--jobs", "0"]) == 2
+    assert (
+        main(["convert", "--preset", "nope", str(example.parent), str(example.parent / "o")]) == 1
+    )
+    assert "Known presets" in capsys.readouterr().err
+
+
+def test_recipe_of_a_dataset_without_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "d").mkdir()
+    assert main(["recipe", str(tmp_path / "d")]) == 1
+    assert "no recipe" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "command", ["plan", "convert", "recipe", "export-config", "create-example"]
+)
+def test_every_command_has_a_complete_help(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as done:
+        main([command, "--help"])
+    assert done.value.code == 0
+    text = capsys.readouterr().out
+    assert "examples:" in text and "exit codes" in text
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_printer_draws_a_bar_on_a_terminal_and_lines_otherwise() -> None:
+    terminal = _Terminal()
+    printer = ProgressPrinter(terminal)
+    printer.update("stimulus", 5, 10, "half")
+    printer.update("session", 10, 10, "done")
+    printer.close()
+    assert "\r[" in terminal.getvalue() and "100.0%" in terminal.getvalue()
+    log = io.StringIO()
+    plain = ProgressPrinter(log)
+    for done in range(101):
+        plain.update("session", done, 100, "x")
+    lines = log.getvalue().splitlines()
+    assert "\r" not in log.getvalue() and 10 <= len(lines) <= 12
