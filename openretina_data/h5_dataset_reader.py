@@ -73,11 +73,14 @@ from openretina_data.base import (
 )
 from openretina_data.errors import (
     DataValidationError,
+    LayoutError,
     MissingKeyError,
     NonFiniteError,
     OpenRetinaDataError,
     ShapeError,
 )
+from openretina_data.layout import read_card
+from openretina_data.layout.names import STIMULI_DIR, STIMULUS_SUFFIX
 from openretina_data.movie_view import NormalizedMovie
 
 
@@ -248,6 +251,29 @@ def _raise_for_first_non_finite(
         )
 
 
+def _refuse_stimuli_the_card_flags(
+    base_data_path: str | os.PathLike[str], shared: Mapping[str, Any]
+) -> None:
+    """With ``mmap=True`` nothing is scanned; a fresh dataset card that recorded NaN/Inf
+    in a stimulus still stops the load (DESIGN.md §6: full passes run once, at write/check)."""
+    try:
+        card = read_card(base_data_path)
+    except LayoutError:
+        return  # openretina ignores the card; so does the loader (``check`` reports it)
+    if card is None:
+        return
+    stale = set(card.stale_files(base_data_path))
+    for name in shared:
+        relative = f"{STIMULI_DIR}/{name}{STIMULUS_SUFFIX}"
+        result = card.checks.get(relative)
+        if result is not None and relative not in stale and not result.all_finite:
+            raise NonFiniteError(
+                f"the dataset card records NaN/Inf in stimulus {name!r}",
+                path=os.path.join(os.fspath(base_data_path), relative),
+                key=name,
+            )
+
+
 def load_stimuli(
     base_data_path: str | os.PathLike[str],
     test_names: Iterable[str],
@@ -271,8 +297,10 @@ def load_stimuli(
         Statistics in stimulus units; movies become ``(movie - norm_mean) / norm_std`` float32.
         None means 0 and 1.
     mmap
-        Open ``stimuli/*.npy`` as memory maps and return lazily normalised
-        :class:`~openretina_data.movie_view.NormalizedMovie` views (no copy in RAM).
+        Return lazily normalised :class:`~openretina_data.movie_view.NormalizedMovie`
+        views over memory maps (no copy in RAM). Their values are not scanned for NaN/Inf
+        here; a dataset card (``openretina_data.json``) that matches the files and recorded
+        NaN/Inf in a needed stimulus raises :class:`~openretina_data.errors.NonFiniteError`.
 
     Returns
     -------
@@ -289,6 +317,8 @@ def load_stimuli(
     size = (int(stimulus_size[0]), int(stimulus_size[1]), int(stimulus_size[2]))
     sessions = sessions_with_responses(base_data_path)
     shared = open_shared_stimuli(base_data_path, sessions, size)
+    if mmap:
+        _refuse_stimuli_the_card_flags(base_data_path, shared)
     processor = TrainTestStimuliProcessor(names, shared, norm_mean, norm_std, lazy=mmap)
     result = {}
     for contents in sessions:

@@ -22,6 +22,7 @@ from openretina_data.errors import (
     ShapeError,
     SourceNotFoundError,
 )
+from openretina_data.layout import DatasetWriter
 from openretina_data.movie_view import NormalizedMovie
 
 SIZE = [2, 6, 5]  # channels, height, width
@@ -414,3 +415,32 @@ def test_not_a_directory_is_source_not_found(tmp_path: Path) -> None:
         reader.load_stimuli(tmp_path / "missing", TEST, SIZE, None, None)
     with pytest.raises(SourceNotFoundError):
         reader.load_responses(tmp_path / "missing", TEST)
+
+
+def write_with_card(root: Path, bad_stimulus: str | None) -> None:
+    movies = {"a": random_movie(30, 1), "t": random_movie(10, 2)}
+    if bad_stimulus is not None:
+        movies[bad_stimulus][0, 3, 0, 0] = np.nan
+    with DatasetWriter(root, frame_rate_hz=30.0, allow_nonfinite=True) as writer:
+        writer.card.test_stimuli = ["t"]
+        for name, movie in movies.items():
+            writer.write_stimulus(name, movie)
+        session = writer.create_session("s0")
+        for name, movie in movies.items():
+            session.write_responses(name, np.ones((3, movie.shape[1]), dtype=np.float32))
+
+
+def test_mmap_load_refuses_a_stimulus_the_card_records_as_non_finite(tmp_path: Path) -> None:
+    write_with_card(tmp_path / "bad", bad_stimulus="a")
+    with pytest.raises(NonFiniteError, match="card records NaN/Inf in stimulus 'a'"):
+        reader.load_stimuli(tmp_path / "bad", TEST, SIZE, None, None, mmap=True)
+    write_with_card(tmp_path / "good", bad_stimulus=None)
+    movies = reader.load_stimuli(tmp_path / "good", TEST, SIZE, None, None, mmap=True)
+    assert movies["s0"].train.shape == (2, 30, 6, 5)
+
+
+def test_mmap_load_ignores_a_card_that_no_longer_matches_the_files(tmp_path: Path) -> None:
+    write_with_card(tmp_path, bad_stimulus="a")
+    np.save(tmp_path / "stimuli" / "a.npy", random_movie(30, 7))  # fixed after the card
+    movies = reader.load_stimuli(tmp_path, TEST, SIZE, None, None, mmap=True)
+    np.testing.assert_array_equal(np.asarray(movies["s0"].train), random_movie(30, 7))
