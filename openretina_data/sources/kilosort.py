@@ -35,9 +35,8 @@ from openretina_data.sources.lazy import IndexableArray, LazyArray
 from openretina_data.sources.numpy_files import NpyReader
 from openretina_data.sources.spikes import SpikeUnits, group_spikes
 
-# Tables in increasing priority: a later file's label overrides an earlier one's.
 LABEL_FILES = ("cluster_KSLabel.tsv", "cluster_info.tsv", "cluster_group.tsv")
-LABEL_COLUMNS = ("KSLabel", "group")  # later wins within one file
+LABEL_COLUMNS = ("KSLabel", "group")  # automatic, then manual: manual wins
 
 
 def read_params(path: Path) -> tuple[dict[str, Any], list[str]]:
@@ -65,8 +64,13 @@ def read_params(path: Path) -> tuple[dict[str, Any], list[str]]:
 
 
 def read_labels(folder: Path) -> dict[int, str]:
-    """Unit id → label from the cluster tables present (manual ``group`` wins over ``KSLabel``)."""
-    labels: dict[int, str] = {}
+    """Unit id → label from the cluster tables present.
+
+    A ``group`` column (Phy's manual curation, in any table) wins over a ``KSLabel``
+    column (Kilosort's automatic label); Kilosort 4 may write either into
+    ``cluster_group.tsv``. Empty cells are ignored.
+    """
+    found: dict[str, dict[int, str]] = {column: {} for column in LABEL_COLUMNS}
     for name in LABEL_FILES:
         table = folder / name
         if not table.is_file():
@@ -80,7 +84,10 @@ def read_labels(folder: Path) -> dict[int, str]:
             for column in LABEL_COLUMNS:
                 value = (row.get(column) or "").strip()
                 if value:
-                    labels[int(ident)] = value
+                    found[column][int(ident)] = value
+    labels: dict[int, str] = {}
+    for column in LABEL_COLUMNS:  # later columns win
+        labels.update(found[column])
     return labels
 
 

@@ -80,3 +80,14 @@ def test_mismatched_spike_files_are_reported(tmp_path: Path) -> None:
     np.save(folder / "spike_clusters.npy", written["spike_clusters"][:-3])
     with pytest.raises(ShapeError, match="different sorting runs"):
         probe(folder)
+
+
+def test_phy_cluster_info_group_wins_over_kslabel(tmp_path: Path) -> None:
+    folder, _ = write_kilosort(tmp_path / "ks", version=4)  # cluster_group.tsv has KSLabel
+    (folder / "cluster_info.tsv").write_text(
+        "cluster_id\tKSLabel\tgroup\tdepth\n0\tgood\tmua\t100\n2\tgood\t\t120\n"
+    )
+    with open_source(folder) as reader:
+        assert isinstance(reader, KilosortReader)
+        good = reader.units(labels=("good",))
+    assert list(good.unit_ids) == [2, 4]  # unit 0 curated to mua; 2 has no manual label
