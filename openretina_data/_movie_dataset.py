@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler, default_collate
 
-from openretina_data._sampling import draw_training_starts, shard
+from openretina_data._sampling import draw_training_starts, fit_into_runs, shard
 from openretina_data.errors import DataValidationError
 from openretina_data.frames import LazyMovie, as_lazy_movie
 
@@ -228,7 +228,10 @@ class MovieSampler(Sampler[int]):
                 self.runs,
                 rng,
             )
-        return np.asarray(self.indices, dtype=np.int64)
+        starts = np.asarray(self.indices, dtype=np.int64)
+        if self.split == "train" and self.runs != [(0, self.movie_length)]:
+            starts = fit_into_runs(starts, self.chunk_size, self.runs)
+        return starts
 
     def __iter__(self) -> Iterator[int]:
         if self.num_replicas is None:

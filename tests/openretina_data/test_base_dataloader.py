@@ -25,6 +25,7 @@ from openretina_data.errors import (
     NonFiniteError,
     OpenRetinaDataError,
     ShapeError,
+    UnreadableSourceError,
 )
 from openretina_data.frames import LazyMovie
 from openretina_data.movie_view import NormalizedMovie
@@ -157,6 +158,30 @@ def test_normalized_movie_from_mmap_loader_is_normalised_per_batch(tmp_path) -> 
     expected = (np.concatenate(parts, axis=1).astype(np.float32) - np.float32(100)) / np.float32(50)
     np.testing.assert_array_equal(served[:, 0:30], expected[:, 0:30])
     np.testing.assert_array_equal(served[:, 30:60], expected[:, 90:120])
+
+
+def test_memory_mapped_stimulus_with_workers_matches_in_process_reading(tmp_path) -> None:
+    responses, movies = random_session(1200)
+    np.save(tmp_path / "train.npy", movies.train)
+    mapped = np.load(tmp_path / "train.npy", mmap_mode="r")
+    split = base.MoviesTrainTestSplit(train=mapped, test_dict=movies.test_dict)
+    plain = multiple_movies_dataloaders({"s": responses}, {"s": movies}, **SMALL)
+    workers = multiple_movies_dataloaders({"s": responses}, {"s": split}, **SMALL, num_workers=2)
+    for split_name in ("validation", "test"):
+        for a, b in zip(plain[split_name]["s"], workers[split_name]["s"], strict=True):
+            assert torch.equal(a.inputs, b.inputs) and torch.equal(a.targets, b.targets)
+    np.random.seed(0)
+    assert sum(len(batch.inputs) for batch in workers["train"]["s"]) == len(plain["train"]["s"]) * 4
+
+
+def test_truncated_stimulus_file_is_reported(tmp_path) -> None:
+    movie = np.zeros((1, 900, 4, 4), np.float32)
+    np.save(tmp_path / "train.npy", movie)
+    mapped = np.load(tmp_path / "train.npy", mmap_mode="r")
+    with open(tmp_path / "train.npy", "r+b") as file:
+        file.truncate(mapped.offset + 500 * 16 * 4)
+    with pytest.raises(UnreadableSourceError, match="ended early"):
+        LazyMovie([mapped]).read(480, 520)
 
 
 def test_hdf5_stimulus_with_workers_matches_in_process_reading(tmp_path) -> None:
