@@ -23,7 +23,9 @@ Frame times — each returns :class:`FrameTimes` (``times``, ``edges``, ``centre
 - ``frame_times_from_triggers(trigger_times_s, *, expected_frames=None,
   frames_per_trigger=1, fill_dropped=False, drop_duplicates=False, ...)``
 - ``detect_edges(signal, sampling_rate_hz, *, threshold=None, edge="rising",
-  debounce_s=0.0, bit=None, start_s=0.0)`` → ``(edges,)`` seconds
+  debounce_s=0.0, bit=None, start_s=0.0)`` → ``(edges,)`` seconds; ``signal`` may be
+  a memmap or h5py dataset (read in blocks). ``trigger_threshold(signal)`` is the
+  default threshold (to draw it).
 - ``frame_times_from_signal(signal, sampling_rate_hz, **detect_edges options,
   **frame_times_from_triggers options)``
 - ``as_edges(frames)``: ``(frames + 1,)`` edges from a ``FrameTimes`` or an array, checked.
@@ -80,9 +82,7 @@ from openretina_data.timing.epochs import (
 from openretina_data.timing.frames import (
     FrameTimes,
     as_edges,
-    detect_edges,
     frame_times_from_rate,
-    frame_times_from_signal,
     frame_times_from_timestamps,
     frame_times_from_triggers,
 )
@@ -95,6 +95,11 @@ from openretina_data.timing.repeats import (
 )
 from openretina_data.timing.spikes import BinnedSpikes, bin_spikes
 from openretina_data.timing.traces import ResampledTraces, resample_traces, sample_times
+from openretina_data.timing.triggers import (
+    detect_edges,
+    frame_times_from_signal,
+    trigger_threshold,
+)
 
 __all__ = [
     "BinnedSpikes",
@@ -119,4 +124,5 @@ __all__ = [
     "split_half_reliability",
     "split_repeats",
     "split_trials",
+    "trigger_threshold",
 ]

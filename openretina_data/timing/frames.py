@@ -1,4 +1,4 @@
-"""Stimulus frame times: from a frame rate, a timestamp array or a trigger/TTL channel.
+"""Stimulus frame times: from a frame rate, a timestamp array or trigger times.
 
 Every constructor returns a :class:`FrameTimes`: the onset of each frame, the frame
 edges that binning uses, and a report of what looked wrong (dropped frames, duplicate
@@ -9,7 +9,6 @@ opt-in (``fill_dropped``, ``drop_duplicates``) and every repair is stated in the
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -162,99 +161,6 @@ def frame_times_from_rate(
         expected_frames=n_frames,
         notes=(f"constant rate {frame_rate_hz:.6g} Hz from {seconds(start_s)}",),
     )
-
-
-def detect_edges(
-    signal: ArrayLike,
-    sampling_rate_hz: float,
-    *,
-    threshold: float | None = None,
-    edge: Literal["rising", "falling"] = "rising",
-    debounce_s: float = 0.0,
-    bit: int | None = None,
-    start_s: float = 0.0,
-) -> FloatArray:
-    """Times of trigger edges in a sampled TTL / photodiode channel.
-
-    Parameters
-    ----------
-    signal : (samples,) numeric or bool
-        The channel. Analog values are thresholded; a digital word can be reduced to
-        one line with ``bit``.
-    sampling_rate_hz : float, Hz
-        Sampling rate of the channel.
-    threshold : float, optional
-        Level that separates low from high, in the signal's units. Default: midway
-        between the robust low and high levels (medians of the two halves around the
-        mid-range of the 0.01–99.99 percentiles). Ignored for bool signals and ``bit``.
-    edge : {"rising", "falling"}
-        Which transition marks a frame.
-    debounce_s : float, seconds
-        An edge less than this after the previous edge is contact bounce / ringing and
-        is ignored.
-    bit : int, optional
-        Use bit ``bit`` of an integer digital-word channel.
-    start_s : float, seconds
-        Time of sample 0 on the response clock.
-
-    Returns
-    -------
-    (edges,) float64, seconds
-        Time of the first sample past the threshold for each edge.
-    """
-    x = np.asarray(signal)
-    if x.ndim != 1:
-        raise ShapeError(
-            f"a trigger channel must be 1-D (samples,), got shape {x.shape}",
-            hint="Pick one channel of the multi-channel array.",
-        )
-    if not np.isfinite(sampling_rate_hz) or sampling_rate_hz <= 0:
-        raise TimingError(
-            f"sampling rate must be a positive number of Hz, got {sampling_rate_hz!r}",
-            hint="State the trigger channel's sampling rate in Hz.",
-        )
-    if bit is not None:
-        if not np.issubdtype(x.dtype, np.integer):
-            raise TimingError(
-                f"bit={bit} needs an integer digital-word channel, got dtype {x.dtype}",
-                hint="Leave bit unset for analog channels.",
-            )
-        high = ((x.astype(np.int64) >> bit) & 1).astype(bool)
-    elif x.dtype == bool:
-        high = x
-    else:
-        if x.size and not np.all(np.isfinite(x)):
-            raise NonFiniteError(
-                f"the trigger channel has {count(np.count_nonzero(~np.isfinite(x)))} NaN/Inf samples"
-            )
-        level = _robust_threshold(x) if threshold is None else float(threshold)
-        high = x > level
-    wanted = ~high[:-1] & high[1:] if edge == "rising" else high[:-1] & ~high[1:]
-    index = np.flatnonzero(wanted) + 1
-    if debounce_s > 0 and index.size > 1:
-        gap = np.diff(index) / sampling_rate_hz
-        index = index[np.concatenate([[True], gap >= debounce_s])]
-    return start_s + index / float(sampling_rate_hz)
-
-
-def _robust_threshold(x: NDArray[np.generic]) -> float:
-    """Midway between the typical low and typical high level of a pulse channel."""
-    if x.size < 2:
-        raise TimingError(
-            "the trigger channel has fewer than 2 samples",
-            hint="Pick the channel that carries the frame triggers.",
-        )
-    values = x.astype(np.float64, copy=False)
-    low_guess, high_guess = np.percentile(values, [0.01, 99.99])
-    if high_guess <= low_guess:
-        raise TimingError(
-            f"the trigger channel is flat (about {low_guess:.6g}): no pulses to detect",
-            hint="Pick the channel that carries the frame triggers.",
-        )
-    middle = 0.5 * (low_guess + high_guess)
-    low = float(np.median(values[values <= middle]))
-    high = float(np.median(values[values > middle]))
-    return 0.5 * (low + high)
 
 
 def frame_times_from_timestamps(
@@ -480,52 +386,6 @@ def _duplicates(triggers: FloatArray, min_interval: float) -> IntArray:
     return np.asarray(sorted(duplicate), dtype=np.int64)
 
 
-def frame_times_from_signal(
-    signal: ArrayLike,
-    sampling_rate_hz: float,
-    *,
-    threshold: float | None = None,
-    edge: Literal["rising", "falling"] = "rising",
-    debounce_s: float = 0.0,
-    bit: int | None = None,
-    start_s: float = 0.0,
-    expected_frames: int | None = None,
-    frames_per_trigger: int = 1,
-    fill_dropped: bool = False,
-    drop_duplicates: bool = False,
-    tolerance: float = 0.25,
-    max_missing_per_gap: int = 10,
-) -> FrameTimes:
-    """:func:`detect_edges` then :func:`frame_times_from_triggers` (see both for parameters)."""
-    triggers = detect_edges(
-        signal,
-        sampling_rate_hz,
-        threshold=threshold,
-        edge=edge,
-        debounce_s=debounce_s,
-        bit=bit,
-        start_s=start_s,
-    )
-    if triggers.size < 2:
-        raise TimingError(
-            f"found {triggers.size} {edge} edges in the trigger channel; need at least 2",
-            hint="Check the channel, the threshold and the edge direction.",
-        )
-    result = frame_times_from_triggers(
-        triggers,
-        expected_frames=expected_frames,
-        frames_per_trigger=frames_per_trigger,
-        fill_dropped=fill_dropped,
-        drop_duplicates=drop_duplicates,
-        tolerance=tolerance,
-        max_missing_per_gap=max_missing_per_gap,
-    )
-    note = f"{count(triggers.size)} {edge} edges detected at {sampling_rate_hz:.6g} Hz" + (
-        f", debounce {seconds(debounce_s)}" if debounce_s > 0 else ""
-    )
-    return replace(result, notes=(note, *result.notes))
-
-
 def as_edges(frames: FrameTimes | ArrayLike) -> FloatArray:
     """Frame edges from a :class:`FrameTimes` or an explicit ``(frames + 1,)`` array, checked."""
     edges = frames.edges if isinstance(frames, FrameTimes) else np.asarray(frames, np.float64)
@@ -548,9 +408,7 @@ def as_edges(frames: FrameTimes | ArrayLike) -> FloatArray:
 __all__ = [
     "FrameTimes",
     "as_edges",
-    "detect_edges",
     "frame_times_from_rate",
-    "frame_times_from_signal",
     "frame_times_from_timestamps",
     "frame_times_from_triggers",
 ]

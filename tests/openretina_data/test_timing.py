@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import h5py
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -27,6 +28,7 @@ from openretina_data.timing import (
     split_half_reliability,
     split_repeats,
     split_trials,
+    trigger_threshold,
 )
 
 
@@ -92,6 +94,41 @@ def test_debounce_drops_contact_bounce_but_keeps_next_frame():
 def test_flat_channel_is_refused():
     with pytest.raises(TimingError, match="flat"):
         detect_edges(np.ones(500), 1000.0)
+    glitch = np.zeros(100_000)
+    glitch[500] = 5.0  # one outlier is not a pulse train
+    with pytest.raises(TimingError, match="rare outliers"):
+        detect_edges(glitch, 1000.0)
+
+
+def test_nan_in_the_channel_names_the_sample():
+    signal = pulse_train([0.01, 0.02])
+    signal[123] = np.nan
+    with pytest.raises(NonFiniteError, match="first at sample 123"):
+        detect_edges(signal, 10_000.0)
+
+
+def test_default_threshold_is_midway_between_levels():
+    signal = pulse_train(np.arange(50) / 30.0, high=4.0) + 0.5
+    assert trigger_threshold(signal) == pytest.approx(2.5, abs=0.01)
+
+
+def test_blocks_of_a_memmap_and_an_hdf5_channel_give_the_same_edges(tmp_path, monkeypatch):
+    onsets = np.arange(40) / 30.0 + 0.01
+    signal = pulse_train(onsets, noise=0.1).astype(np.float32)
+    expected = detect_edges(signal, 10_000.0)
+    np.save(tmp_path / "ttl.npy", signal)
+    with h5py.File(tmp_path / "ttl.h5", "w") as file:
+        file["ttl"] = signal
+    # blocks of 333 samples: pulses (20 samples, every 333) straddle block joins
+    monkeypatch.setattr("openretina_data.timing.triggers._BLOCK_SAMPLES", 333)
+    memmap = np.load(tmp_path / "ttl.npy", mmap_mode="r")
+    np.testing.assert_allclose(detect_edges(memmap, 10_000.0), expected, rtol=0, atol=1e-12)
+    with h5py.File(tmp_path / "ttl.h5", "r") as file:
+        rising = detect_edges(file["ttl"], 10_000.0)
+        falling = detect_edges(file["ttl"], 10_000.0, edge="falling")
+    np.testing.assert_allclose(rising, expected, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(falling, expected + 0.002, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(expected, onsets, atol=1.5e-4)
 
 
 def test_one_dropped_and_one_duplicate_trigger_are_found_with_positions():
