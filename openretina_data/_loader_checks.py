@@ -6,7 +6,6 @@ the responses (small); they never read a whole stimulus movie.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -91,10 +90,14 @@ def check_chunk_fits(n_frames: int, chunk_size: int, what: str, session: str | N
 
 
 def check_enough_training_samples(
-    n_frames: int, chunk_size: int, batch_size: int, session: str | None, detail: str = ""
+    n_samples: int,
+    n_frames: int,
+    chunk_size: int,
+    batch_size: int,
+    session: str | None,
+    detail: str = "",
 ) -> None:
     """A training split must give at least one full batch (batches drop the last partial one)."""
-    n_samples = math.ceil(n_frames / chunk_size)
     if n_samples < batch_size:
         raise ShapeError(
             f"the training split has {n_frames} frames{detail}: {n_samples} chunks of "

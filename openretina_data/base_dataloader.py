@@ -26,7 +26,6 @@ neurons))``), with these differences:
 from __future__ import annotations
 
 import collections
-import logging
 from typing import Any, Literal
 
 import numpy as np
@@ -65,7 +64,6 @@ __all__ = [
     "multiple_movies_dataloaders",
 ]
 
-log = logging.getLogger(__name__)
 Split = Literal["train", "validation", "val", "test"]
 
 
@@ -185,13 +183,17 @@ def get_movie_dataloader(
     if split != "train" and excluded is not None:
         start_indices = [s for s in start_indices if not excluded[s : s + chunk_size].any()]
         check_any_left(start_indices, split, session)
+    num_replicas, rank = resolve_distributed(distributed)
     if split == "train" and drop_last:
-        check_enough_training_samples(frames.n_frames, chunk_size, batch_size, session)
+        per_rank = -(-len(start_indices) // (num_replicas or 1))
+        detail = f" (1/{num_replicas} of them on each rank)" if num_replicas else ""
+        check_enough_training_samples(
+            per_rank, frames.n_frames, chunk_size, batch_size, session, detail
+        )
 
     dataset = MovieDataSet(
         frames, responses, roi_ids, roi_coords, group_assignment, split, chunk_size
     )
-    num_replicas, rank = resolve_distributed(distributed)
     sampler = MovieSampler(
         start_indices,
         split,
@@ -373,6 +375,7 @@ def multiple_movies_dataloaders(
             )
         check_chunk_fits(train.n_frames, train_chunk_size, "the training split", session)
         check_enough_training_samples(
+            -(-train.n_frames // train_chunk_size),
             train.n_frames,
             train_chunk_size,
             batch_size,
