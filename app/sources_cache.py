@@ -111,7 +111,7 @@ def check_trigger(
     The plotted stretch starts a little before the first dropped frame, or at the first
     trigger when none was dropped, so the problem (if any) is on screen.
     """
-    from openretina_data.timing.frames import frame_times_from_signal
+    from openretina_data.timing import frame_times_from_signal
 
     with open_source(path) as reader:
         keys = reader.keys()

@@ -131,6 +131,7 @@ class TimingPage(WizardPage):
         self._filling = False
         self._task: BackgroundTask | None = None
         self.last_check: TriggerCheck | None = None
+        self._recheck = False
 
     def views(self) -> list[SessionView]:
         return [v for v in session_views(self.state.recipe) if v.spec.responses]
@@ -221,7 +222,9 @@ class TimingPage(WizardPage):
             self.report.setText("Choose the trigger file and its sampling rate first.")
             return
         if self._task is not None and self._task.running:
+            self._recheck = True  # the settings changed while checking: check again after
             return
+        self._recheck = False
         view = self.current_view()
         concrete = view.concrete.responses[0].frame_times.path if view else times.path
         path = self.state.recipe.resolve(concrete or times.path)
@@ -236,10 +239,19 @@ class TimingPage(WizardPage):
         self.report.setText("Detecting triggers…")
         self._task = BackgroundTask(lambda: check_trigger(*args), self)
         self._task.finished.connect(self._show_check)
-        self._task.failed.connect(lambda e: self.report.setText(format_error(e)))
+        self._task.failed.connect(self._check_failed)
         self._task.start()
 
+    def _check_failed(self, error: BaseException) -> None:
+        if self._recheck:
+            self.check()
+            return
+        self.report.setText(format_error(error))
+
     def _show_check(self, result: TriggerCheck) -> None:
+        if self._recheck:
+            self.check()
+            return
         self.last_check = result
         self.plot.clear()
         self.plot.plot(result.window_s, result.window_signal, pen=pg.mkPen("#1f3a5f"))

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import Qt, QTimer, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
+    QCheckBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -27,18 +28,18 @@ if TYPE_CHECKING:
     from app.wizard import ImportWizard
 
 
-def run_plan(recipe: Any) -> Any:
-    """``openretina_data.plan.plan(recipe)`` (imported late: the core may still be landing)."""
+def run_plan(recipe: Any, overwrite: bool) -> Any:
+    """``openretina_data.plan.plan``: every check, headers only, nothing written."""
     from openretina_data.plan import plan
 
-    return plan(recipe)
+    return plan(recipe, overwrite=overwrite)
 
 
-def run_convert(recipe: Any) -> Any:
-    """The conversion generator ``openretina_data.convert.convert(recipe)``."""
+def run_convert(recipe: Any, overwrite: bool) -> Any:
+    """The conversion generator ``openretina_data.convert.convert`` (each yield a Progress)."""
     from openretina_data.convert import convert
 
-    return convert(recipe)
+    return convert(recipe, overwrite=overwrite)
 
 
 def plan_lines(result: Any) -> tuple[list[str], list[str], str]:
@@ -90,6 +91,10 @@ class WritePage(WizardPage):
         browse = QPushButton("&Browse…")
         browse.clicked.connect(self.choose_output)
         out.addWidget(browse)
+        self.overwrite = QCheckBox("&Replace it if it exists")
+        self.overwrite.setToolTip("The old dataset is replaced only once the new one is complete")
+        self.overwrite.toggled.connect(self.update_plan)
+        out.addWidget(self.overwrite)
         self.plan_text = QLabel("Checking the plan…")
         self.plan_text.setObjectName("log")
         self.plan_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -155,7 +160,7 @@ class WritePage(WizardPage):
     def update_plan(self) -> None:
         """Run ``plan`` (header reads only, fast) and show its summary and problems."""
         try:
-            result = run_plan(self.state.recipe)
+            result = run_plan(self.state.recipe, self.overwrite.isChecked())
         except Exception as error:  # noqa: BLE001 - every problem is shown, none raised
             self.plan_errors = [format_error(error).replace("\n  hint:", " —")]
             self.plan_text.setText("The plan could not be made:")
@@ -199,7 +204,8 @@ class WritePage(WizardPage):
         self.outcome = ""
         self.state.written_dir = ""
         self._log(f"Converting into {recipe.resolve(recipe.output)}")
-        self.task = BackgroundTask(lambda: run_convert(recipe), self)
+        overwrite = self.overwrite.isChecked()
+        self.task = BackgroundTask(lambda: run_convert(recipe, overwrite), self)
         self.task.progress.connect(self._progress)
         self.task.finished.connect(self._done)
         self.task.failed.connect(self._failed)

@@ -208,8 +208,12 @@ class LinkedPreview(QWidget):
         data = self.data
         if data is None or data.responses is None:
             return
-        half = WINDOW_FRAMES // 2
-        start = max(0, min(self.frame - half, data.n_frames - WINDOW_FRAMES))
+        # The window moves in steps of half its width, so scrubbing frame by frame
+        # rereads responses only every WINDOW_FRAMES / 2 frames; the cursor stays inside.
+        block = WINDOW_FRAMES // 2
+        start = max(
+            0, min((self.frame // block) * block - block // 2, data.n_frames - WINDOW_FRAMES)
+        )
         stop = min(start + WINDOW_FRAMES, int(data.responses.shape[1]))
         if self._window == (start, stop):
             return  # the window did not move: only the cursor did

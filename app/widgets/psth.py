@@ -8,7 +8,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from openretina_data.timing.repeats import split_half_reliability
+from openretina_data.timing import split_half_reliability
 
 
 class PsthPlot(QWidget):

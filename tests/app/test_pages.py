@@ -1,0 +1,107 @@
+"""Page-level behaviour: Next is off with a visible reason, sessions auto-match, cancel leaves nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtWidgets import QWizard
+
+from app.screenshots import wait_until
+
+
+def _next_enabled(wizard) -> bool:  # noqa: ANN001
+    return wizard.button(QWizard.WizardButton.NextButton).isEnabled()
+
+
+def _go_to(wizard, page_id: str) -> None:  # noqa: ANN001
+    target = wizard.pages[page_id]
+    while wizard.currentPage() is not target:
+        wizard.next()
+
+
+def test_empty_stimuli_page_disables_next_and_says_why(wizard) -> None:  # noqa: ANN001
+    _go_to(wizard, "stimuli")
+    page = wizard.pages["stimuli"]
+    assert not _next_enabled(wizard)
+    assert page.reason.isVisible()
+    assert "Add at least one stimulus movie" in page.reason.text()
+
+
+def test_a_wrong_axis_order_disables_next_with_the_reason(wizard, tmp_path: Path) -> None:  # noqa: ANN001
+    movie = tmp_path / "natural.npy"
+    np.save(movie, np.zeros((40, 6, 5), np.float32))
+    _go_to(wizard, "stimuli")
+    page = wizard.pages["stimuli"]
+    page.add_paths([str(movie)])  # probed off the UI thread
+    assert wait_until(lambda: len(wizard.state.recipe.stimuli) == 1, 10)
+    assert _next_enabled(wizard)
+    axes_combo = page.table.cellWidget(0, 6)
+    axes_combo.setCurrentText("cthw")  # four letters for a three-axis array
+    assert not _next_enabled(wizard)
+    assert "axis order 'cthw' has 4 letters but the array has 3 axes" in page.reason.text()
+    axes_combo.setCurrentText("thw")
+    assert _next_enabled(wizard)
+    assert page.thumb_caption.text().startswith("'natural': 40 frames of 6×5 pixels")
+
+
+def test_sessions_are_auto_matched_and_editable(wizard, tmp_path: Path) -> None:  # noqa: ANN001
+    np.save(tmp_path / "natural.npy", np.zeros((40, 4, 5), np.float32))
+    for session in ("retina1", "retina2"):
+        (tmp_path / session).mkdir()
+        np.save(tmp_path / session / "responses.npy", np.zeros((3, 40), np.float32))
+    _go_to(wizard, "stimuli")
+    wizard.pages["stimuli"].add_paths([str(tmp_path / "natural.npy")])
+    assert wait_until(lambda: len(wizard.state.recipe.stimuli) == 1, 10)
+    wizard.next()
+    responses = wizard.pages["responses"]
+    responses.add_paths([str(tmp_path / s / "responses.npy") for s in ("retina1", "retina2")])
+    assert wait_until(lambda: len(wizard.state.recipe.sessions) == 2, 10)
+    assert not _next_enabled(wizard)
+    assert "confirm that these are binned in spikes/bin" in responses.reason.text()
+    for row in range(2):
+        responses.table.cellWidget(row, 8).setChecked(True)
+    assert _next_enabled(wizard)
+    wizard.next()
+    sessions = wizard.pages["sessions"]
+    table = sessions.table
+    assert [table.item(r, 0).text() for r in range(2)] == ["retina1", "retina2"]
+    assert [table.item(r, 2).text() for r in range(2)] == ["natural", "natural"]
+    assert [table.item(r, 3).text() for r in range(2)] == ["ok", "ok"]
+    table.item(1, 0).setText("retina1")  # a clash: two sessions with one name
+    assert not _next_enabled(wizard)
+    assert "two sessions have this name" in sessions.reason.text()
+    table.item(1, 0).setText("retina2")
+    table.item(0, 2).setText("natural, chirp×5")  # a stimulus that was never added
+    assert "unknown stimulus chirp" in table.item(0, 3).text()
+    assert not _next_enabled(wizard)
+
+
+def test_cancel_mid_conversion_leaves_no_output(wizard, example_recipe: Path, monkeypatch) -> None:  # noqa: ANN001
+    import app.pages.write as write_module
+
+    real_convert = write_module.run_convert
+    steps: list[str] = []
+
+    def slow_convert(recipe, overwrite):  # noqa: ANN001, ANN202 - cancel after the first write
+        for progress in real_convert(recipe, overwrite):
+            steps.append(progress.step)
+            yield progress
+            if progress.step.startswith("stimulus"):
+                wizard.pages["write"].task.cancel()
+
+    monkeypatch.setattr(write_module, "run_convert", slow_convert)
+    assert wizard.open_recipe(example_recipe)
+    _go_to(wizard, "write")
+    page = wizard.pages["write"]
+    output = Path(wizard.state.recipe.resolve(wizard.state.recipe.output))
+    assert page.plan_errors == []
+    page.start()
+    assert wait_until(lambda: page.outcome != "", 60)
+    assert page.outcome == "cancelled"
+    assert any(s.startswith("stimulus") for s in steps)
+    assert not any(s.startswith("session") for s in steps)  # it stopped before the sessions
+    assert not output.exists()
+    assert [p.name for p in output.parent.iterdir() if p.name.startswith((".", output.name))] == []
+    assert "nothing was written" in page.log.toPlainText()
+    assert not _next_enabled(wizard)

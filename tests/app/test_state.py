@@ -1,0 +1,131 @@
+"""The wizard's Qt-free state: matching, naming, what blocks Next."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.pages.sessions import epochs_text, parse_epochs
+from app.preview_data import suggested_lag
+from app.sources_cache import probe_path
+from app.state import (
+    WizardState,
+    axes_problem,
+    guess_session_name,
+    match_epochs,
+    session_views,
+    valid_name,
+)
+from openretina_data.recipe import StimulusSpec, load_recipe
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("rec/s0/phy", "s0"),
+        ("rec/s1_responses.h5", "s1"),
+        ("rec/s2/suite2p/plane0", "s2"),
+        ("rec/day3/kilosort4", "day3"),
+        ("rec/spikes-retina7.npz", "retina7"),
+    ],
+)
+def test_session_names_come_from_folders_and_file_names(path: str, name: str) -> None:
+    assert guess_session_name(path) == name
+
+
+def test_stimuli_are_matched_to_sessions_by_name_shared_ones_to_all() -> None:
+    stimuli = [
+        StimulusSpec(name="chirp_test", path="stim/chirp.npy", split="test"),
+        StimulusSpec(name="natural", path="stim/natural.npy"),
+        StimulusSpec(name="s1_noise", path="s1/noise.npy", shared=False),
+        StimulusSpec(name="s2_noise", path="s2/noise.npy", shared=False),
+    ]
+    epochs = match_epochs("s1/phy", "s1", stimuli)
+    assert [e.stimulus for e in epochs] == ["natural", "s1_noise", "chirp_test"]  # train first
+
+
+def test_adding_responses_makes_auto_matched_sessions(tmp_path: Path) -> None:
+    np.save(tmp_path / "natural.npy", np.zeros((40, 4, 5), np.float32))
+    for session in ("s0", "s1"):
+        np.save(tmp_path / f"{session}_responses.npy", np.zeros((3, 40), np.float32))
+    state = WizardState()
+    state.recipe.base_dir = tmp_path
+    state.add_stimulus(str(tmp_path / "natural.npy"), probe_path(tmp_path / "natural.npy"))
+    for session in ("s0", "s1"):
+        path = str(tmp_path / f"{session}_responses.npy")
+        state.add_responses(path, probe_path(path))
+    assert [s.name for s in state.recipe.sessions] == ["s0", "s1"]
+    assert all(
+        [e.stimulus for e in s.responses[0].epochs] == ["natural"] for s in state.recipe.sessions
+    )
+    assert state.page_problems("sessions") == []
+    assert state.recipe.stimuli[0].axes == "thw"  # the longest axis is time
+
+
+def test_unconfirmed_units_block_the_responses_page(tmp_path: Path) -> None:
+    path = tmp_path / "s0_responses.npy"
+    np.save(path, np.zeros((3, 40), np.float32))
+    state = WizardState()
+    source = state.add_responses(str(path), probe_path(path)).responses[0]
+    assert any("confirm" in p for p in state.page_problems("responses"))
+    state.confirmed.add(source.path)
+    assert state.page_problems("responses") == []
+    source.kind, source.unit = "traces", "dF/F"
+    assert state.page_problems("responses") == [
+        "Responses 's0_responses.npy': give the sampling rate in Hz."
+    ]
+
+
+def test_bad_names_and_axis_orders_are_explained() -> None:
+    assert "reserved" in valid_name("train")
+    assert valid_name("s 1")
+    assert valid_name("s-1_a") == ""
+    assert "3 letters but the array has 4 axes" in axes_problem("thw", (2, 10, 4, 5))
+    assert axes_problem("cthw", (2, 10, 4, 5)) == ""
+    assert "t (time)" in axes_problem("chw", (2, 4, 5))
+
+
+def test_every_test_stimulus_blocks_the_stimuli_page(tmp_path: Path) -> None:
+    np.save(tmp_path / "clip_test.npy", np.zeros((40, 4, 5), np.float32))
+    state = WizardState()
+    state.add_stimulus(str(tmp_path / "clip_test.npy"), probe_path(tmp_path / "clip_test.npy"))
+    assert state.recipe.stimuli[0].split == "test"  # guessed from the name
+    assert any("training stimulus" in p for p in state.page_problems("stimuli"))
+
+
+def test_template_sessions_expand_over_the_pattern(example_root: Path) -> None:
+    recipe = load_recipe(example_root / "recipe.yaml")
+    views = session_views(recipe)
+    assert [v.name for v in views] == ["session_01", "session_02"]
+    assert views[1].concrete.responses[0].path == "raw/session_02/phy"
+    assert all(v.templated for v in views)
+
+
+def test_validation_clips_are_fitted_to_the_training_frames(example_root: Path) -> None:
+    state = WizardState(recipe=load_recipe(example_root / "recipe.yaml"))
+    for key, path in state.probe_targets().items():
+        state.probes[key] = probe_path(path)
+    assert state.train_frames() == 600
+    state.fit_validation()
+    assert state.clip_length * (state.num_val_clips + 1) <= 600
+    state.num_val_clips, state.validation_edited = 10, True
+    state.fit_validation()  # the user's choice is kept, and explained
+    assert state.num_val_clips == 10
+    assert any("validation clips" in p for p in state.page_problems("normalisation"))
+
+
+def test_epochs_round_trip_through_their_text() -> None:
+    epochs = parse_epochs("natural, test_clip×3, chirp * 2")
+    assert [(e.stimulus, e.repeats) for e in epochs] == [
+        ("natural", 1),
+        ("test_clip", 3),
+        ("chirp", 2),
+    ]
+    assert epochs_text(epochs) == "natural, test_clip×3, chirp×2"
+
+
+@pytest.mark.parametrize(("best", "expected"), [(2, 0), (9, 0), (14, 12), (-3, 0)])
+def test_suggested_lag_moves_a_late_peak_to_a_typical_latency(best: int, expected: int) -> None:
+    assert suggested_lag(best, frame_rate_hz=30.0) == expected

@@ -1,0 +1,57 @@
+"""The viewer opens any native dataset read-only, with check results and linked plots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.screenshots import wait_until
+from app.viewer import DatasetViewer
+from openretina_data.cli import main as cli_main
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("viewer") / "ds"
+    assert (
+        cli_main(
+            ["create-data", str(folder), "--num-stimuli", "2", "--num-sessions", "2", "--seed", "1"]
+        )
+        == 0
+    )
+    return folder
+
+
+@pytest.mark.gui
+def test_viewer_shows_sessions_stimuli_and_scrubs_lazily(qtbot, dataset: Path) -> None:  # noqa: ANN001
+    viewer = DatasetViewer(dataset)
+    qtbot.addWidget(viewer)
+    assert wait_until(lambda: viewer.report is not None, 30)
+    assert viewer.status.text() == "check: ok"
+    assert viewer.session.count() == 2
+    assert viewer.stimulus.count() == 2
+    data = viewer.preview.data
+    assert data is not None and data.n_neurons > 0
+    viewer.preview.set_frame(40)
+    frame = viewer.preview.image.image
+    assert frame.shape == data.movie.shape[2:]  # (height, width): one frame read
+    np.testing.assert_array_equal(frame, np.asarray(data.movie[0, 40], dtype=np.float32))
+    assert viewer.preview.cursors[0].value() == pytest.approx(40 / viewer.frame_rate_hz)
+    viewer.close()
+
+
+@pytest.mark.gui
+def test_viewer_reports_a_broken_dataset_without_crashing(
+    qtbot, dataset: Path, tmp_path: Path
+) -> None:  # noqa: ANN001
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "s0.hdf5").write_bytes(b"not an hdf5 file")
+    viewer = DatasetViewer(broken)
+    qtbot.addWidget(viewer)
+    assert wait_until(lambda: viewer.report is not None, 30)
+    assert "problem" in viewer.status.text()
+    assert viewer.check_text.toPlainText()
+    viewer.close()
