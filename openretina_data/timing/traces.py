@@ -3,8 +3,8 @@
 Two methods: ``"linear"`` interpolates each trace at the frame centres; ``"mean"``
 averages the samples inside each frame interval ``[edges[i], edges[i + 1])``. Frames
 the trace does not cover become NaN and are reported; samples outside the stimulus
-are counted. Traces are processed in blocks of neurons, so a memory-mapped or HDF5
-``(neurons, samples)`` array is never loaded whole.
+are counted. Traces are processed in blocks of neurons × samples, so a memory-mapped or
+HDF5 ``(neurons, samples)`` array is never loaded whole, however long the recording.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from openretina_data.errors import ShapeError, TimingError
 from openretina_data.timing._report import count, percent, seconds
 from openretina_data.timing.frames import FrameTimes, as_edges
 
-# Samples (neurons x samples) processed at once.
-_BLOCK_ELEMENTS = 1 << 23
+# Trace samples (neurons x samples) read and processed at once.
+_BLOCK_ELEMENTS = 1 << 22
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ def resample_traces(
     Parameters
     ----------
     traces : (neurons, samples) array-like
-        numpy array, memmap or h5py dataset (read in blocks of neurons).
+        numpy array, memmap or h5py dataset (read in blocks of neurons and samples).
     frames : FrameTimes or (frames + 1,) float, seconds
         Frame edges on the trace clock.
     sampling_rate_hz : float, Hz, optional
@@ -149,19 +149,33 @@ def resample_traces(
             f"method must be 'linear' or 'mean', got {method!r}",
             hint="Use 'linear' for slow indicators, 'mean' to average fast traces into frames.",
         )
+    # Samples each frame needs: [window_lo, window_hi), non-decreasing over frames.
+    if method == "linear":
+        window_lo, window_hi = right - 1, right + 1
+    else:
+        window_lo, window_hi = lo, hi
     out = np.empty((n_neurons, n_frames), dtype=dtype)
-    step = max(1, _BLOCK_ELEMENTS // n_samples)
-    for first in range(0, n_neurons, step):
-        block = np.asarray(traces[first : first + step], dtype=np.float64)
-        if method == "linear":
-            values = block[:, right - 1] * (1 - weight) + block[:, right] * weight
-        else:
-            cumulative = np.zeros((block.shape[0], n_samples + 1))
-            np.cumsum(block, axis=1, out=cumulative[:, 1:])
-            with np.errstate(invalid="ignore", divide="ignore"):
-                values = (cumulative[:, hi] - cumulative[:, lo]) / n_in
-        values[:, empty] = np.nan
-        out[first : first + step] = values
+    neurons_per_block = min(n_neurons, 256)
+    samples_per_block = max(1024, _BLOCK_ELEMENTS // neurons_per_block)
+    covered = max(int(window_hi[-1] - window_lo[0]), 1)
+    frames_per_block = max(1, samples_per_block * n_frames // covered)
+    for n0 in range(0, n_neurons, neurons_per_block):
+        n1 = min(n0 + neurons_per_block, n_neurons)
+        for f0 in range(0, n_frames, frames_per_block):
+            f1 = min(f0 + frames_per_block, n_frames)
+            s0, s1 = int(window_lo[f0]), int(max(window_hi[f1 - 1], window_lo[f0] + 1))
+            block = np.asarray(traces[n0:n1, s0:s1], dtype=np.float64)
+            if method == "linear":
+                w = weight[f0:f1]
+                values = block[:, right[f0:f1] - 1 - s0] * (1 - w) + block[:, right[f0:f1] - s0] * w
+            else:
+                cumulative = np.zeros((n1 - n0, s1 - s0 + 1))
+                np.cumsum(block, axis=1, out=cumulative[:, 1:])
+                total = cumulative[:, hi[f0:f1] - s0] - cumulative[:, lo[f0:f1] - s0]
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    values = total / n_in[f0:f1]
+            values[:, empty[f0:f1]] = np.nan
+            out[n0:n1, f0:f1] = values
 
     warnings: list[str] = []
     notes: list[str] = []

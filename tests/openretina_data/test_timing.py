@@ -439,13 +439,21 @@ def test_mean_with_slow_sampling_suggests_linear():
     assert "method='linear'" in result.warnings[0]
 
 
-def test_blocks_of_neurons_give_the_same_values(monkeypatch):
-    traces = np.random.default_rng(0).normal(size=(9, 50))
-    edges = np.linspace(0.1, 4.5, 12)
-    whole = resample_traces(traces, edges, sampling_rate_hz=10.0, method="mean").values
-    monkeypatch.setattr("openretina_data.timing.traces._BLOCK_ELEMENTS", 100)
-    blocked = resample_traces(traces, edges, sampling_rate_hz=10.0, method="mean").values
-    np.testing.assert_allclose(whole, blocked, rtol=1e-6)
+@pytest.mark.parametrize("method", ["linear", "mean"])
+def test_blocks_of_an_hdf5_trace_give_the_same_values(tmp_path, monkeypatch, method):
+    traces = np.random.default_rng(0).normal(size=(300, 5000))
+    edges = np.linspace(0.1, 450.0, 1200)
+    whole = resample_traces(traces, edges, sampling_rate_hz=10.0, method=method).values
+    with h5py.File(tmp_path / "traces.h5", "w") as file:
+        file["F"] = traces
+    monkeypatch.setattr("openretina_data.timing.traces._BLOCK_ELEMENTS", 3000)
+    with h5py.File(tmp_path / "traces.h5", "r") as file:
+        blocked = resample_traces(file["F"], edges, sampling_rate_hz=10.0, method=method).values
+    np.testing.assert_allclose(blocked, whole, rtol=1e-6)
+    centres = 0.5 * (edges[:-1] + edges[1:])
+    if method == "linear":  # against numpy's own interpolation
+        expected = np.interp(centres, np.arange(5000) / 10.0, traces[7])
+        np.testing.assert_allclose(whole[7], expected, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize(
@@ -471,6 +479,15 @@ def test_resampled_values_stay_within_the_trace_range(rate, n, method):
     values = resample_traces(trace, edges, sampling_rate_hz=rate, method=method).values
     finite = values[np.isfinite(values)]
     assert np.all(finite >= trace.min() - 1e-5) and np.all(finite <= trace.max() + 1e-5)
+    times = np.arange(n) / rate
+    for frame in range(16):  # every frame against its definition, one by one
+        if method == "mean":
+            inside = (times >= edges[frame]) & (times < edges[frame + 1])
+            expected = trace[:, inside].mean(axis=1) if inside.any() else np.full(2, np.nan)
+        else:
+            centre = 0.5 * (edges[frame] + edges[frame + 1])
+            expected = np.array([np.interp(centre, times, row) for row in trace])
+        np.testing.assert_allclose(values[:, frame], expected, rtol=1e-4, atol=1e-5)
 
 
 # --- repeats and reliability -------------------------------------------------------------
