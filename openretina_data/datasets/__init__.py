@@ -31,9 +31,19 @@ __all__ = ["PRESETS", "Preset", "Progress", "get_preset"]
 
 
 def _registry() -> dict[str, Preset]:
-    from openretina_data.datasets import goldin_2022, karamanlis_2024, maheswaranathan_2023
+    from openretina_data.datasets import (
+        goldin_2022,
+        hoefling_2024,
+        karamanlis_2024,
+        maheswaranathan_2023,
+    )
 
-    presets = [*maheswaranathan_2023.PRESETS, *karamanlis_2024.PRESETS, *goldin_2022.PRESETS]
+    presets = [
+        *maheswaranathan_2023.PRESETS,
+        *hoefling_2024.PRESETS,
+        *karamanlis_2024.PRESETS,
+        *goldin_2022.PRESETS,
+    ]
     return {preset.name: preset for preset in presets}
 
 

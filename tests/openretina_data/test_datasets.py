@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 import subprocess
 import sys
 from collections.abc import Callable
@@ -14,9 +15,10 @@ import pytest
 
 from openretina_data.datasets import PRESETS, get_preset
 from openretina_data.datasets.fixation_movie import fixation_movie
-from openretina_data.errors import InvalidNameError, ShapeError
+from openretina_data.errors import InvalidNameError, ShapeError, TimingError
 from openretina_data.layout import check, read_card
 from openretina_data.testing.goldin import write_goldin_archive
+from openretina_data.testing.hoefling import write_hoefling_archive
 from openretina_data.testing.karamanlis import write_karamanlis_archive
 from openretina_data.testing.maheswaranathan import SESSIONS, write_maheswaranathan_archive
 
@@ -40,6 +42,11 @@ MINIATURES: dict[str, tuple[Callable[[Path], Path], list[str], list[int]]] = {
         write_maheswaranathan_archive,
         sorted(SESSIONS),
         [1, 50, 50],
+    ),
+    "hoefling_2024": (
+        write_hoefling_archive,
+        ["20200226_1_1", "20200226_1_2", "20200301_2_1"],
+        [2, 18, 16],
     ),
     "karamanlis_2024_mouse": (
         write_karamanlis_archive,
@@ -94,7 +101,7 @@ def test_each_preset_converts_its_miniature_into_a_checked_dataset(
     assert card is not None
     assert sorted(card.sessions) == sessions
     assert card.citation == PRESETS[name].citation and card.citation["species"]
-    assert card.response_unit in ("Hz", "spikes/bin") and len(card.test_stimuli) == 1
+    assert card.response_unit in ("Hz", "spikes/bin", "a.u.") and card.test_stimuli
     assert card.description
 
 
@@ -323,6 +330,82 @@ def test_karamanlis_responses_equal_openretinas(tmp_path: Path) -> None:
             np.testing.assert_allclose(
                 f["test_by_trial_fixationmovie_test"][()], reference.get_test_by_trial()
             )
+
+
+def test_hoefling_movies_follow_each_fields_clip_order_and_eye(tmp_path: Path) -> None:
+    archive = write_hoefling_archive(tmp_path / "a")
+    list(get_preset("hoefling_2024").convert(archive, tmp_path / "out"))
+    with open(archive / "movies.pkl", "rb") as handle:
+        movies = pickle.load(handle)  # our own fixture: plain arrays
+    clips = movies["train"].reshape(2, 12, 10, 18, 16)
+    left = np.load(tmp_path / "out" / "stimuli" / "natural_train_seq01_left.npy")
+    expected = clips[:, movies["random_sequences"][:, 1].astype(int)].reshape(2, 120, 18, 16)[
+        ..., ::-1
+    ]
+    np.testing.assert_array_equal(left, expected)
+    np.testing.assert_array_equal(
+        np.load(tmp_path / "out" / "stimuli" / "natural_test_right.npy"), movies["test"]
+    )
+    card = read_card(tmp_path / "out")
+    assert card is not None and (card.norm_mean, card.norm_std) == (0.0, 1.0)
+    assert card.test_stimuli == ["natural_test_left", "natural_test_right"]
+    assert card.frame_rate_hz == 30.0 and card.response_unit == "a.u."
+    with h5py.File(tmp_path / "out" / "20200226_1_2.hdf5") as f:
+        by_trial = f["test_by_trial_natural_test_left"][()]
+        assert by_trial.shape == (3, 4, 20)
+        np.testing.assert_allclose(
+            f["responses_natural_test_left"][()], by_trial.mean(axis=0), rtol=1e-6
+        )
+        assert f["responses_natural_train_seq01_left"].shape == (4, 120)
+        np.testing.assert_array_equal(f["session_info/roi_ids"][()], [1, 2, 3, 4])
+        np.testing.assert_allclose(
+            f["responses_natural_train_seq01_left"][()].std(axis=1), 1.0, rtol=0.5
+        )
+
+
+def test_hoefling_triggers_that_do_not_match_the_movie_stop_the_conversion(tmp_path: Path) -> None:
+    archive = write_hoefling_archive(
+        tmp_path / "a", fields=("f1",), n_neurons=(3,), eyes=("right",), sequence_idx=(0,)
+    )
+    with h5py.File(archive / "responses.h5", "a") as f:
+        triggers = f["f1/natural_trigger_times"][()]
+        del f["f1/natural_trigger_times"]
+        f["f1/natural_trigger_times"] = triggers[:, :-1]
+    with pytest.raises(TimingError, match="17 triggers; the movie needs 18"):
+        list(get_preset("hoefling_2024").convert(archive, tmp_path / "out"))
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.interop
+def test_hoefling_responses_match_openretinas_pipeline(tmp_path: Path) -> None:
+    from openretina.data_io.hoefling_2024.responses import make_final_responses
+    from openretina.utils.h5_handling import load_h5_into_dict
+
+    archive = write_hoefling_archive(
+        tmp_path / "a",
+        fields=("f1", "f2"),
+        n_neurons=(3, 2),
+        eyes=("left", "right"),
+        sequence_idx=(4, 0),
+        paper_sizes=True,
+    )
+    list(get_preset("hoefling_2024").convert(archive, tmp_path / "out"))
+    theirs = make_final_responses(
+        load_h5_into_dict(archive / "responses.h5"), response_type="natural"
+    )
+    for field, eye, sequence in (("f1", "left", 4), ("f2", "right", 0)):
+        with h5py.File(tmp_path / "out" / f"{field}.hdf5") as f:
+            train = f[f"responses_natural_train_seq{sequence:02d}_{eye}"][()]
+            test = f[f"responses_natural_test_{eye}"][()]
+            by_trial = f[f"test_by_trial_natural_test_{eye}"][()]
+        reference = theirs[field]
+        # openretina spreads 150 frames over 4.9666667 s, we over 149/30 s: differences stay below 1e-5
+        np.testing.assert_allclose(train, reference.train, atol=1e-5)
+        np.testing.assert_allclose(test, reference.test_response, atol=1e-5)
+        # openretina keeps Höfling's repeats as (neurons, time, trials)
+        np.testing.assert_allclose(
+            by_trial, reference.get_test_by_trial().transpose(2, 0, 1), atol=1e-5
+        )
 
 
 @pytest.mark.interop
