@@ -88,7 +88,14 @@ class MovieDataSet(Dataset):
         )
         self.samples: tuple[LazyMovie, torch.Tensor] = (movie, targets)
         self.chunk_size = chunk_size
-        self.mean_response = torch.mean(targets, dim=0)
+        self._mean_response: torch.Tensor | None = None
+
+    @property
+    def mean_response(self) -> torch.Tensor:
+        """(neurons,) mean response over time (computed on first use; models init biases from it)."""
+        if self._mean_response is None:
+            self._mean_response = torch.mean(self.responses, dim=0)
+        return self._mean_response
 
     @property
     def movies(self) -> LazyMovie:

@@ -6,7 +6,6 @@ split: the training clips laid end to end, as openretina numbers them). Numpy on
 
 from __future__ import annotations
 
-import bisect
 import math
 from collections.abc import Sequence
 from typing import Protocol
@@ -111,21 +110,20 @@ def fit_into_runs(
             f"no stretch of the movie holds a chunk of {chunk_size} frames",
             hint="Use a smaller chunk_size or fewer validation clips.",
         )
-    run_starts = [a for a, _ in usable]
-    fitted = np.asarray(starts, dtype=np.int64).copy()
-    for i, start in enumerate(fitted):
-        index = bisect.bisect_right(run_starts, int(start)) - 1
-        if index < 0:
-            fitted[i] = usable[0][0]
-            continue
-        run_start, run_stop = usable[index]
-        if start + chunk_size <= run_stop:
-            continue
-        if start < run_stop or index + 1 == len(usable):
-            fitted[i] = run_stop - chunk_size
-        else:
-            fitted[i] = usable[index + 1][0]
-    return fitted
+    run_starts = np.array([a for a, _ in usable], dtype=np.int64)
+    run_stops = np.array([b for _, b in usable], dtype=np.int64)
+    starts = np.asarray(starts, dtype=np.int64)
+    index = np.searchsorted(run_starts, starts, side="right") - 1
+    before_first = index < 0
+    index = index.clip(min=0)
+    stop = run_stops[index]
+    fits = starts + chunk_size <= stop
+    pull_back = starts < stop
+    is_last = index + 1 == len(usable)
+    next_start = run_starts[(index + 1).clip(max=len(usable) - 1)]
+    moved = np.where(pull_back | is_last, stop - chunk_size, next_start)
+    fitted = np.where(fits, starts, moved)
+    return np.where(before_first, run_starts[0], fitted)
 
 
 def draw_training_starts(
