@@ -271,7 +271,20 @@ class DatasetWriter:
         validate_unique([*self.sessions, *self._existing_sessions(), name], kind="session")
         relative = session_file_name(name)
         path = self._temp_in_target(relative) if self.append else inside(self.root, relative)
-        attrs = {
+        attrs = self.session_attrs()
+        session = SessionWriter(
+            name, path, attrs=attrs, source_files=source_files, allow_nonfinite=self.allow_nonfinite
+        )
+        self.sessions[name] = session
+        return session
+
+    def session_attrs(self) -> dict[str, Any]:
+        """Provenance attrs every session file carries (except ``source_files``, per session).
+
+        For callers that write a session file themselves (e.g. in a worker process) with
+        ``SessionWriter(name, path, attrs=writer.session_attrs(), ...)``.
+        """
+        return {
             "layout_version": LAYOUT_VERSION,
             "frame_rate_hz": math.nan
             if self.card.frame_rate_hz is None
@@ -280,11 +293,6 @@ class DatasetWriter:
             "created_by": CREATED_BY,
             "recipe_sha256": self.card.recipe_sha256 or "",
         }
-        session = SessionWriter(
-            name, path, attrs=attrs, source_files=source_files, allow_nonfinite=self.allow_nonfinite
-        )
-        self.sessions[name] = session
-        return session
 
     def _existing_sessions(self) -> list[str]:
         if not self.append:
