@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from openretina_data.errors import ShapeError, TimingError
+from openretina_data.errors import NonFiniteError, ShapeError, TimingError
 from openretina_data.timing._report import count, seconds
 
 # Elements (float32) of the largest temporary per block: lagged responses or stimulus.
@@ -40,7 +40,7 @@ _BLOCK_ELEMENTS = 1 << 23
 
 def spike_triggered_average(
     stimulus: Any,
-    responses: ArrayLike,
+    responses: Any,
     *,
     n_lags: int | None = None,
     frame_rate_hz: float | None = None,
@@ -58,8 +58,9 @@ def spike_triggered_average(
     ----------
     stimulus : (channels, time, height, width) or (time, height, width) array-like
         numpy array, memmap or h5py dataset; read in blocks of frames.
-    responses : (neurons, time) float
-        Responses on the same frames (spike counts, rates or traces).
+    responses : (neurons, time) float array-like
+        Responses on the same frames (spike counts, rates or traces); array, memmap or
+        h5py dataset, of which only the frames used are read. NaN/Inf is refused.
     n_lags : int, optional
         Number of lags ``0 … n_lags − 1`` (frames). Default: ``window_s`` worth of
         frames when ``frame_rate_hz`` is given, else 15 (0.5 s at 30 Hz).
@@ -95,8 +96,8 @@ def _reverse_correlation(
     n_time = shape[time_axis]
     frame_shape = shape[:time_axis] + shape[time_axis + 1 :]
     n_pixels = int(np.prod(frame_shape))
-    r = np.asarray(responses)
-    if r.ndim != 2 or r.shape[1] != n_time:
+    r: Any = responses if hasattr(responses, "shape") else np.asarray(responses)
+    if len(r.shape) != 2 or r.shape[1] != n_time:
         raise ShapeError(
             f"responses have shape {r.shape}; expected (neurons, {count(n_time)}) to match the "
             f"stimulus's {count(n_time)} frames",
@@ -117,12 +118,18 @@ def _reverse_correlation(
     sums = np.zeros((n_neurons * lags.size, n_pixels), dtype=np.float64)
     stim_sums = np.zeros((lags.size, n_pixels), dtype=np.float64)
     response_sum = np.zeros(n_neurons, dtype=np.float64)
-    abs_sum = np.zeros(n_neurons, dtype=np.float64)
-    n_used = 0
+    n_used, lowest = 0, 0.0
     offsets = lag_max - lags  # row of stimulus frame t - d inside the loaded block
     for a, b in blocks:
         movie = _read_frames(stimulus, time_axis, a - lag_max, b - lag_min, n_pixels)
         resp = np.asarray(r[:, a:b], dtype=np.float32)
+        if not np.all(np.isfinite(resp)):
+            neuron, frame = (int(i[0]) for i in np.nonzero(~np.isfinite(resp)))
+            raise NonFiniteError(
+                f"responses contain NaN/Inf, e.g. neuron {neuron} at frame {count(a + frame)}",
+                hint="Use a stretch of the recording where every frame has a response.",
+            )
+        lowest = min(lowest, float(resp.min()))
         length = b - a
         lagged = np.zeros((n_neurons, lags.size, movie.shape[0]), dtype=np.float32)
         for j, offset in enumerate(offsets.tolist()):
@@ -132,13 +139,14 @@ def _reverse_correlation(
         response_sum += resp.sum(axis=1, dtype=np.float64)
         n_used += length
     mean_response = response_sum / n_used
-    for a, b in blocks:  # second, cheap pass over responses only: total absolute deviation
-        abs_sum += np.abs(np.asarray(r[:, a:b], np.float64) - mean_response[:, None]).sum(axis=1)
+    norm = response_sum
+    if lowest < 0:  # signed responses: a second, cheap pass for the total absolute deviation
+        norm = np.zeros(n_neurons, dtype=np.float64)
+        for a, b in blocks:
+            norm += np.abs(np.asarray(r[:, a:b], np.float64) - mean_response[:, None]).sum(axis=1)
     covariance = sums.reshape(n_neurons, lags.size, n_pixels) - (
         mean_response[:, None, None] * stim_sums[None]
     )
-    signed = bool(np.any(np.asarray(r[:, first:stop]) < 0))
-    norm = abs_sum if signed else response_sum
     with np.errstate(invalid="ignore", divide="ignore"):
         sta = np.where(norm[:, None, None] > 0, covariance / norm[:, None, None], 0.0)
     return sta.reshape((n_neurons, lags.size, *frame_shape)).astype(np.float32)
@@ -262,7 +270,7 @@ class LagScan:
 
 def lag_scan(
     stimulus: Any,
-    responses: ArrayLike,
+    responses: Any,
     lags: Iterable[int] | None = None,
     *,
     max_frames: int | None = 20_000,
@@ -275,7 +283,8 @@ def lag_scan(
     Parameters
     ----------
     stimulus : (channels, time, height, width) or (time, height, width) array-like
-    responses : (neurons, time) float
+    responses : (neurons, time) float array-like
+        As for :func:`spike_triggered_average`.
     lags : iterable of int, frames
         Lags to score; default ``-15 … 15``. Lag ``d`` pairs response frame ``t`` with
         stimulus frame ``t − d``.

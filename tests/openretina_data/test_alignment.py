@@ -14,7 +14,7 @@ from openretina_data.alignment import (
     rf_time_course,
     spike_triggered_average,
 )
-from openretina_data.errors import ShapeError, TimingError
+from openretina_data.errors import NonFiniteError, ShapeError, TimingError
 from openretina_data.timing import bin_spikes, frame_times_from_rate
 
 LATENCY = 2  # frames from the stimulus to the peak of the temporal kernel
@@ -201,6 +201,13 @@ def test_repeat_lag_scan_finds_the_misaligned_repeat():
 def test_bad_shapes_are_refused(stimulus, responses, error):
     with pytest.raises(error):
         spike_triggered_average(stimulus, responses, n_lags=3)
+
+
+def test_nan_responses_name_neuron_and_frame():
+    responses = np.zeros((2, 50))
+    responses[1, 30] = np.nan
+    with pytest.raises(NonFiniteError, match="neuron 1 at frame 30"):
+        spike_triggered_average(np.zeros((50, 3, 3)), responses, n_lags=3)
 
 
 def test_bad_lags_are_refused():
