@@ -307,7 +307,12 @@ class LazyMovie:
             start, stop, _ = time_key.indices(self.n_frames)
             frames = self.read(start, stop)
             return frames[(key[0], slice(None), *key[2:])] if len(key) > 1 else frames[key[0]]
-        return np.asarray(self)[key]
+        if isinstance(time_key, int | np.integer):
+            frame = int(time_key) + (self.n_frames if time_key < 0 else 0)
+            if not 0 <= frame < self.n_frames:
+                raise IndexError(f"frame {time_key} is outside the movie's {self.n_frames} frames")
+            return self.read(frame, frame + 1)[(key[0], 0, *key[2:])]
+        return np.asarray(self)[key]  # fancy or strided time index: reads the whole movie
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         frames = self.read(0, self.n_frames)

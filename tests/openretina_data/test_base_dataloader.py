@@ -184,6 +184,23 @@ def test_truncated_stimulus_file_is_reported(tmp_path) -> None:
         LazyMovie([mapped]).read(480, 520)
 
 
+def test_lazy_movie_indexes_like_an_array() -> None:
+    frames = np.random.default_rng(2).normal(size=(2, 300, 3, 4)).astype(np.float32)
+    movie = LazyMovie([frames[:, :120], frames[:, 120:]], norm_mean=0.5, norm_std=2.0)
+    expected = (frames - np.float32(0.5)) / np.float32(2.0)
+    assert movie.shape == frames.shape and movie.joins == [120]
+    for key in [
+        (slice(None), slice(100, 150)),
+        (1, 7),
+        (0, -1, 2),
+        (slice(None), slice(10, 20), 1),
+    ]:
+        np.testing.assert_array_equal(movie[key], expected[key])
+    view = movie.select([(0, 30), (90, 150)])
+    assert view.breaks == [30] and view.joins == [60]
+    np.testing.assert_array_equal(view[:, 25:35], expected[:, np.r_[25:30, 90:95]])
+
+
 def test_hdf5_stimulus_with_workers_matches_in_process_reading(tmp_path) -> None:
     responses, movies = random_session(1200)
     with h5py.File(tmp_path / "movie.h5", "w") as file:
