@@ -14,6 +14,7 @@ from openretina_data.layout.names import STIMULI_DIR, STIMULUS_SUFFIX
 from openretina_data.layout.reading import read_npy_header
 
 if TYPE_CHECKING:
+    from openretina_data.layout.session import SessionWriter
     from openretina_data.layout.writer import DatasetWriter
 
 
@@ -81,10 +82,9 @@ def validate_written(writer: DatasetWriter, root: Path) -> None:
         _validate_session(session, shared, tests)
 
 
-def _validate_session(session: object, shared: dict[str, tuple[int, ...]], tests: set[str]) -> None:
-    from openretina_data.layout.session import SessionWriter
-
-    assert isinstance(session, SessionWriter)
+def _validate_session(
+    session: SessionWriter, shared: dict[str, tuple[int, ...]], tests: set[str]
+) -> None:
     name = session.name
     if not session.responses:
         raise LayoutError(

@@ -10,6 +10,7 @@ Ctrl-C or a cancelled conversion leaves the target as it was.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import math
 import os
 from collections.abc import Sequence
@@ -100,8 +101,6 @@ class DatasetWriter:
         self.append = append
         self.allow_nonfinite = allow_nonfinite
         if recipe_text is not None and recipe_sha256 is None:
-            import hashlib
-
             recipe_sha256 = hashlib.sha256(recipe_text.encode("utf-8")).hexdigest()
         self.card = DatasetCard(
             frame_rate_hz=frame_rate_hz,
