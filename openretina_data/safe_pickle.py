@@ -27,6 +27,8 @@ ALLOWED_GLOBALS: frozenset[tuple[str, str]] = frozenset(
         ("numpy.core.multiarray", "scalar"),
         ("numpy._core.multiarray", "_reconstruct"),
         ("numpy._core.multiarray", "scalar"),
+        ("numpy.core.numeric", "_frombuffer"),  # protocol 5
+        ("numpy._core.numeric", "_frombuffer"),
         ("_codecs", "encode"),  # protocol-2 pickles store array bytes through it
         ("builtins", "set"),
         ("builtins", "frozenset"),
@@ -38,6 +40,10 @@ ALLOWED_GLOBALS: frozenset[tuple[str, str]] = frozenset(
         ("collections", "OrderedDict"),
     }
 )
+#: Protocol 0-2 pickles name the builtins module ``__builtin__`` (Python 2 spelling).
+ALLOWED_GLOBALS |= {
+    ("__builtin__", name) for module, name in ALLOWED_GLOBALS if module == "builtins"
+}
 
 
 class _PlainDataUnpickler(pickle.Unpickler):

@@ -383,6 +383,21 @@ def test_from_pickle_matches_openretina(reference: ModuleType, tmp_path: Path) -
     assert (ours.norm_mean, ours.norm_std) == (theirs.norm_mean, theirs.norm_std) == (0.25, 2.0)
 
 
+@pytest.mark.parametrize("protocol", range(pickle.HIGHEST_PROTOCOL + 1))
+def test_from_pickle_reads_every_pickle_protocol(tmp_path: Path, protocol: int) -> None:
+    path = tmp_path / "movies.pkl"
+    content = {
+        "train": np.asfortranarray(movie(30)),
+        "test": movie(10),
+        "movie_stats": {"dichromatic": {"mean": np.float32(0.5), "sd": 2.0}},
+        "extras": ({1, 2}, frozenset({3}), 1j, [np.int64(4)]),
+    }
+    path.write_bytes(pickle.dumps(content, protocol=protocol))
+    split = base.MoviesTrainTestSplit.from_pickle(path)
+    np.testing.assert_array_equal(split.train, content["train"])
+    assert (split.norm_mean, split.norm_std) == (0.5, 2.0)
+
+
 def test_from_pickle_without_stats_gives_nan_like_openretina(tmp_path: Path) -> None:
     path = tmp_path / "movies.pkl"
     path.write_bytes(pickle.dumps({"train": movie(30), "test": movie(10)}))
