@@ -1,7 +1,9 @@
 """Several stimuli in one recording: cut the trigger train into blocks, one per stimulus.
 
 A block is a run of triggers separated from the next run by a pause much longer than
-a frame (``min_gap_s``, default 10 median trigger intervals). Blocks can also be given
+a frame (``min_gap_s``, default 25 median trigger intervals — longer than the 11-interval
+gap of the most dropped frames :func:`~openretina_data.timing.frame_times_from_triggers`
+repairs, so a dropped-frame gap never splits a stimulus). Blocks can also be given
 as time intervals. :func:`name_epochs` pairs blocks with stimulus names and refuses
 when the counts differ, listing what was found.
 """
@@ -61,7 +63,7 @@ def find_trigger_blocks(
     trigger_times_s : (triggers,) float, seconds
         Increasing trigger times of the whole recording.
     min_gap_s : float, seconds, optional
-        A pause at least this long starts a new block. Default: 10 × the median interval.
+        A pause at least this long starts a new block. Default: 25 × the median interval.
     min_triggers : int
         Blocks with fewer triggers (stray pulses) are dropped.
     """
@@ -78,7 +80,7 @@ def find_trigger_blocks(
             hint="Detect edges with detect_edges, or sort the times.",
         )
     median = float(np.median(steps))
-    gap = 10 * median if min_gap_s is None else float(min_gap_s)
+    gap = 25 * median if min_gap_s is None else float(min_gap_s)
     breaks = np.flatnonzero(steps >= gap) + 1
     starts = np.concatenate([[0], breaks])
     stops = np.concatenate([breaks, [times.size]])

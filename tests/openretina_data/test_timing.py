@@ -558,6 +558,8 @@ def test_trigger_blocks_split_at_pauses_and_take_names():
     blocks = find_trigger_blocks(np.concatenate([a, b, stray]), min_triggers=2)
     assert [(e.first_trigger, e.n_triggers) for e in blocks] == [(0, 100), (100, 60)]
     assert blocks[1].start_s == 10.0 and blocks[1].stop_s == pytest.approx(12.0)
+    with_drop = np.delete(np.concatenate([a, b]), np.arange(40, 50))  # 10 frames lost
+    assert len(find_trigger_blocks(with_drop)) == 2  # a dropped-frame gap is not a break
     named = name_epochs(blocks, ["natural", "noise"])
     assert [e.name for e in named] == ["natural", "noise"]
     assert check_block_lengths(named, [100, 90]) == [
