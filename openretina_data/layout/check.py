@@ -51,8 +51,27 @@ def check(path: str | os.PathLike[str]) -> Report:
         )
         return report
     card = _check_card_file(root, report)
-    shared = _check_stimuli_dir(root, report)
-    sessions = _session_files(root, report)
+    try:
+        shared = _check_stimuli_dir(root, report)
+    except OSError as error:
+        shared = {}
+        report.add(
+            "error",
+            "unreadable-file",
+            f"the {STIMULI_DIR}/ folder cannot be listed ({error.strerror})",
+            "Check the folder's permissions.",
+            file=STIMULI_DIR,
+        )
+    try:
+        sessions = _session_files(root, report)
+    except OSError as error:
+        report.add(
+            "error",
+            "unreadable-file",
+            f"the folder cannot be listed ({error.strerror})",
+            "Check the folder's permissions.",
+        )
+        return report
     contents = {rel: check_session(root / rel, rel, report) for rel in sessions}
     _check_cross(root, report, shared, contents)
     if card is not None:
@@ -188,9 +207,17 @@ def _check_npy(path: Path, relative: str, report: Report) -> tuple[int, ...] | N
 
 
 def _session_files(root: Path, report: Report) -> list[str]:
-    names = sorted(
-        p.name for p in root.iterdir() if p.name.endswith(SESSION_SUFFIXES) and p.is_file()
-    )
+    candidates = sorted(p for p in root.iterdir() if p.name.endswith(SESSION_SUFFIXES))
+    names = [p.name for p in candidates if p.is_file()]
+    for path in candidates:
+        if not path.is_file():
+            report.add(
+                "error",
+                "unreadable-file",
+                "the name ends like a session file but this is not a regular file",
+                "Rename or move it: openretina opens every *.h5/*.hdf5 in the folder as a session.",
+                file=path.name,
+            )
     if not names:
         report.add(
             "error",

@@ -134,11 +134,12 @@ def test_slabs_fill_out_of_order_and_stats_match_the_whole_array(tmp_path):
     assert stats.std == pytest.approx(expected.std())
 
 
-def test_exception_inside_writer_leaves_no_target_no_temp_no_lock(tmp_path):
-    with pytest.raises(Boom), DatasetWriter(tmp_path / "ds") as writer:
+@pytest.mark.parametrize("interruption", [Boom, KeyboardInterrupt, errors.CancelledError])
+def test_exception_inside_writer_leaves_no_target_no_temp_no_lock(tmp_path, interruption):
+    with pytest.raises(interruption), DatasetWriter(tmp_path / "ds") as writer:
         writer.write_stimulus("a", np.zeros((1, 5, 2, 2), np.float32))
         writer.create_session("s").write_responses("a", np.ones((2, 5)))
-        raise Boom
+        raise interruption("stop")
     assert _siblings(tmp_path) == []
 
 

@@ -157,6 +157,7 @@ def test_unreadable_files_never_crash(dataset):
     (dataset / "truncated.hdf5").write_bytes(good[: len(good) // 2])
     (dataset / "zero.hdf5").write_bytes(b"")
     (dataset / "notes.h5").write_text("this is not HDF5")
+    (dataset / "folder.hdf5").mkdir()
     movie = (dataset / "stimuli" / "random_noise_0.npy").read_bytes()
     (dataset / "stimuli" / "cut.npy").write_bytes(movie[: len(movie) - 100])
     (dataset / "stimuli" / "zero.npy").write_bytes(b"")
@@ -170,6 +171,7 @@ def test_unreadable_files_never_crash(dataset):
         "truncated.hdf5",
         "zero.hdf5",
         "notes.h5",
+        "folder.hdf5",
         "stimuli/cut.npy",
         "stimuli/zero.npy",
         "stimuli/garbage.npy",
