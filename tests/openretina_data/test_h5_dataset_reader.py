@@ -444,3 +444,33 @@ def test_mmap_load_ignores_a_card_that_no_longer_matches_the_files(tmp_path: Pat
     np.save(tmp_path / "stimuli" / "a.npy", random_movie(30, 7))  # fixed after the card
     movies = reader.load_stimuli(tmp_path, TEST, SIZE, None, None, mmap=True)
     np.testing.assert_array_equal(np.asarray(movies["s0"].train), random_movie(30, 7))
+
+
+def test_everything_our_writer_stores_reads_back(tmp_path: Path) -> None:
+    shared, own = random_movie(30, 1), random_movie(12, 2)
+    test_movie = random_movie(10, 3)
+    trials = np.random.default_rng(4).random((4, 3, 10)).astype(np.float32)
+    with DatasetWriter(tmp_path, frame_rate_hz=30.0) as writer:
+        writer.card.test_stimuli = ["t"]
+        writer.write_stimulus("a", shared)
+        writer.write_stimulus("t", test_movie)
+        session = writer.create_session("s0")
+        session.write_stimulus("own", own)
+        for name, frames in (("a", 30), ("own", 12)):
+            session.write_responses(name, np.full((3, frames), 2.0, dtype=np.float32))
+        session.write_responses("t", trials.mean(axis=0))
+        session.write_test_by_trial("t", trials)
+        session.write_session_info("cell_types", np.array([1, 5, 9]))
+        session.write_session_info("labels", np.array(["on", "off", "on-off"]))
+        session.write_session_info("eye", "left")
+    movies = reader.load_stimuli(tmp_path, TEST, SIZE, 10.0, 4.0)
+    expected = np.concatenate([normalised(shared, 10.0, 4.0), normalised(own, 10.0, 4.0)], axis=1)
+    np.testing.assert_array_equal(movies["s0"].train, expected)
+    np.testing.assert_array_equal(movies["s0"].test_dict["t"], normalised(test_movie, 10.0, 4.0))
+    responses = reader.load_responses(tmp_path, TEST)["s0"]
+    np.testing.assert_array_equal(responses.get_test_by_trial("t"), trials)
+    np.testing.assert_array_equal(responses.test_dict["t"], trials.mean(axis=0))
+    responses.check_matching_stimulus(movies["s0"])
+    info = responses.session_kwargs
+    assert info["labels"].tolist() == ["on", "off", "on-off"] and info["eye"] == "left"
+    np.testing.assert_array_equal(info["cell_types"], [1, 5, 9])

@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from openretina_data.movie_view import NormalizedMovie
 
@@ -85,3 +87,20 @@ def test_out_of_range_and_newaxis_are_index_errors(tmp_path: Path) -> None:
         movie[None]
     with pytest.raises(IndexError):
         movie[0, 0, 0, 0, 0]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    start=st.integers(-25, 25) | st.none(),
+    stop=st.integers(-25, 25) | st.none(),
+    step=st.sampled_from([None, 1, 2, 3, -1, -2, -5]),
+    channel=st.sampled_from([slice(None), 0, 1, slice(1, 2)]),
+)
+def test_any_time_slice_matches_the_normalised_array(
+    start: int | None, stop: int | None, step: int | None, channel: Any
+) -> None:
+    rng = np.random.default_rng(5)
+    arrays = [rng.integers(0, 256, (2, n, 3, 4)).astype(np.uint8) for n in (7, 5, 6)]
+    movie = NormalizedMovie(arrays, MEAN, STD)
+    key = (channel, slice(start, stop, step))
+    np.testing.assert_array_equal(movie[key], expected(arrays)[key])
