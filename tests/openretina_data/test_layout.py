@@ -424,3 +424,51 @@ def test_a_big_slab_is_stored_in_bounded_pieces(monkeypatch):
     assert writer.complete and len(target.pieces) == 10
     np.testing.assert_array_equal(target.data, movie.astype(np.float32))
     assert writer.stats.count == movie.size
+
+
+WRITER_THAT_WAITS = """
+import sys
+import numpy as np
+from openretina_data.layout import DatasetWriter
+writer = DatasetWriter(sys.argv[1])
+writer.open()
+writer.write_stimulus("a", np.zeros((1, 4, 2, 2), np.float32))
+print("ready", flush=True)
+sys.stdin.readline()
+"""
+
+
+def test_a_writer_in_another_process_blocks_until_it_is_killed(tmp_path):
+    target = tmp_path / "ds"
+    other = subprocess.Popen(
+        [sys.executable, "-c", WRITER_THAT_WAITS, str(target)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert other.stdout is not None and other.stdout.readline().strip() == "ready"
+        with pytest.raises(errors.OutputError, match=f"process {other.pid}"):
+            DatasetWriter(target).open()
+    finally:
+        other.kill()
+        other.wait()
+        assert other.stdin is not None and other.stdout is not None
+        other.stdin.close()
+        other.stdout.close()
+    assert f".ds.tmp-{other.pid}" in _siblings(tmp_path)  # what the killed writer left
+    _write_small(target)
+    assert _siblings(tmp_path) == ["ds"]
+
+
+def test_append_cleans_temporary_files_of_a_killed_append(tmp_path):
+    root = tmp_path / "ds"
+    _write_small(root)
+    leftover = root / f".s9.hdf5.tmp-{_dead_pid()}"
+    leftover.write_bytes(b"half a session")
+    with DatasetWriter(root, append=True) as writer:
+        session = writer.create_session("s9")
+        session.write_responses("a", np.ones((2, 40)))
+        session.write_responses("b", np.ones((2, 30)))
+    assert not leftover.exists() and (root / "s9.hdf5").exists()
+    assert check(root).ok
