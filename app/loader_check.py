@@ -26,7 +26,11 @@ class LoaderSettings:
 
 
 def loader_settings(
-    dataset: str | Path, clip_length: int = 90, num_val_clips: int = 10
+    dataset: str | Path,
+    clip_length: int = 90,
+    num_val_clips: int = 10,
+    train_chunk_size: int = 50,
+    batch_size: int = 32,
 ) -> LoaderSettings:
     """Loader arguments read from the dataset card (test names, stimulus size, statistics)."""
     card = read_card(dataset) or DatasetCard()
@@ -39,6 +43,8 @@ def loader_settings(
         norm_std=card.norm_std,
         clip_length=clip_length,
         num_val_clips=num_val_clips,
+        train_chunk_size=train_chunk_size,
+        batch_size=batch_size,
     )
 
 

@@ -109,6 +109,7 @@ def _preview(wizard: ImportWizard, name: Path) -> list[Path]:
 
 def _write(wizard: ImportWizard, name: Path) -> list[Path]:
     page = wizard.pages["write"]
+    wait_until(lambda: not page.planning, 30)
     page.start()
     wait_until(lambda: page.outcome != "", 120)
     settle()

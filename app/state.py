@@ -240,6 +240,8 @@ class WizardState:
     written_dir: str = ""
     clip_length: int = 90
     num_val_clips: int = 10
+    train_chunk_size: int = 50
+    batch_size: int = 32
     validation_edited: bool = False
 
     def stimulus_lengths(self) -> dict[str, int]:
@@ -430,6 +432,9 @@ class WizardState:
             return
         self.clip_length = min(self.clip_length, max(frames // 5, 1))
         self.num_val_clips = max(1, min(10, frames // self.clip_length // 5))
+        self.train_chunk_size = min(self.train_chunk_size, self.clip_length)
+        chunks = (frames - self.num_val_clips * self.clip_length) // self.train_chunk_size
+        self.batch_size = max(1, min(self.batch_size, chunks // 2))
 
     def _problems_normalisation(self) -> list[str]:
         norm = self.recipe.normalisation
@@ -447,6 +452,14 @@ class WizardState:
                 f"{self.num_val_clips} validation clips of {self.clip_length} frames leave no "
                 f"training clip in {frames} training frames: use fewer or shorter clips."
             )
+        elif frames is not None:
+            left = frames - self.num_val_clips * self.clip_length
+            chunks = left // max(self.train_chunk_size, 1)
+            if chunks < self.batch_size:
+                problems.append(
+                    f"{left} training frames give {chunks} chunks of {self.train_chunk_size}, fewer than "
+                    f"one batch of {self.batch_size}: lower the batch size or the chunk size."
+                )
         return problems
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
@@ -15,10 +16,10 @@ from PySide6.QtWidgets import (
     QSplitter,
 )
 
-from app.loader_check import LoaderCheck, check_loaders, loader_settings, snippet
+from app.loader_check import LoaderCheck, LoaderSettings, check_loaders, loader_settings, snippet
 from app.pages.base import WizardPage
 from app.workers import BackgroundTask
-from openretina_data.errors import format_error
+from openretina_data.errors import OutputError, format_error
 from openretina_data.layout import check
 
 if TYPE_CHECKING:
@@ -26,10 +27,22 @@ if TYPE_CHECKING:
 
 
 def export_config(dataset: str, target: str) -> str:
-    """Write the openretina data config for ``dataset`` to ``target`` (the core does the work)."""
-    from openretina_data.export_config import write_config
+    """Write the openretina ``data_io`` config for ``dataset`` to ``target``.
 
-    return str(write_config(dataset, target))
+    The core's ``openretina-data export-config`` does the work; a problem is raised as
+    the error it printed.
+    """
+    import contextlib
+    import io
+
+    from openretina_data.cli import main as cli_main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = cli_main(["export-config", dataset, "-o", target])
+    if code != 0:
+        raise OutputError(err.getvalue().strip() or out.getvalue().strip(), path=target)
+    return target
 
 
 class UsePage(WizardPage):
@@ -75,7 +88,9 @@ class UsePage(WizardPage):
         view.invertY(True)
         self.sample_image = pg.ImageItem(axisOrder="row-major")
         view.addItem(self.sample_image)
-        self.sample_plot = self.plots.addPlot(row=0, col=1, title="targets of the first clip")
+        self.sample_plot = self.plots.addPlot(
+            row=0, col=1, title="targets of the first sample (8 neurons, stacked)"
+        )
         self.sample_plot.setLabel("bottom", "frame in chunk")
         self.plots.ci.layout.setColumnStretchFactor(1, 2)
         split = QSplitter()
@@ -98,15 +113,21 @@ class UsePage(WizardPage):
             return
         result = check(folder)
         self.check_ok = result.ok
-        self.report.setText(f"{folder}\n{result.to_text()}")
-        settings = loader_settings(folder, self.state.clip_length, self.state.num_val_clips)
+        self.report.setText(result.to_text())
+        settings = self.settings_for(folder)
         self.code.setPlainText(snippet(folder, settings))
+
+    def settings_for(self, folder: str) -> LoaderSettings:
+        state = self.state
+        return loader_settings(
+            folder, state.clip_length, state.num_val_clips, state.train_chunk_size, state.batch_size
+        )
 
     def run_loader_check(self) -> None:
         if self.task is not None and self.task.running or not self.state.written_dir:
             return
         folder = self.state.written_dir
-        settings = loader_settings(folder, self.state.clip_length, self.state.num_val_clips)
+        settings = self.settings_for(folder)
         self.loader_text.setText(
             "Loading (the first time takes a few seconds while PyTorch starts)…"
         )
@@ -117,15 +138,27 @@ class UsePage(WizardPage):
         )
         self.task.start()
 
+    def _failed(self, error: BaseException) -> None:
+        self.loader_text.setText(
+            f"Loading failed: {format_error(error)}\n"
+            "Change the clip, chunk or batch settings on the Normalisation and splits page (Back)."
+        )
+        self.loader_text.setProperty("role", "problem")
+        self.loader_text.style().polish(self.loader_text)
+
     def _show(self, result: LoaderCheck) -> None:
+        self.loader_text.setProperty("role", "ok")
+        self.loader_text.style().polish(self.loader_text)
         self.result = result
         self.loader_text.setText(result.to_text())
         if result.sample_frame is not None:
             self.sample_image.setImage(result.sample_frame)
         self.sample_plot.clear()
         if result.sample_targets is not None:
-            for i in range(min(result.sample_targets.shape[1], 8)):
-                self.sample_plot.plot(result.sample_targets[:, i] + i, pen=pg.intColor(i, hues=8))
+            targets = result.sample_targets
+            offset = float(np.max(np.abs(targets))) or 1.0
+            for i in range(min(targets.shape[1], 8)):
+                self.sample_plot.plot(targets[:, i] + i * offset, pen=pg.intColor(i, hues=8))
 
     def copy_snippet(self) -> None:
         QGuiApplication.clipboard().setText(self.code.toPlainText())

@@ -60,14 +60,9 @@ def plan_lines(result: Any) -> tuple[list[str], list[str], str]:
 
     errors = [line(p) for p in result.problems if p.severity == "error"]
     warnings = [line(p) for p in result.problems if p.severity != "error"]
-    table = [
-        text for text in result.summary().splitlines() if not text.startswith(("error", "warning"))
-    ]
-    return (
-        errors,
-        warnings,
-        "\n".join(table[: len(table) - len(result.problems)] if result.problems else table),
-    )
+    problem_lines = {text for p in result.problems for text in str(p).splitlines()}
+    table = [text for text in result.summary().splitlines() if text not in problem_lines]
+    return errors, warnings, "\n".join(table)
 
 
 class WritePage(WizardPage):
@@ -143,6 +138,9 @@ class WritePage(WizardPage):
         self.body.addWidget(self.log, 1)
         self.finish_layout()
         self.plan_errors: list[str] = []
+        self.plan_task: BackgroundTask | None = None
+        self.planning = False
+        self._replan = False
         self.task: BackgroundTask | None = None
         self._started = 0.0
         self.outcome = ""  # "", "done", "cancelled", "failed"
@@ -158,17 +156,41 @@ class WritePage(WizardPage):
         self.update_plan()
 
     def update_plan(self) -> None:
-        """Run ``plan`` (header reads only, fast) and show its summary and problems."""
-        try:
-            result = run_plan(self.state.recipe, self.overwrite.isChecked())
-        except Exception as error:  # noqa: BLE001 - every problem is shown, none raised
-            self.plan_errors = [format_error(error).replace("\n  hint:", " —")]
-            self.plan_text.setText("The plan could not be made:")
-        else:
-            self.plan_errors, warnings, summary = plan_lines(result)
-            self.plan_text.setText(
-                summary + ("\n" + "\n".join(f"warning: {w}" for w in warnings) if warnings else "")
-            )
+        """Run ``plan`` (headers only) in the background and show its summary and problems."""
+        if self.plan_task is not None and self.plan_task.running:
+            self._replan = True
+            return
+        self._replan = False
+        self.planning = True
+        self.plan_text.setText("Checking the recipe and every source…")
+        self.convert_button.setEnabled(False)
+        recipe, overwrite = self.state.recipe, self.overwrite.isChecked()
+        self.plan_task = BackgroundTask(lambda: run_plan(recipe, overwrite), self)
+        self.plan_task.finished.connect(self._planned)
+        self.plan_task.failed.connect(self._plan_failed)
+        self.plan_task.start()
+        self.refresh()
+
+    def _planned(self, result: Any) -> None:
+        if self._replan:
+            self.update_plan()
+            return
+        self.plan_errors, warnings, summary = plan_lines(result)
+        self.plan_text.setText(summary)
+        self.plan_warnings.setText("\n".join(f"• {w}" for w in warnings))
+        self.plan_warnings.setVisible(bool(warnings))
+        self._show_plan()
+
+    def _plan_failed(self, error: BaseException) -> None:
+        if self._replan:
+            self.update_plan()
+            return
+        self.plan_errors = [format_error(error).replace("\n  hint:", " —")]
+        self.plan_text.setText("The plan could not be made:")
+        self._show_plan()
+
+    def _show_plan(self) -> None:
+        self.planning = False
         self.plan_problems.setText("\n".join(f"• {e}" for e in self.plan_errors))
         self.plan_problems.setVisible(bool(self.plan_errors))
         self.convert_button.setEnabled(not self.plan_errors and not self.busy())
@@ -197,7 +219,7 @@ class WritePage(WizardPage):
 
     def start(self) -> None:
         """Convert in a worker thread; the UI only receives Progress events."""
-        if self.busy() or self.plan_errors:
+        if self.busy() or self.plan_errors or self.planning:
             return
         recipe = self.state.recipe
         self.log.clear()
@@ -233,6 +255,8 @@ class WritePage(WizardPage):
 
     def stop_work(self) -> None:
         self._clock.stop()
+        if self.plan_task is not None and self.plan_task.running:
+            self.plan_task.wait()
 
     def _progress(self, event: Any) -> None:
         done, total = int(getattr(event, "done", 0)), int(getattr(event, "total", 0) or 0)
@@ -249,6 +273,9 @@ class WritePage(WizardPage):
     def _tick(self) -> None:
         elapsed = time.monotonic() - self._started
         done, total = self._last
+        if not self.busy():
+            self.timing.setText(f"took {elapsed:.1f} s")
+            return
         text = f"{elapsed:.0f} s elapsed"
         if total and done:
             text += f", about {elapsed * (total - done) / done:.0f} s left"
@@ -305,6 +332,8 @@ class WritePage(WizardPage):
         return written
 
     def problems(self) -> list[str]:
+        if self.planning:
+            return ["Checking the recipe…"]
         if self.busy():
             return ["The conversion is running."]
         if self.plan_errors:

@@ -6,9 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWizard
 
+from app.pages.use import export_config
 from app.screenshots import wait_until
 from openretina_data.layout import check, read_card
 
@@ -60,6 +62,7 @@ def test_the_example_goes_through_every_page_and_loads_in_openretina(
     visited.append("preview")
     _click_next(qtbot, wizard)  # → write
     write = wizard.pages["write"]
+    assert wait_until(lambda: not write.planning, 30)
     assert not wizard.button(QWizard.WizardButton.NextButton).isEnabled()
     assert "Press Convert" in write.reason.text()
     qtbot.mouseClick(write.convert_button, Qt.MouseButton.LeftButton)
@@ -86,6 +89,8 @@ def test_the_example_goes_through_every_page_and_loads_in_openretina(
     assert report.ok, report.to_text()
     assert wizard.pages["use"].check_ok
     assert "load_stimuli" in wizard.pages["use"].code.toPlainText()
+    config = export_config(str(dataset), str(dataset.parent / "data_io.yaml"))
+    assert yaml.safe_load(Path(config).read_text())["test_names"] == ["test_clip"]
 
     from openretina.data_io.h5_dataset_reader import load_responses, load_stimuli
 

@@ -95,6 +95,7 @@ def test_cancel_mid_conversion_leaves_no_output(wizard, example_recipe: Path, mo
     _go_to(wizard, "write")
     page = wizard.pages["write"]
     output = Path(wizard.state.recipe.resolve(wizard.state.recipe.output))
+    assert wait_until(lambda: not page.planning, 30)
     assert page.plan_errors == []
     page.start()
     assert wait_until(lambda: page.outcome != "", 60)
