@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from openretina_data import __version__
-from openretina_data.errors import LayoutError, OutputError, ShapeError
+from openretina_data.errors import DataValidationError, LayoutError, OutputError, ShapeError
 from openretina_data.layout import _fs
 from openretina_data.layout.card import DatasetCard, FileFingerprint, SourceFile, read_card
 from openretina_data.layout.names import (
@@ -95,6 +95,11 @@ class DatasetWriter:
                 "overwrite and append cannot both be set",
                 path=os.fspath(target),
                 hint="Choose one: replace the dataset, or add sessions to it.",
+            )
+        if frame_rate_hz is not None and not (math.isfinite(frame_rate_hz) and frame_rate_hz > 0):
+            raise DataValidationError(
+                f"frame rate {frame_rate_hz!r} Hz is not a positive number",
+                hint="Pass the stimulus frame rate in Hz, e.g. 30.0, or leave it unset if unknown.",
             )
         self.target = Path(os.path.abspath(target))
         self.overwrite = overwrite

@@ -109,6 +109,15 @@ def test_malformed_card_raises_layout_error(tmp_path):
         read_card(tmp_path)
 
 
+@pytest.mark.parametrize("rate", [0.0, -30.0, float("nan"), float("inf")])
+def test_frame_rate_must_be_a_positive_number(tmp_path, rate):
+    with pytest.raises(errors.DataValidationError, match="frame rate"):
+        DatasetWriter(tmp_path / "ds", frame_rate_hz=rate)
+    with pytest.raises(errors.InvalidNameError, match="response unit"):
+        DatasetWriter(tmp_path / "ds", response_unit="spikes")
+    assert _siblings(tmp_path) == []
+
+
 def test_slabs_fill_out_of_order_and_stats_match_the_whole_array(tmp_path):
     rng = np.random.default_rng(3)
     movie = _movie(rng, 100)
