@@ -16,7 +16,11 @@ def test_errors_are_builtins_too():
 
 def test_message_names_where_and_hint():
     error = errors.ShapeError(
-        "responses look transposed", path="s0.hdf5", key="responses_a", session="s0", hint="Transpose."
+        "responses look transposed",
+        path="s0.hdf5",
+        key="responses_a",
+        session="s0",
+        hint="Transpose.",
     )
     text = str(error)
     assert "s0.hdf5" in text and "responses_a" in text and "session 's0'" in text
