@@ -237,6 +237,7 @@ class WizardState:
     dataset_path: str = ""
     probes: dict[str, Probed] = field(default_factory=dict)
     confirmed: set[str] = field(default_factory=set)
+    triggers: list[str] = field(default_factory=list)
     written_dir: str = ""
     clip_length: int = 90
     num_val_clips: int = 10
@@ -292,35 +293,66 @@ class WizardState:
         self.recipe.stimuli.append(spec)
         return spec
 
-    def add_responses(self, path: str, probed: Probed) -> SessionSpec:
-        """Add a response source as a new session, auto-matched to the stimuli."""
+    def add_responses(self, path: str, probed: Probed) -> SessionSpec | None:
+        """Add a response source as a new session, auto-matched to stimuli and a trigger.
+
+        A file that holds only a trigger channel is not a session: it becomes the frame
+        times of the session whose name it mentions (returns None).
+        """
         self.probes[path] = probed
+        info = probed.info
+        kinds = (
+            ("spike_times", "spike_times"),
+            ("binned_responses", "binned"),
+            ("traces", "traces"),
+        )
+        if (
+            info is not None
+            and info.by_role("triggers")
+            and not any(info.by_role(r) for r, _ in kinds)
+        ):  # type: ignore[arg-type]
+            self.add_trigger(
+                path, info.by_role("triggers")[0].key if len(info.variables) > 1 else None
+            )
+            return None
         kind, unit, key = "binned", "spikes/bin", None
-        if probed.info is not None:
-            for role, as_kind in (
-                ("spike_times", "spike_times"),
-                ("binned_responses", "binned"),
-                ("traces", "traces"),
-            ):
-                found = probed.info.by_role(role)  # type: ignore[arg-type]
-                if found:
-                    kind, key = as_kind, found[0].key
-                    unit = found[0].unit or RESPONSE_UNITS[as_kind][0]
-                    if unit not in RESPONSE_UNITS[as_kind]:
-                        unit = RESPONSE_UNITS[as_kind][0]
-                    break
+        for role, as_kind in kinds:
+            found = info.by_role(role) if info is not None else []  # type: ignore[arg-type]
+            if found:
+                kind, key = as_kind, found[0].key
+                unit = found[0].unit or RESPONSE_UNITS[as_kind][0]
+                if unit not in RESPONSE_UNITS[as_kind]:
+                    unit = RESPONSE_UNITS[as_kind][0]
+                break
+        folder = info is not None and info.format in {"kilosort", "suite2p"}
+        rate = info.attrs.get("sample_rate") if info is not None else None
+        labels = info.attrs.get("label_counts", {}) if info is not None else {}
         name = guess_session_name(path)
         source = ResponseSource(
             path=path,
             kind=kind,  # type: ignore[arg-type]
             unit=unit,
             epochs=match_epochs(path, name, self.recipe.stimuli),
-            key=key if probed.info and len(probed.info.variables) > 1 else None,
+            key=key if info is not None and len(info.variables) > 1 and not folder else None,
+            sampling_rate_hz=float(rate) if isinstance(rate, int | float) and rate > 0 else None,
+            unit_filter=["good"] if labels.get("good") else [],
             frame_times=FrameTimes(),
         )
         session = SessionSpec(name=name, responses=[source])
         self.recipe.sessions.append(session)
+        for trigger in self.triggers:
+            if _mentions(trigger, name):
+                source.frame_times = FrameTimes(kind="trigger", path=trigger)
         return session
+
+    def add_trigger(self, path: str, key: str | None = None) -> None:
+        """A trigger channel: the frame times of every session whose name it mentions."""
+        if path not in self.triggers:
+            self.triggers.append(path)
+        for session in self.recipe.sessions:
+            if _mentions(path, session.name):
+                for source in session.responses:
+                    source.frame_times = FrameTimes(kind="trigger", path=path, key=key)
 
     def rematch(self) -> None:
         """Give every response source without epochs the stimuli its names suggest."""

@@ -87,8 +87,8 @@ class ResponsesPage(WizardPage):
         super().__init__(
             wizard,
             "Responses",
-            "Add what was recorded: a Kilosort/Phy folder, suite2p output, a trace file or "
-            "binned arrays. The kind and unit are suggested; tick Confirmed once they are right.",
+            "Add what was recorded: Kilosort/Phy folders, suite2p output, trace files or binned "
+            "arrays, and trigger channels. Kind and unit are suggested; tick Confirmed once right.",
         )
         self.table = DropTable(COLUMNS)
         self.table.setToolTip("Drop spike-sorter folders or response files here")
@@ -106,8 +106,14 @@ class ResponsesPage(WizardPage):
         buttons.addStretch(1)
         self.busy = QLabel()
         buttons.addWidget(self.busy)
+        self.triggers = QLabel()
+        self.triggers.setWordWrap(True)
+        self.triggers.setToolTip(
+            "Files holding only a trigger channel become the frame times of a session"
+        )
         self.body.addLayout(buttons)
         self.body.addWidget(self.table, 1)
+        self.body.addWidget(self.triggers)
         self.finish_layout()
         self._task: BackgroundTask | None = None
 
@@ -160,6 +166,12 @@ class ResponsesPage(WizardPage):
             self.refresh()
 
     def load(self) -> None:
+        triggers = self.state.triggers
+        self.triggers.setText(
+            "Trigger channels (frame times): " + ", ".join(short_path(t) for t in triggers)
+            if triggers
+            else "Tip: add the trigger (TTL) channel files here too; each goes to the session it names."
+        )
         rows = self.rows()
         self.table.setRowCount(len(rows))
         for row, (session, source) in enumerate(rows):

@@ -17,7 +17,7 @@ from openretina_data.recipe import Epoch
 if TYPE_CHECKING:
     from app.wizard import ImportWizard
 
-COLUMNS = ("Session", "Responses", "Stimuli shown, in order", "Status")
+COLUMNS = ("Session", "Responses", "Stimuli shown, in order", "Frame times", "Status")
 
 
 def epochs_text(epochs: list[Epoch]) -> str:
@@ -92,12 +92,20 @@ class SessionsPage(WizardPage):
             if view.templated:
                 epochs_tip += " · shared by every session of the pattern"
             self.table.set_text(row, 2, epochs_text(shown), editable=True, tip=epochs_tip)
+            times = source.frame_times if source else None
+            if source is None or source.kind == "binned":
+                timing = "already per frame"
+            elif times is not None and times.kind != "rate" and times.path:
+                timing = f"{times.kind}: {times.path}"
+            else:
+                timing = f"fixed rate, {recipe.frame_rate_hz:g} Hz"
+            self.table.set_text(row, 3, timing, tip="Change on the Timing page")
             hint = problems.get(view.spec.name, "")
             status = QTableWidgetItem(f"problem: {hint}" if hint else "ok")
             status.setFlags(status.flags() & ~Qt.ItemFlag.ItemIsEditable)
             status.setForeground(QBrush(QColor("#a61b1b" if hint else "#1e6b2e")))
             status.setToolTip(hint or "Ready to convert")
-            self.table.setItem(row, 3, status)
+            self.table.setItem(row, 4, status)
         self._filling = False
 
     def _edited(self, item: QTableWidgetItem) -> None:

@@ -67,13 +67,13 @@ def test_sessions_are_auto_matched_and_editable(wizard, tmp_path: Path) -> None:
     table = sessions.table
     assert [table.item(r, 0).text() for r in range(2)] == ["retina1", "retina2"]
     assert [table.item(r, 2).text() for r in range(2)] == ["natural", "natural"]
-    assert [table.item(r, 3).text() for r in range(2)] == ["ok", "ok"]
+    assert [table.item(r, 4).text() for r in range(2)] == ["ok", "ok"]
     table.item(1, 0).setText("retina1")  # a clash: two sessions with one name
     assert not _next_enabled(wizard)
     assert "two sessions have this name" in sessions.reason.text()
     table.item(1, 0).setText("retina2")
     table.item(0, 2).setText("natural, chirp×5")  # a stimulus that was never added
-    assert "unknown stimulus chirp" in table.item(0, 3).text()
+    assert "unknown stimulus chirp" in table.item(0, 4).text()
     assert not _next_enabled(wizard)
 
 

@@ -129,3 +129,26 @@ def test_epochs_round_trip_through_their_text() -> None:
 @pytest.mark.parametrize(("best", "expected"), [(2, 0), (9, 0), (14, 12), (-3, 0)])
 def test_suggested_lag_moves_a_late_peak_to_a_typical_latency(best: int, expected: int) -> None:
     assert suggested_lag(best, frame_rate_hz=30.0) == expected
+
+
+def test_the_example_files_added_by_hand_match_sessions_and_triggers(example_root: Path) -> None:
+    state = WizardState()
+    state.recipe.base_dir = example_root
+    for name in ("natural.tif", "test_clip.npy"):
+        path = str(example_root / "stimuli" / name)
+        state.add_stimulus(path, probe_path(path))
+    raw = example_root / "raw"
+    for item in ("session_01/phy", "session_01/ttl.npy", "session_02/ttl.npy", "session_02/phy"):
+        state.add_responses(str(raw / item), probe_path(raw / item))
+    assert [s.split for s in state.recipe.stimuli] == ["train", "test"]
+    assert [s.name for s in state.recipe.sessions] == ["session_01", "session_02"]
+    for session in state.recipe.sessions:
+        source = session.responses[0]
+        assert (source.kind, source.unit, source.key) == ("spike_times", "samples", None)
+        assert source.unit_filter == ["good"]  # the sorter labelled some units good
+        assert source.frame_times.kind == "trigger"
+        assert source.frame_times.path == str(raw / session.name / "ttl.npy")
+        assert [e.stimulus for e in source.epochs] == ["natural", "test_clip"]
+    assert state.page_problems("sessions") == []
+    # What the files cannot say, the pages ask for: units, rates, repeats.
+    assert any("sampling rate" in p for p in state.page_problems("timing"))
