@@ -1,4 +1,4 @@
-"""Spike times → spike counts per stimulus frame, vectorised (searchsorted, radix sort, add.at).
+"""Spike times → spike counts per stimulus frame, vectorised (searchsorted, radix sort, run lengths).
 
 The caller always states the unit of the spike times (``"s"`` or ``"samples"`` with a
 sampling rate); nothing here guesses it. What looks like the wrong unit — sample
@@ -290,22 +290,25 @@ def _count_matrix(
     n_frames: int,
     dtype: DTypeLike,
 ) -> NDArray[np.floating]:
-    """(units, frames) counts, accumulated in place in the output.
+    """(units, frames) counts from run lengths of the sorted flat bin index.
 
-    The in-place ``np.add.at`` is fast when its writes are local: spikes sorted by time
-    (each unit's row is written front to back) or by unit. Anything else is radix-sorted
-    by unit first. No int64 matrix of the output's size is ever made.
+    Spike trains sorted by time (Kilosort) need only a radix sort by unit (stable, so
+    frames stay sorted within each unit); per-unit lists are usually sorted already.
+    Each occupied bin is then written once: no scatter-add, no int64 matrix of the
+    output's size.
     """
     out = np.zeros((n_units, n_frames), dtype=dtype)
     if rows.size == 0 or n_units == 0:
         return out
-    by_time = np.all(frame_index[:-1] <= frame_index[1:])
-    if not by_time and not np.all(rows[:-1] <= rows[1:]):
-        # Stable sort of small integers is a radix sort: linear in the number of spikes.
-        small = rows.astype(np.int16 if n_units <= np.iinfo(np.int16).max else np.int32)
-        order = np.argsort(small, kind="stable")
-        rows, frame_index = rows[order], frame_index[order]
-    np.add.at(out.reshape(-1), rows * n_frames + frame_index, 1)
+    flat = rows * n_frames + frame_index
+    if not np.all(flat[:-1] <= flat[1:]):
+        if np.all(frame_index[:-1] <= frame_index[1:]):
+            small = rows.astype(np.int16 if n_units <= np.iinfo(np.int16).max else np.int32)
+            flat = flat[np.argsort(small, kind="stable")]
+        else:
+            flat = np.sort(flat)
+    starts = np.flatnonzero(np.concatenate([[True], flat[1:] != flat[:-1]]))
+    out.reshape(-1)[flat[starts]] = np.diff(np.append(starts, flat.size))
     return out
 
 
