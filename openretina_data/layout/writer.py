@@ -9,6 +9,7 @@ Ctrl-C or a cancelled conversion leaves the target as it was.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import hashlib
 import math
@@ -119,6 +120,7 @@ class DatasetWriter:
         self.stimuli: dict[str, SlabWriter] = {}
         self._stimulus_paths: dict[str, Path] = {}
         self._lock = _fs.TargetLock(self.target)
+        self._made_parents: list[Path] = []
         self._root: Path | None = None
         self._existing_card: DatasetCard | None = None
         self._state = "new"
@@ -144,12 +146,7 @@ class DatasetWriter:
         """Take the lock, clean leftovers of killed writers and create the temporary folder."""
         if self._state != "new":
             raise OutputError("the writer was already opened", path=os.fspath(self.target))
-        if not self.target.parent.is_dir():
-            raise OutputError(
-                "the folder that should contain the dataset does not exist",
-                path=os.fspath(self.target.parent),
-                hint="Create the parent folder first, or choose another output path.",
-            )
+        self._made_parents = _make_parents(self.target.parent)
         self._lock.acquire()
         try:
             _fs.clean_stale(self.target)
@@ -227,6 +224,9 @@ class DatasetWriter:
             _fs.remove_tree(self._root)
         self._state = "aborted"
         self._lock.release()
+        for folder in self._made_parents:  # deepest first; only if still empty
+            with contextlib.suppress(OSError):
+                folder.rmdir()
 
     # --- content ------------------------------------------------------------------
 
@@ -390,6 +390,32 @@ class DatasetWriter:
             for slabs in train:
                 total.merge(slabs.stats)
             card.norm_mean, card.norm_std = total.mean, total.std
+
+
+def _make_parents(folder: Path) -> list[Path]:
+    """Create ``folder`` and missing ancestors (like ``mkdir -p``); return them, deepest first."""
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for path in reversed(missing):
+        try:
+            path.mkdir()
+        except FileExistsError:
+            pass
+        except OSError as error:
+            raise OutputError(
+                f"cannot create the output's parent folder ({error.strerror})",
+                path=os.fspath(path),
+                hint="Check the path and that you may write there.",
+            ) from None
+    if not folder.is_dir() and not missing:
+        raise OutputError(
+            "the output's parent is not a folder",
+            path=os.fspath(folder),
+            hint="Choose an output path inside a folder.",
+        )
+    return missing
 
 
 def _is_layout_entry(entry: Path) -> bool:

@@ -152,6 +152,18 @@ def test_exception_inside_writer_leaves_no_target_no_temp_no_lock(tmp_path, inte
     assert _siblings(tmp_path) == []
 
 
+def test_missing_parent_folders_are_made_and_removed_again_on_failure(tmp_path):
+    with pytest.raises(Boom), DatasetWriter(tmp_path / "a" / "b" / "ds") as writer:
+        writer.write_stimulus("a", np.zeros((1, 5, 2, 2), np.float32))
+        raise Boom
+    assert _siblings(tmp_path) == []
+    _write_small(tmp_path / "a" / "b" / "ds")
+    assert check(tmp_path / "a" / "b" / "ds").ok
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(errors.OutputError, match="not a folder"):
+        DatasetWriter(tmp_path / "file" / "ds").open()
+
+
 def test_failed_overwrite_keeps_the_old_dataset(tmp_path):
     old = _write_small(tmp_path / "ds", seed=1)
     with pytest.raises(Boom), DatasetWriter(tmp_path / "ds", overwrite=True) as writer:
