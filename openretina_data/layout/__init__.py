@@ -34,7 +34,10 @@ Writing
       ``description``, or ``norm_mean``/``norm_std`` (else computed over the training
       stimuli while writing).
 
-    ``SlabWriter.write(slab, start=None)`` fills a time range (appends by default).
+    ``SlabWriter.write(slab, start=None)`` fills a time range (appends by default);
+    ``writer.session_attrs()`` gives the provenance attrs for a session file written
+    elsewhere (a worker process) with ``SessionWriter(name, path, attrs=..., ...)``.
+    Missing parent folders of the target are created (and removed again on failure).
     Leaving the ``with`` block normally validates, writes the card, fsyncs and
     renames into place; an exception (or ``writer.abort()``) removes everything
     and leaves the target untouched. A second writer for the same target raises
@@ -46,9 +49,11 @@ The card
 Checking
     ``check(path) -> Report`` — every problem at once, never raises on bad input.
     ``Report.ok``, ``.problems`` (``Problem``: severity, code, file, key, message, fix),
-    ``.summary``, ``.to_dict()``, ``.to_text()``.
+    ``.summary``, ``.codes(severity=None)``, ``.to_dict()``, ``.to_text()``.
 Reading helpers
-    ``read_npy_header(path) -> NpyHeader``, ``all_finite(array, time_axis)``.
+    ``read_npy_header(path) -> NpyHeader``, ``all_finite(array, time_axis)``,
+    ``NpyTimeFile(path)`` (a C-order ``.npy`` read/written by time-slabs with plain
+    file I/O, so resident memory stays at one slab).
 """
 
 from openretina_data.layout.card import (
@@ -74,7 +79,7 @@ from openretina_data.layout.names import (
     validate_test_stimuli,
     validate_unique,
 )
-from openretina_data.layout.reading import NpyHeader, all_finite, read_npy_header
+from openretina_data.layout.reading import NpyHeader, NpyTimeFile, all_finite, read_npy_header
 from openretina_data.layout.session import SessionWriter, source_file
 from openretina_data.layout.slabs import SlabWriter
 from openretina_data.layout.writer import DatasetWriter
@@ -87,6 +92,7 @@ __all__ = [
     "FileFingerprint",
     "LAYOUT_VERSION",
     "NpyHeader",
+    "NpyTimeFile",
     "Problem",
     "RESPONSE_UNITS",
     "Report",
