@@ -409,7 +409,8 @@ class WizardState:
             return ["Add the responses: a spike-sorter folder, a trace file or binned arrays."]
         problems = []
         for _session, source in sources:
-            label = f"Responses '{Path(source.path).name}'"
+            parts = Path(source.path).parts
+            label = f"Responses '{'/'.join(parts[-2:])}'"
             probed = self.probes.get(source.path)
             if probed is not None and probed.error:
                 problems.append(f"{label}: {probed.error}")

@@ -116,6 +116,12 @@ class TimingPage(WizardPage):
         self.plot.setLabel("bottom", "time", units="s")
         self.plot.setLabel("left", "trigger channel")
         self.plot.setMinimumHeight(160)
+        self.copy_button = QPushButton("Use for &every session")
+        self.copy_button.setToolTip(
+            "Copy source, array, sampling rate, threshold and repair to every session (each keeps its own file)"
+        )
+        self.copy_button.clicked.connect(self.copy_to_all)
+        sform.addRow("", self.copy_button)
         check_row = QHBoxLayout()
         self.check_button = QPushButton("&Check the trigger")
         self.check_button.setToolTip("Detect frame triggers and look for dropped frames")
@@ -212,6 +218,31 @@ class TimingPage(WizardPage):
             )
         except ValueError:
             self.report.setText("The threshold must be a number (or empty for automatic).")
+        self.refresh()
+
+    def copy_to_all(self) -> None:
+        """Give every session this session's timing settings (file paths stay their own)."""
+        source = self.current()
+        if source is None:
+            return
+        mine = source.frame_times
+        for view in self.views():
+            for other in view.spec.responses:
+                if other is source or other.kind == "binned":
+                    continue
+                times = other.frame_times
+                times.kind, times.key, times.sampling_rate_hz = (
+                    mine.kind,
+                    mine.key,
+                    mine.sampling_rate_hz,
+                )
+                times.threshold, times.edge, times.fill_dropped = (
+                    mine.threshold,
+                    mine.edge,
+                    mine.fill_dropped,
+                )
+                if mine.kind != "rate" and not times.path:
+                    times.path = mine.path
         self.refresh()
 
     def check(self) -> None:

@@ -106,3 +106,50 @@ def test_cancel_mid_conversion_leaves_no_output(wizard, example_recipe: Path, mo
     assert [p.name for p in output.parent.iterdir() if p.name.startswith((".", output.name))] == []
     assert "nothing was written" in page.log.toPlainText()
     assert not _next_enabled(wizard)
+
+
+def test_a_new_conversion_built_in_the_pages_converts(
+    wizard, example_root: Path, tmp_path: Path
+) -> None:  # noqa: ANN001
+    from openretina_data.layout import check
+
+    raw = example_root / "raw"
+    wizard.pages["start"].new_conversion()
+    stimuli = wizard.pages["stimuli"]
+    stimuli.add_paths([str(example_root / "stimuli" / n) for n in ("natural.tif", "test_clip.npy")])
+    assert wait_until(lambda: len(wizard.state.recipe.stimuli) == 2, 10)
+    stimuli.table.cellWidget(1, 6).setCurrentText("twh")  # what the file cannot say
+    wizard.next()
+    responses = wizard.pages["responses"]
+    responses.add_paths(
+        [str(raw / s / f) for s in ("session_01", "session_02") for f in ("phy", "ttl.npy")]
+    )
+    assert wait_until(
+        lambda: len(wizard.state.triggers) == 2 and len(wizard.state.recipe.sessions) == 2, 10
+    )
+    for row in range(2):
+        responses.table.cellWidget(row, 6).setValue(20_000.0)
+        responses.table.cellWidget(row, 8).setChecked(True)
+    assert _next_enabled(wizard), responses.reason.text()
+    wizard.next()
+    sessions = wizard.pages["sessions"]
+    for row in range(2):
+        sessions.table.item(row, 2).setText("natural, test_clip×3")
+    assert _next_enabled(wizard), sessions.reason.text()
+    wizard.next()
+    timing = wizard.pages["timing"]
+    assert not _next_enabled(wizard)
+    assert "give the trigger channel's sampling rate" in timing.reason.text()
+    timing.sampling.setValue(2000.0)
+    timing.copy_button.click()  # the same rig for both sessions
+    assert _next_enabled(wizard), timing.reason.text()
+    _go_to(wizard, "write")
+    write = wizard.pages["write"]
+    write.output.setText(str(tmp_path / "new_dataset"))
+    write.output.editingFinished.emit()
+    assert wait_until(lambda: not write.planning, 30)
+    assert write.plan_errors == [], write.plan_problems.text()
+    write.start()
+    assert wait_until(lambda: write.outcome != "", 60)
+    assert write.outcome == "done", write.log.toPlainText()
+    assert check(tmp_path / "new_dataset").ok

@@ -68,13 +68,15 @@ def test_unconfirmed_units_block_the_responses_page(tmp_path: Path) -> None:
     path = tmp_path / "s0_responses.npy"
     np.save(path, np.zeros((3, 40), np.float32))
     state = WizardState()
-    source = state.add_responses(str(path), probe_path(path)).responses[0]
+    session = state.add_responses(str(path), probe_path(path))
+    assert session is not None
+    source = session.responses[0]
     assert any("confirm" in p for p in state.page_problems("responses"))
     state.confirmed.add(source.path)
     assert state.page_problems("responses") == []
     source.kind, source.unit = "traces", "dF/F"
     assert state.page_problems("responses") == [
-        "Responses 's0_responses.npy': give the sampling rate in Hz."
+        f"Responses '{tmp_path.name}/s0_responses.npy': give the sampling rate in Hz."
     ]
 
 
