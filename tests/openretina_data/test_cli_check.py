@@ -43,6 +43,7 @@ def test_create_data_prints_a_tree_and_check_exits_zero(tmp_path, capsys):
 
 
 def test_create_data_is_reproducible_with_seed(tmp_path, capsys):
+    """openretina 1.1.1's create-data is unseeded (DESIGN §7); ours repeats with --seed."""
     for name, seed in (("a", "3"), ("b", "3"), ("c", "4")):
         assert _create(tmp_path / name, "--seed", seed) == 0
     capsys.readouterr()

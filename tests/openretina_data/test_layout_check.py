@@ -139,6 +139,7 @@ def test_nan_and_inf_in_stimuli_and_responses(dataset):
 
 
 def test_duplicate_session_stems_and_case_only_differences(dataset):
+    """openretina 1.1.1 lets s0.h5 and s0.hdf5 overwrite each other (DESIGN §7): check flags it."""
     shutil.copy(dataset / "session_0.hdf5", dataset / "session_0.h5")
     shutil.copy(dataset / "session_1.hdf5", dataset / "Session_1.hdf5")
     report = check(_without_card(dataset))
