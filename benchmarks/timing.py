@@ -1,7 +1,7 @@
 """How fast the timing core is on recording-sized inputs (absolute numbers: openretina has no equivalent).
 
-Run: ``.venv/bin/python benchmarks/timing.py`` (about 20 s, peak memory about 1.6 GiB).
-Timings on a shared machine vary with its load; binning reports the best of 3 runs.
+Run: ``.venv/bin/python benchmarks/timing.py`` (about 20 s, peak memory about 1.7 GiB).
+Timings on a shared machine vary with its load; binning reports the best of 2 runs.
 
 1. Bin 10 million spikes of 500 units (flat Kilosort-style arrays, seconds) onto
    360 000 frames at 30 Hz → spikes/s.
@@ -104,7 +104,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a tenth of the sizes (smoke test)")
     args = parser.parse_args()
     scale = 10 if args.quick else 1
-    bench_binning(10_000_000 // scale, 500, 360_000 // scale, 30.0, repeats=3)
+    bench_binning(10_000_000 // scale, 500, 360_000 // scale, 30.0, repeats=2)
     bench_triggers(3600.0 / scale, 10_000.0, 30.0, 312 // scale)
     bench_sta(36_000 // scale, 50, 100, 20_000 // scale, 15)
 

@@ -104,7 +104,9 @@ def bin_spikes(
     """
     edges = as_edges(frames)
     times, rows, ids = _flatten(spike_times, unit_ids, units)
-    seconds_ = _to_seconds(times, time_unit, sampling_rate_hz) + start_s
+    seconds_ = _to_seconds(times, time_unit, sampling_rate_hz)
+    if start_s:
+        seconds_ = seconds_ + start_s
     n_units, n_frames = ids.size, edges.size - 1
     warnings: list[str] = []
     notes: list[str] = []
@@ -160,7 +162,9 @@ def bin_spikes(
             f"ids {listing(ids[silent])}"
         )
 
-    counts = _count_matrix(rows[inside], frame_index[inside], n_units, n_frames, dtype)
+    if outside:
+        rows, frame_index = rows[inside], frame_index[inside]
+    counts = _count_matrix(rows, frame_index, n_units, n_frames, dtype)
     unit_label = "spikes/bin"
     if output == "hz":
         counts /= np.diff(edges).astype(counts.dtype)

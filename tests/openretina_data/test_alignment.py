@@ -104,6 +104,13 @@ def test_sta_by_hand():
     np.testing.assert_allclose(sta[0, 1, 0], [2 / 3, -1 / 3], atol=1e-6)
 
 
+def test_sta_ignores_response_scale_and_follows_neuron_order():
+    stimulus, spikes, _ = ln_population(n_time=2000)
+    sta = spike_triggered_average(stimulus, spikes, n_lags=4)
+    scaled = spike_triggered_average(stimulus, 7.5 * spikes[::-1], n_lags=4)
+    np.testing.assert_allclose(scaled, sta[::-1], rtol=1e-4, atol=1e-6)
+
+
 def test_subsampling_keeps_the_receptive_field():
     stimulus, spikes, spatial = ln_population(n_time=12000, seed=3)
     sta = spike_triggered_average(stimulus, spikes, n_lags=6, max_frames=5000)

@@ -285,6 +285,11 @@ def test_list_input_samples_and_hz():
     assert any("1 of 2 units have no spikes at all: ids 1" in w for w in binned.warnings)
 
 
+def test_start_s_moves_spikes_onto_the_frame_clock():
+    binned = bin_spikes([[0.5, 1.2]], EDGES, time_unit="s", start_s=1.0)
+    np.testing.assert_array_equal(binned.values, [[0, 1, 1]])
+
+
 def test_units_selects_and_orders_rows():
     binned = bin_spikes(
         [0.5, 1.5, 2.5, 0.5], EDGES, time_unit="s", unit_ids=[1, 2, 3, 2], units=[3, 2, 9]
@@ -541,6 +546,27 @@ def test_spearman_brown_by_hand():
     )
     by_trial = np.stack([x, y, x, y])[:, None, :]
     np.testing.assert_allclose(split_half_reliability(by_trial)[0], 2 * r / (1 + r))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    trials=st.integers(2, 8),
+    neurons=st.integers(1, 5),
+    length=st.integers(3, 60),
+    seed=st.integers(0, 999),
+)
+def test_reliability_is_a_bounded_correlation(trials, neurons, length, seed):
+    data = np.random.default_rng(seed).normal(size=(trials, neurons, length))
+    data[:, 0] += np.linspace(0, 3, length)  # one neuron with a shared signal
+    loo = leave_one_out_reliability(data)
+    half = split_half_reliability(data, n_splits=3, seed=seed)
+    assert loo.shape == half.shape == (neurons,)
+    assert np.all((loo >= -1 - 1e-9) & (loo <= 1 + 1e-9))
+    assert np.all(half[np.isfinite(half)] <= 1 + 1e-9)
+    shuffled = data[np.random.default_rng(seed).permutation(trials)]
+    np.testing.assert_allclose(
+        leave_one_out_reliability(shuffled), loo
+    )  # trial order is irrelevant
 
 
 def test_reliability_needs_two_trials():
