@@ -155,3 +155,27 @@ def normalized_copy(movie: h5py.Dataset | np.ndarray, stats: MovieStats) -> np.n
         slab = np.asarray(movie[start : start + SLAB_FRAMES], dtype=np.float32)
         out[start : start + SLAB_FRAMES] = (slab - mean) / std
     return out
+
+
+def memmap_movie(movie: h5py.Dataset, session: str) -> np.memmap:
+    """A read-only memory map of a (time, h, w) HDF5 movie, shaped (1, time, h, w).
+
+    Only contiguous, uncompressed datasets can be mapped (the archive's are stored
+    that way); anything else raises :class:`DataValidationError` with the fix.
+    """
+    offset = movie.id.get_offset()
+    if movie.chunks is not None or movie.compression is not None or offset is None:
+        raise DataValidationError(
+            "this movie is chunked or compressed in the HDF5 file, so it cannot be memory-mapped",
+            path=movie.file.filename,
+            key=movie.name,
+            session=session,
+            hint="Load with lazy=False, or rewrite the file contiguous: h5repack -l CONTI in.h5 out.h5.",
+        )
+    return np.memmap(
+        movie.file.filename,
+        dtype=movie.dtype,
+        mode="r",
+        offset=int(offset),
+        shape=(1, *movie.shape),
+    )

@@ -24,18 +24,22 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Literal
+from typing import Any, Literal
 
+import h5py
 import numpy as np
 
 from openretina_data.base import MoviesTrainTestSplit
 from openretina_data.maheswaranathan_2023.archive import (
+    MovieStats,
     find_session_files,
     get_dataset,
+    memmap_movie,
     movie_stats,
     normalized_copy,
     open_archive_file,
 )
+from openretina_data.movie_view import NormalizedMovie
 
 LOGGER = logging.getLogger(__name__)
 
@@ -46,6 +50,8 @@ def load_all_stimuli(
     base_data_path: str | os.PathLike[str],
     stim_type: Literal["naturalscene", "whitenoise"] = "naturalscene",
     normalize_stimuli: bool = True,
+    *,
+    lazy: bool = False,
 ) -> dict[str, MoviesTrainTestSplit]:
     """Load the train and test movie of every session.
 
@@ -58,6 +64,12 @@ def load_all_stimuli(
     normalize_stimuli
         z-score both movies with the train movie's mean and standard deviation, and
         record them as ``norm_mean`` / ``norm_std``.
+    lazy
+        Keep the movies in the archive files: ``train`` and ``test`` become read-only
+        memory maps (normalised on read by a
+        :class:`~openretina_data.movie_view.NormalizedMovie` when ``normalize_stimuli``),
+        so loading takes one streaming pass for the statistics and almost no memory.
+        Values read are identical to the eager ones. Needs contiguous HDF5 datasets.
 
     Returns
     -------
@@ -72,21 +84,38 @@ def load_all_stimuli(
         with open_archive_file(path) as handle:
             train_movie = get_dataset(handle, "train/stimulus", session)
             test_movie = get_dataset(handle, "test/stimulus", session)
-            if normalize_stimuli:
-                stats = movie_stats(train_movie)
-                train = normalized_copy(train_movie, stats)
-                test = normalized_copy(test_movie, stats)
-                norm_mean: float | None = stats.mean
-                norm_std: float | None = stats.std
+            stats = movie_stats(train_movie) if normalize_stimuli else None
+            if lazy:
+                train, test = _lazy_movies(train_movie, test_movie, stats, session, stim_type)
+            elif stats is not None:
+                train = normalized_copy(train_movie, stats)[np.newaxis]
+                test = normalized_copy(test_movie, stats)[np.newaxis]
             else:
-                train, test = np.asarray(train_movie[()]), np.asarray(test_movie[()])
-                norm_mean = norm_std = None
+                train = np.asarray(train_movie[()])[np.newaxis]
+                test = np.asarray(test_movie[()])[np.newaxis]
         result[session] = MoviesTrainTestSplit(
-            train=train[np.newaxis],
-            test=test[np.newaxis],
+            train=train,
+            test=test,
             stim_id=stim_type,
             random_sequences=None,
-            norm_mean=norm_mean,
-            norm_std=norm_std,
+            norm_mean=None if stats is None else stats.mean,
+            norm_std=None if stats is None else stats.std,
         )
     return result
+
+
+def _lazy_movies(
+    train_movie: h5py.Dataset,
+    test_movie: h5py.Dataset,
+    stats: MovieStats | None,
+    session: str,
+    stim_type: str,
+) -> tuple[Any, Any]:
+    """Memory maps of both movies, wrapped to normalise on read when ``stats`` is given."""
+    train_map, test_map = memmap_movie(train_movie, session), memmap_movie(test_movie, session)
+    if stats is None:
+        return train_map, test_map
+    return (
+        NormalizedMovie([train_map], stats.mean, stats.std, names=[f"{stim_type}_train"]),
+        NormalizedMovie([test_map], stats.mean, stats.std, names=[f"{stim_type}_test"]),
+    )

@@ -186,3 +186,37 @@ def test_our_splits_feed_openretinas_dataloaders_too(tmp_path: Path) -> None:
         9,
     )
     assert [tuple(b.targets.shape) for b in loaders["test"]["15-10-07"]] == [(1, 120, 9)]
+
+
+def test_lazy_movies_give_the_same_samples_as_eager_ones(tmp_path: Path) -> None:
+    from openretina_data.base_dataloader import multiple_movies_dataloaders
+
+    archive = _one_session_archive(tmp_path)
+    responses = load_all_responses(archive)
+    datasets = {}
+    for lazy in (False, True):
+        loaders = multiple_movies_dataloaders(
+            neuron_data_dictionary=responses,
+            movies_dictionary=load_all_stimuli(archive, lazy=lazy),
+            train_chunk_size=50,
+            batch_size=64,
+            seed=42,
+            clip_length=90,
+            num_val_clips=50,
+            allow_over_boundaries=True,
+        )
+        datasets[lazy] = {
+            split: loaders[split]["15-10-07"].dataset for split in ("train", "validation", "test")
+        }
+    for split, eager in datasets[False].items():
+        lazy_set = datasets[True][split]
+        assert len(lazy_set) == len(eager) > 0
+        for index in range(
+            len(eager)
+        ):  # sample order is the sampler's business; the samples must agree
+            np.testing.assert_array_equal(
+                np.asarray(lazy_set[index].inputs), np.asarray(eager[index].inputs)
+            )
+            np.testing.assert_array_equal(
+                np.asarray(lazy_set[index].targets), np.asarray(eager[index].targets)
+            )

@@ -18,6 +18,7 @@ from openretina_data.errors import (
 from openretina_data.maheswaranathan_2023 import archive
 from openretina_data.maheswaranathan_2023.responses import load_all_responses
 from openretina_data.maheswaranathan_2023.stimuli import load_all_stimuli
+from openretina_data.movie_view import NormalizedMovie
 from openretina_data.testing.maheswaranathan import SESSIONS, write_maheswaranathan_archive
 
 
@@ -173,3 +174,32 @@ def test_a_missing_dataset_names_what_is_there(tmp_path: Path) -> None:
         load_all_responses(root)
     assert info.value.session == "s1"
     assert "firing_rate_10ms" in info.value.hint
+
+
+@pytest.mark.parametrize("normalize", [True, False])
+def test_lazy_stimuli_read_the_same_values_from_memory_maps(
+    miniature: Path, normalize: bool
+) -> None:
+    eager = load_all_stimuli(miniature, normalize_stimuli=normalize)
+    lazy = load_all_stimuli(miniature, normalize_stimuli=normalize, lazy=True)
+    for session, split in lazy.items():
+        assert isinstance(split.train, NormalizedMovie if normalize else np.memmap)
+        assert split.train.shape == eager[session].train.shape
+        assert (split.norm_mean, split.norm_std) == (
+            eager[session].norm_mean,
+            eager[session].norm_std,
+        )
+        np.testing.assert_array_equal(split.train[:, 10:50], eager[session].train[:, 10:50])
+        np.testing.assert_array_equal(np.asarray(split.test_movie), eager[session].test_movie)
+
+
+def test_lazy_loading_refuses_compressed_movies_with_the_fix(tmp_path: Path) -> None:
+    root = write_maheswaranathan_archive(tmp_path, sessions=("s1",), n_cells=(3,))
+    with h5py.File(_file(root, "s1"), "a") as f:
+        movie = f["train/stimulus"][()]
+        del f["train/stimulus"]
+        f.create_dataset("train/stimulus", data=movie, compression="gzip")
+    with pytest.raises(DataValidationError) as info:
+        load_all_stimuli(root, lazy=True)
+    assert "h5repack" in info.value.hint
+    assert load_all_stimuli(root)["s1"].train.shape == (1, 360, 50, 50)
