@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import doctest
+
 import h5py
 import numpy as np
 import pytest
@@ -9,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+import openretina_data.timing
 from openretina_data.errors import NonFiniteError, ShapeError, TimingError
 from openretina_data.timing import (
     Epoch,
@@ -604,3 +607,8 @@ def test_epochs_from_intervals_count_triggers():
     assert epochs[1].trigger_slice == slice(10, 12)
     with pytest.raises(TimingError, match="ends before"):
         epochs_from_intervals([[2.0, 1.0]])
+
+
+def test_the_module_docstring_example_runs():
+    result = doctest.testmod(openretina_data.timing)
+    assert result.attempted > 0 and result.failed == 0
