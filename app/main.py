@@ -64,11 +64,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_headless(args.demo_dir)
 
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
 
     from app.settings import open_settings
     from app.wizard import ImportWizard, app_icon
 
+    # HiDPI: Qt 6 scales by the screen's factor; pass fractional factors (125 %, 150 %) through.
+    QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
+        Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
+    )
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("openretina-data")
     app.setWindowIcon(app_icon())

@@ -57,7 +57,9 @@ class LinkedPreview(QWidget):
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image_view.addItem(self.image)
         self.image_view.setMouseEnabled(False, False)
-        self.traces_plot = self.graphics.addPlot(row=0, col=1, title="responses (selected neurons)")
+        self.traces_plot = self.graphics.addPlot(
+            row=0, col=1, title="responses of the selected neurons"
+        )
         self.heat_plot = self.graphics.addPlot(row=1, col=1, title="all neurons")
         self.heat_plot.setXLink(self.traces_plot)
         self.heat_plot.setLabel("bottom", "time", units="s")
@@ -121,7 +123,7 @@ class LinkedPreview(QWidget):
         self.channel_box.setEnabled(n_channels > 1)
         self.neuron_box.setRange(0, max(data.n_neurons - 1, 0))
         self.neuron_box.setEnabled(data.n_neurons > 0)
-        self.traces_plot.setLabel("left", data.unit)
+        self.traces_plot.setLabel("left", f"{data.unit}, one neuron above the other")
         self.neurons = list(range(min(MAX_TRACES, data.n_neurons)))
         self.slider.blockSignals(True)
         self.slider.setRange(0, max(data.n_frames - 1, 0))

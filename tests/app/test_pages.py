@@ -153,3 +153,19 @@ def test_a_new_conversion_built_in_the_pages_converts(
     assert wait_until(lambda: write.outcome != "", 60)
     assert write.outcome == "done", write.log.toPlainText()
     assert check(tmp_path / "new_dataset").ok
+
+
+def test_applying_a_lag_updates_the_recipe_and_the_preview(wizard, example_recipe: Path) -> None:  # noqa: ANN001
+    assert wizard.open_recipe(example_recipe)
+    _go_to(wizard, "preview")
+    page = wizard.pages["preview"]
+    assert wait_until(lambda: not page.busy and page.preview.data is not None, 30)
+    assert page.preview.data.n_frames == 600
+    first = np.asarray(page.preview.data.responses[:, 10:20])
+    page.alignment.lag.setValue(2)
+    page.alignment.apply_button.click()
+    assert wizard.state.recipe.lag_frames == 2
+    assert wait_until(lambda: not page.busy and page.preview.data is not None, 30)
+    assert page.preview.data.n_frames == 598  # the last frames have no response left
+    np.testing.assert_array_equal(np.asarray(page.preview.data.responses[:, 8:18]), first)
+    assert "lag of 2 frames applied" in page.message.text()
