@@ -288,6 +288,16 @@ def test_list_input_samples_and_hz():
     assert any("1 of 2 units have no spikes at all: ids 1" in w for w in binned.warnings)
 
 
+def test_kilosort_shaped_arrays_bin_as_samples():
+    spike_times = np.array([[300], [30_000], [30_001], [75_000]], dtype=np.uint64)  # (n, 1)
+    spike_clusters = np.array([4, 4, 9, 9], dtype=np.int32)
+    binned = bin_spikes(
+        spike_times, EDGES, time_unit="samples", sampling_rate_hz=30_000.0, unit_ids=spike_clusters
+    )
+    assert binned.unit_ids.tolist() == [4, 9]
+    np.testing.assert_array_equal(binned.values, [[1, 1, 0], [0, 1, 1]])
+
+
 def test_start_s_moves_spikes_onto_the_frame_clock():
     binned = bin_spikes([[0.5, 1.2]], EDGES, time_unit="s", start_s=1.0)
     np.testing.assert_array_equal(binned.values, [[0, 1, 1]])
