@@ -20,6 +20,19 @@ the stimulus frame t − d.** Positive lags look into the past of the response (
 The stimulus is read in blocks of frames (a memory-mapped ``(c, t, h, w)`` movie or an
 HDF5 dataset is never loaded whole); long recordings are subsampled to ``max_frames``
 response frames, taken as evenly spaced contiguous blocks.
+
+Public API (stable; consumer: the wizard's preview)
+----------------------------------------------------
+- ``spike_triggered_average(stimulus, responses, *, n_lags=None, frame_rate_hz=None,
+  window_s=0.5, max_frames=20_000)`` → ``(neurons, lags, [c,] h, w)`` float32
+- ``rf_peak(sta)`` → (lag index, flat pixel index) per neuron; ``rf_spatial_map(sta)``
+  → ``(neurons, [c,] h, w)``; ``rf_time_course(sta)`` → ``(neurons, lags)`` or
+  ``(neurons, c, lags)``; ``rf_sharpness(sta)`` → ``(neurons, lags)`` peak |z|
+- ``lag_scan(stimulus, responses, lags=range(-15, 16), *, max_frames=20_000,
+  repeats=None, frame_rate_hz=None, max_latency_s=0.3)`` → :class:`LagScan` (``lags``,
+  ``score``, ``best_lag``, ``sharpness``, ``neuron_best_lag``, ``repeat_score``,
+  ``trial_best_lag``, ``warnings``, ``maps``)
+- ``repeat_lag_scan(by_trial, lags)`` → ``(trials, lags)`` correlations
 """
 
 from __future__ import annotations
@@ -250,6 +263,10 @@ class LagScan:
     repeat_score : (trials, lags) float64 or None
         :func:`repeat_lag_scan` of the test repeats, when given.
     warnings : tuple of str
+    maps : (neurons, lags, [c,] h, w) float32 or None
+        The response-weighted stimulus at every scanned lag; ``maps[:, lags >= 0]`` is the
+        spike-triggered average over those lags (on the frames the scan used), so a
+        caller that needs both does not compute the STA twice.
     """
 
     lags: NDArray[np.int64]
@@ -259,6 +276,7 @@ class LagScan:
     neuron_best_lag: NDArray[np.int64]
     repeat_score: NDArray[np.float64] | None = None
     warnings: tuple[str, ...] = ()
+    maps: NDArray[np.float32] | None = None
 
     @property
     def trial_best_lag(self) -> NDArray[np.int64] | None:
@@ -329,6 +347,7 @@ def lag_scan(
         neuron_best_lag=lag_values[np.argmax(sharpness, axis=1)],
         repeat_score=repeat_score,
         warnings=tuple(warnings),
+        maps=sta,
     )
 
 

@@ -132,6 +132,9 @@ def test_lag_scan_finds_a_known_trigger_offset(k):
     aligned = lag_scan(stimulus, spikes, range(-6, 10))
     assert aligned.best_lag == LATENCY and not aligned.warnings
     assert aligned.neuron_best_lag.tolist() == [LATENCY] * 3
+    causal = aligned.maps[:, aligned.lags >= 0]
+    assert causal.shape == (3, 10, 10, 10)
+    assert rf_peak(causal)[0].tolist() == [LATENCY] * 3
     shifted = lag_scan(stimulus, shift(spikes, k), range(-6, 10))
     assert shifted.best_lag - aligned.best_lag == k
     assert shifted.score.shape == (16,) and shifted.sharpness.shape == (3, 16)
