@@ -153,9 +153,6 @@ def alignment_check(
     n = min(movie.shape[1], int(responses.shape[1]), max_frames)
     stimulus = MovieView(movie.array, movie.axes.axes, stop=n)
     r = np.asarray(responses[:, 0:n], dtype=np.float32)
-    sta = spike_triggered_average(stimulus, r, frame_rate_hz=frame_rate_hz, max_frames=None)
-    maps = rf_spatial_map(sta)
-    courses = rf_time_course(sta)
     repeats = None if trials is None else np.asarray(trials[:, :, :], dtype=np.float32)
     scan = lag_scan(
         stimulus,
@@ -165,6 +162,12 @@ def alignment_check(
         repeats=repeats,
         frame_rate_hz=frame_rate_hz,
     )
+    if scan.maps is not None:  # lags 0 … max_lag of the scan are the spike-triggered average
+        sta = scan.maps[:, scan.lags >= 0]
+    else:
+        sta = spike_triggered_average(stimulus, r, n_lags=max_lag + 1, max_frames=None)
+    maps = rf_spatial_map(sta)
+    courses = rf_time_course(sta)
     if maps.ndim == 4:  # (neurons, c, h, w): show the first channel
         maps = maps[:, 0]
     if courses.ndim == 3:
