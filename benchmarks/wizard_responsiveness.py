@@ -85,7 +85,7 @@ def conversion_lag(folder: Path, frames: int) -> dict[str, float]:
         last[0] = now
 
     timer.timeout.connect(tick)
-    task = BackgroundTask(lambda: convert(recipe))
+    task = BackgroundTask(lambda: convert(recipe), min_interval_s=0.0)  # as the Write page does
     done: list[bool] = []
     task.finished.connect(lambda _: done.append(True))
     task.failed.connect(lambda e: (print("conversion failed:", e), done.append(False)))

@@ -227,7 +227,8 @@ class WritePage(WizardPage):
         self.state.written_dir = ""
         self._log(f"Converting into {recipe.resolve(recipe.output)}")
         overwrite = self.overwrite.isChecked()
-        self.task = BackgroundTask(lambda: run_convert(recipe, overwrite), self)
+        # Every Progress reaches the log (convert yields once per slab, not per frame).
+        self.task = BackgroundTask(lambda: run_convert(recipe, overwrite), self, min_interval_s=0.0)
         self.task.progress.connect(self._progress)
         self.task.finished.connect(self._done)
         self.task.failed.connect(self._failed)
