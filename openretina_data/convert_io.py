@@ -7,8 +7,6 @@ header first, then slab by slab, so memory does not grow with recording length.
 
 from __future__ import annotations
 
-import hashlib
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +19,6 @@ from openretina_data.errors import (
     RecipeError,
     ShapeError,
     SourceNotFoundError,
-    UnreadableSourceError,
 )
 from openretina_data.sources.base import SourceReader, open_source
 from openretina_data.sources.lazy import LazyArray
@@ -40,6 +37,11 @@ def open_array(
     if not path.exists():
         raise SourceNotFoundError("no such file or folder", path=path, session=session)
     reader = open_source(path, fmt)
+    if reader.name == "npy" and key in (None, path.stem):
+        try:
+            return reader, NpyFileArray(path)
+        except ValueError:
+            pass  # Fortran order: the reader's own array handles it
     try:
         if key is None:
             keys = reader.keys()
@@ -115,106 +117,38 @@ class MovieAxes:
         return max(1, SLAB_BYTES // max(1, c * h * w * itemsize))
 
 
-class NpyWriter:
-    """Write a C-order ``(c, t, h, w)`` ``.npy`` file slab by slab along time."""
+def _npy_header(path: Path) -> tuple[tuple[int, ...], np.dtype[Any], bool, int]:
+    with path.open("rb") as handle:
+        version = np.lib.format.read_magic(handle)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(handle)
+        else:
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(handle)
+        return tuple(shape), np.dtype(dtype), bool(fortran), handle.tell()
 
-    def __init__(self, path: Path, shape: tuple[int, int, int, int], dtype: np.dtype[Any]) -> None:
+
+class NpyFileArray(LazyArray):
+    """A C-order ``.npy`` read by short-lived memory maps: pages are unmapped after each read.
+
+    A long-lived ``np.memmap`` keeps every page it touched in the process's resident
+    set; mapping per read keeps the resident set flat however big the file is.
+    """
+
+    def __init__(self, path: Path) -> None:
+        shape, dtype, fortran, offset = _npy_header(path)
+        if fortran or dtype.hasobject:
+            raise ValueError("only C-order plain arrays")
+        super().__init__(shape, dtype)
         self.path = path
-        self.shape = shape
-        self.dtype = np.dtype(dtype)
-        self.handle = path.open("wb")
-        header = {
-            "descr": np.lib.format.dtype_to_descr(self.dtype),
-            "fortran_order": False,
-            "shape": shape,
-        }
-        np.lib.format.write_array_header_2_0(self.handle, header)
-        self.offset = self.handle.tell()
-        total = int(np.prod(shape)) * self.dtype.itemsize
-        self.handle.truncate(self.offset + total)
+        self.offset = offset
 
-    def write(self, start: int, block: np.ndarray) -> None:
-        """Frames ``start:start+block.shape[1]``; ``block`` is ``(c, frames, h, w)``."""
-        c, t, h, w = self.shape
-        frame_bytes = h * w * self.dtype.itemsize
-        block = np.ascontiguousarray(block, dtype=self.dtype)
-        for channel in range(c):
-            self.handle.seek(self.offset + (channel * t + start) * frame_bytes)
-            self.handle.write(memoryview(block[channel]).cast("B"))
-
-    def close(self) -> None:
-        if not self.handle.closed:
-            self.handle.flush()
-            os.fsync(self.handle.fileno())
-            self.handle.close()
-
-
-class RunningStats:
-    """Streaming count, sum, sum of squares, min, max and finiteness (float64)."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.total = 0.0
-        self.total_sq = 0.0
-        self.min = float("inf")
-        self.max = float("-inf")
-        self.finite = True
-
-    def add(self, block: np.ndarray) -> None:
-        if block.size == 0:
-            return
-        values = block.astype(np.float64, copy=False)
-        if not np.isfinite(values).all():
-            self.finite = False
-            values = values[np.isfinite(values)]
-            if values.size == 0:
-                return
-        self.count += values.size
-        self.total += float(values.sum())
-        self.total_sq += float(np.square(values).sum())
-        self.min = min(self.min, float(values.min()))
-        self.max = max(self.max, float(values.max()))
-
-    def merge(self, other: RunningStats) -> None:
-        self.count += other.count
-        self.total += other.total
-        self.total_sq += other.total_sq
-        self.min = min(self.min, other.min)
-        self.max = max(self.max, other.max)
-        self.finite = self.finite and other.finite
-
-    @property
-    def mean(self) -> float | None:
-        return self.total / self.count if self.count else None
-
-    @property
-    def std(self) -> float | None:
-        if not self.count:
-            return None
-        mean = self.total / self.count
-        return float(np.sqrt(max(self.total_sq / self.count - mean * mean, 0.0)))
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "all_finite": self.finite,
-            "min": self.min if self.count else None,
-            "max": self.max if self.count else None,
-            "mean": self.mean,
-            "std": self.std,
-            "count": self.count,
-        }
-
-
-def file_sha256(path: Path, chunk: int = 8 * 1024 * 1024) -> str:
-    """SHA-256 of a file (read in chunks)."""
-    digest = hashlib.sha256()
-    try:
-        with path.open("rb") as handle:
-            while block := handle.read(chunk):
-                digest.update(block)
-    except OSError as error:
-        raise UnreadableSourceError(f"cannot read for the checksum: {error}", path=path) from error
-    return digest.hexdigest()
+    def _read(self, key: Any) -> np.ndarray:
+        mapped = np.memmap(self.path, self.dtype, mode="r", shape=self.shape, offset=self.offset)
+        try:
+            return np.array(mapped[key])
+        finally:
+            mapped._mmap.close()  # type: ignore[attr-defined]
+            del mapped
 
 
 def source_files(path: Path) -> Iterator[Path]:
