@@ -386,3 +386,23 @@ def test_sharded_sampler_reshuffles_with_set_epoch() -> None:
     for sampler in samplers:
         sampler.set_epoch(1)
     assert [list(s) for s in samplers] != epoch0
+
+
+def test_distributed_without_a_process_group_says_how_to_start_one() -> None:
+    with pytest.raises(DataValidationError, match="init_process_group"):
+        multiple_movies_dataloaders(*stamped(), **SMALL, distributed=True)
+
+
+def test_unknown_nan_policy_is_rejected() -> None:
+    with pytest.raises(DataValidationError, match="nan_policy"):
+        multiple_movies_dataloaders(*stamped(), **SMALL, nan_policy="ignore")
+
+
+def test_test_stimulus_named_like_a_split_is_rejected() -> None:
+    responses, movies = stamped()
+    fake_movies = fake_split(movies["s"].train, movies["s"].test_dict["test"])
+    fake_movies.test_dict = {"validation": movies["s"].test_dict["test"]}
+    fake_responses = fake_split(responses["s"].train, responses["s"].test_dict["test"])
+    fake_responses.test_dict = {"validation": responses["s"].test_dict["test"]}
+    with pytest.raises(InvalidNameError, match="replace the validation dataloaders"):
+        multiple_movies_dataloaders({"s": fake_responses}, {"s": fake_movies}, **SMALL)
