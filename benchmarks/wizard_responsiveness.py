@@ -26,7 +26,7 @@ import numpy as np
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QTimer  # noqa: E402
+from PySide6.QtCore import QTimer, QtMsgType, qInstallMessageHandler  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from app.preview_data import MovieView  # noqa: E402
@@ -35,6 +35,12 @@ from app.state import PreviewData  # noqa: E402
 from app.widgets.preview import LinkedPreview  # noqa: E402
 from app.workers import BackgroundTask  # noqa: E402
 from openretina_data.recipe import Epoch, Recipe, ResponseSource, SessionSpec, StimulusSpec  # noqa: E402
+
+
+def _quiet_offscreen(mode: QtMsgType, context: object, message: str) -> None:
+    """Drop the offscreen platform's 'propagateSizeHints' notice; print anything else."""
+    if "propagateSizeHints" not in message:
+        print(message)
 
 
 def write_movie(path: Path, frames: int, chunk: int = 20_000) -> None:
@@ -156,6 +162,7 @@ def main() -> None:
     )
     parser.add_argument("--jumps", type=int, default=200, help="cursor updates timed")
     args = parser.parse_args()
+    qInstallMessageHandler(_quiet_offscreen)
     with tempfile.TemporaryDirectory(prefix="wizard-bench-") as tmp:
         lag = conversion_lag(Path(tmp), args.convert_frames)
         print(

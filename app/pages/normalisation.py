@@ -71,6 +71,7 @@ class NormalisationPage(WizardPage):
         sform = QFormLayout(splits)
         self.tests = QListWidget()
         self.tests.setToolTip("Ticked stimuli are test stimuli")
+        self.tests.setMaximumHeight(120)
         self.tests.itemChanged.connect(self._test_ticked)
         sform.addRow("Test stimuli", self.tests)
         self.trials = QCheckBox("keep every repeat (test_by_trial_<stimulus>)")

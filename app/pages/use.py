@@ -79,6 +79,7 @@ class UsePage(WizardPage):
         self.code = QPlainTextEdit()
         self.code.setObjectName("log")
         self.code.setReadOnly(True)
+        self.code.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.code.setToolTip(
             "Runs as is; replace openretina_data by openretina.data_io for openretina's own loaders"
         )
@@ -92,6 +93,7 @@ class UsePage(WizardPage):
             row=0, col=1, title="targets of the first sample (8 neurons, stacked)"
         )
         self.sample_plot.setLabel("bottom", "frame in chunk")
+        self.plots.ci.layout.setColumnStretchFactor(0, 1)
         self.plots.ci.layout.setColumnStretchFactor(1, 2)
         split = QSplitter()
         split.addWidget(self.code)
