@@ -18,6 +18,7 @@ This module needs numpy only (h5py when a part is an HDF5 dataset).
 from __future__ import annotations
 
 import bisect
+import mmap
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -133,11 +134,14 @@ def _as_readable(array: Any) -> Any:
 def _reopen_recipe(array: Any) -> tuple[str, ...] | None:
     """How to reopen a file-backed array in another process, or None for in-memory data."""
     if isinstance(array, np.memmap) and getattr(array, "filename", None):
-        if not array.flags.c_contiguous:
+        if not array.flags.c_contiguous or getattr(array, "_mmap", None) is None:
             return None
-        descr = array.dtype.str
+        # A slice of a memmap keeps its parent's ``offset``: locate its first byte instead.
+        mapping_start = np.frombuffer(getattr(array, "_mmap"), dtype=np.uint8).ctypes.data  # noqa: B009
+        mapped_from = array.offset - array.offset % mmap.ALLOCATIONGRANULARITY
+        offset = mapped_from + array.ctypes.data - mapping_start
         shape = ",".join(str(n) for n in array.shape)
-        return ("memmap", str(array.filename), str(array.offset), str(descr), shape)
+        return ("memmap", str(array.filename), str(offset), array.dtype.str, shape)
     if type(array).__module__.startswith("h5py"):
         return ("hdf5", str(array.file.filename), str(array.name))
     return None

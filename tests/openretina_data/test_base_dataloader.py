@@ -174,6 +174,16 @@ def test_memory_mapped_stimulus_with_workers_matches_in_process_reading(tmp_path
     assert sum(len(batch.inputs) for batch in workers["train"]["s"]) == len(plain["train"]["s"]) * 4
 
 
+def test_slice_of_a_memory_map_reads_its_own_frames(tmp_path) -> None:
+    frames = np.arange(2 * 300 * 4, dtype=np.float32).reshape(1, 300, 2, 4)
+    np.save(tmp_path / "movie.npy", frames)
+    mapped = np.load(tmp_path / "movie.npy", mmap_mode="r")
+    trimmed = mapped[:, 37:250]
+    movie = LazyMovie([trimmed])
+    np.testing.assert_array_equal(movie[:, 0:100], frames[:, 37:137])
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(movie))[:, 200:213], frames[:, 237:250])
+
+
 def test_truncated_stimulus_file_is_reported(tmp_path) -> None:
     movie = np.zeros((1, 900, 4, 4), np.float32)
     np.save(tmp_path / "train.npy", movie)
