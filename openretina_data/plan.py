@@ -16,11 +16,14 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+import numpy as np
+
 from openretina_data.convert_io import MovieAxes, open_array
 from openretina_data.errors import OpenRetinaDataError
 from openretina_data.layout.card import read_card
 from openretina_data.layout.names import RESERVED_TEST_NAMES, validate_name
 from openretina_data.recipe import (
+    RESPONSE_UNITS,
     SESSION_TOKEN,
     Recipe,
     SessionSpec,
@@ -209,6 +212,7 @@ def plan(
     movie_frames = {s.name: s.shape[1] for s in stimuli if s.shape is not None}
     _check_frame_sizes(stimuli, found)
     session_plans = [_plan_session(recipe, session, movie_frames, found) for session in sessions]
+    _check_unique_sessions([s.name for s in sessions], found)
     result = ConversionPlan(recipe, output, stimuli, session_plans, found.problems)
     _estimate_bytes(recipe, result)
     return result
@@ -295,6 +299,17 @@ def _check_names(recipe: Recipe, found: _Collector) -> None:
             "normalisation mode given needs mean and a positive std",
             "Fill in mean and std.",
         )
+    for session in recipe.sessions:
+        for source in session.responses:
+            allowed = RESPONSE_UNITS.get(source.kind, ())
+            if source.unit not in allowed:
+                found.add(
+                    "error",
+                    f"unit {source.unit!r} does not fit {source.kind} responses",
+                    f"Use one of: {', '.join(allowed)}.",
+                    session=session.name,
+                    path=source.path,
+                )
     units = {_response_unit(recipe, r.kind, r.unit) for s in recipe.sessions for r in s.responses}
     if len(units) > 1:
         found.add(
@@ -416,6 +431,7 @@ def _plan_session(
             neurons.add(reader.n_neurons)
             if isinstance(reader, SpikeReader):
                 unit_ids = reader.units.unit_ids
+                _check_spike_coverage(reader, found, name, source.path, result.timing)
             needed = frames_needed(source, movie_frames)
             if reader.frames_available is not None:
                 _compare_frames(reader.frames_available, needed, found, name, source.path)
@@ -482,6 +498,58 @@ def _plan_session(
             session=name,
         )
     return result
+
+
+def _check_unique_sessions(names: list[str], found: _Collector) -> None:
+    seen: dict[str, str] = {}
+    for name in names:
+        if name.casefold() in seen:
+            found.add(
+                "error",
+                f"session names {seen[name.casefold()]!r} and {name!r} clash",
+                "Give every session its own name (letter case does not count).",
+                session=name,
+            )
+        seen[name.casefold()] = name
+
+
+def _check_spike_coverage(
+    reader: SpikeReader, found: _Collector, session: str, path: str, timing: list[str]
+) -> None:
+    """Do the spike times fall on the frames? A wrong unit or rate shows up here."""
+    times = reader.units.times
+    if times.size == 0:
+        found.add("warning", "the spike sorting holds no spikes", "", session=session, path=path)
+        return
+    first, last = float(times[0]) * reader.scale, float(times[-1]) * reader.scale
+    start, stop = float(reader.edges[0]), float(reader.edges[-1])
+    inside = int(
+        np.searchsorted(times, np.asarray(reader.raw_time(stop), times.dtype))
+        - np.searchsorted(times, np.asarray(reader.raw_time(start), times.dtype))
+    )
+    share = inside / times.size
+    timing.append(
+        f"spikes from {first:.3f} s to {last:.3f} s; frames from {start:.3f} s to {stop:.3f} s; "
+        f"{inside} of {times.size} spikes ({share:.0%}) fall on frames"
+    )
+    if inside == 0:
+        found.add(
+            "error",
+            f"no spike falls on a stimulus frame: spikes span {first:.3f}..{last:.3f} s, "
+            f"frames {start:.3f}..{stop:.3f} s",
+            "Check the spike time unit and sampling_rate_hz, and the frame times (trigger, start_s).",
+            session=session,
+            path=path,
+        )
+    elif share < 0.1:
+        found.add(
+            "warning",
+            f"only {share:.1%} of the spikes fall on stimulus frames "
+            f"(spikes {first:.3f}..{last:.3f} s, frames {start:.3f}..{stop:.3f} s)",
+            "Check the spike time unit and sampling_rate_hz if this is not expected.",
+            session=session,
+            path=path,
+        )
 
 
 def _compare_frames(

@@ -192,13 +192,13 @@ class SpikeReader(ResponseReader):
         self.edges = edges
         self.as_rate = recipe.binning.spike_unit == "Hz"
 
-    def _raw(self, seconds: float) -> Any:
+    def raw_time(self, seconds: float) -> Any:
         raw = seconds / self.scale
         return math.ceil(raw) if self.units.times.dtype.kind in "iu" else raw
 
     def read(self, start: int, stop: int) -> np.ndarray:
         edges = self.edges[start : stop + 1]
-        raw_times, units = self.units.window(self._raw(edges[0]), self._raw(edges[-1]))
+        raw_times, units = self.units.window(self.raw_time(edges[0]), self.raw_time(edges[-1]))
         times = raw_times.astype(np.float64) * self.scale
         bins = np.searchsorted(edges, times, "right") - 1
         keep = (units >= 0) & (bins >= 0) & (bins < stop - start)

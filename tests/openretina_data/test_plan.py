@@ -107,3 +107,27 @@ def test_plan_handles_many_sessions(tmp_path: Path) -> None:
     result = plan(recipe)
     assert result.ok and len(result.sessions) == 20
     assert result.bytes_to_write == (120 + 30) * 8 * 6 * 4 + 20 * 5 * (120 + 30 * 3) * 4
+
+
+def test_spike_times_in_the_wrong_unit_are_caught(tmp_path: Path) -> None:
+    recipe = load_recipe(create_example(tmp_path))
+    recipe.sessions[0].responses[0].unit = "s"  # they are samples at 20 kHz
+    result = plan(recipe)
+    problems = [p for p in result.errors if "no spike falls" in p.message]
+    assert {p.session for p in problems} == {"session_01", "session_02"}
+    assert "sampling_rate_hz" in problems[0].hint
+
+
+def test_units_must_fit_the_response_kind(tmp_path: Path) -> None:
+    recipe = binned_recording(tmp_path)
+    recipe.sessions[0].responses[0].unit = "s"
+    errors = plan(recipe).errors
+    (error,) = [p for p in errors if "does not fit" in p.message]
+    assert "'s' does not fit binned" in error.message and "spikes/bin" in error.hint
+    assert error.session == "s0"
+
+
+def test_session_names_must_be_unique(tmp_path: Path) -> None:
+    recipe = binned_recording(tmp_path)
+    recipe.sessions[1].name = "S0"
+    assert any("clash" in p.message for p in plan(recipe).errors)
