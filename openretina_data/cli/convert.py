@@ -29,6 +29,12 @@ exit codes: 0 converted, 1 the recipe or the data has problems, 2 usage error,
 """
 
 
+def _preset_lines() -> str:
+    from openretina_data.datasets import PRESETS
+
+    return "\n".join(f"  {name}: {preset.title}" for name, preset in PRESETS.items())
+
+
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "convert",
@@ -39,7 +45,7 @@ def register(subparsers: Any) -> None:
             "with a dataset card holding the recipe, its SHA-256 and the source checksums. "
             "With --preset NAME ARCHIVE_DIR OUT, convert a downloaded published dataset."
         ),
-        epilog=EPILOG,
+        epilog=EPILOG + "\npresets (--preset NAME):\n" + _preset_lines(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(

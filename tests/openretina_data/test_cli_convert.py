@@ -158,3 +158,20 @@ def test_progress_printer_draws_a_bar_on_a_terminal_and_lines_otherwise() -> Non
         plain.update("session", done, 100, "x")
     lines = log.getvalue().splitlines()
     assert "\r" not in log.getvalue() and 10 <= len(lines) <= 12
+
+
+def test_convert_a_preset_archive(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from openretina_data.testing.maheswaranathan import write_maheswaranathan_archive
+
+    archive = tmp_path / "archive"
+    write_maheswaranathan_archive(archive)
+    out = tmp_path / "out"
+    assert main(["convert", "--preset", "maheswaranathan_2023", str(archive), str(out)]) == 0
+    assert "100.0%" in capsys.readouterr().err
+    assert any(out.glob("*.hdf5")) and (out / "openretina_data.json").exists()
+
+
+def test_convert_help_lists_the_presets(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["convert", "--help"])
+    assert "maheswaranathan_2023" in capsys.readouterr().out
