@@ -348,3 +348,23 @@ def test_convert_does_not_import_torch(tmp_path: Path) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert json.loads(result.stdout.strip().splitlines()[-1]) is False
+
+
+def test_session_specific_stimulus_goes_into_the_session_file(tmp_path: Path) -> None:
+    recipe = binned_recording(tmp_path, n_sessions=2, train_frames=40, test_frames=10, repeats=1)
+    movies = {}
+    for index in range(2):
+        movies[f"s{index}"] = np.full((20, 8, 6), index + 1, np.float32)
+        np.save(tmp_path / "raw" / f"s{index}_local.npy", movies[f"s{index}"])
+        raw = np.load(tmp_path / "raw" / f"s{index}.npy")
+        np.save(tmp_path / "raw" / f"s{index}.npy", np.concatenate([raw, raw[:, :20]], axis=1))
+        recipe.sessions[index].responses[0].epochs.append(Epoch(stimulus="local"))
+    recipe.stimuli.append(StimulusSpec(name="local", path="raw/{session}_local.npy", shared=False))
+    run(recipe)
+    out = tmp_path / "dataset"
+    assert not (out / "stimuli" / "local.npy").exists()
+    for name, movie in movies.items():
+        with h5py.File(out / f"{name}.hdf5") as f:
+            np.testing.assert_array_equal(f["stimulus_local"][()], movie[np.newaxis])
+            assert f["responses_local"].shape == (5, 20)
+    assert check(out).ok

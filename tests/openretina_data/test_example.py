@@ -109,3 +109,19 @@ def test_example_gives_our_dataloaders_too(converted: Path) -> None:
     )
     inputs, targets = next(iter(loaders["train"]["session_02"]))
     assert inputs.shape[1:] == (1, 50, 18, 16) and targets.shape[1:] == (50, 9)
+
+
+def test_next_weeks_session_is_appended_by_the_same_recipe(tmp_path: Path) -> None:
+    import shutil
+
+    recipe_path = create_example(tmp_path)
+    run(load_recipe(recipe_path))
+    before = (tmp_path / "dataset" / "session_01.hdf5").stat().st_mtime_ns
+    shutil.copytree(tmp_path / "raw" / "session_01", tmp_path / "raw" / "session_03")
+    run(load_recipe(recipe_path), append=True)
+    out = tmp_path / "dataset"
+    assert sorted(p.stem for p in out.glob("*.hdf5")) == ["session_01", "session_02", "session_03"]
+    assert (out / "session_01.hdf5").stat().st_mtime_ns == before
+    with h5py.File(out / "session_01.hdf5") as a, h5py.File(out / "session_03.hdf5") as b:
+        np.testing.assert_array_equal(a["responses_natural"][()], b["responses_natural"][()])
+    assert check(out).ok
