@@ -91,7 +91,7 @@ def _timing(wizard: ImportWizard, name: Path) -> list[Path]:
 
 def _preview(wizard: ImportWizard, name: Path) -> list[Path]:
     page = wizard.pages["preview"]
-    wait_until(lambda: not page.busy, 30)
+    wait_until(lambda: not page.busy and page.preview.data is not None, 30)
     page.preview.set_frame(120)
     settle()
     shots = [save(wizard, name)]
@@ -101,6 +101,7 @@ def _preview(wizard: ImportWizard, name: Path) -> list[Path]:
     settle()
     shots.append(save(wizard, name.with_name(name.stem + "-alignment.png")))
     page.epoch.setCurrentIndex(1)
+    wait_until(lambda: not page.busy, 30)
     page.tabs.setCurrentIndex(1)
     settle()
     shots.append(save(wizard, name.with_name(name.stem + "-psth.png")))

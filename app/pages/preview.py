@@ -191,6 +191,8 @@ class PreviewPage(WizardPage):
         self._reader: Any = None
         self._task: BackgroundTask | None = None
         self._loader: BackgroundTask | None = None
+        self._opener: BackgroundTask | None = None
+        self._selection = 0
         self.busy = False
 
     def load(self) -> None:
@@ -239,13 +241,40 @@ class PreviewPage(WizardPage):
         self.show_selection()
 
     def show_selection(self) -> None:
-        """Open the selected epoch's movie and responses lazily and show them linked."""
+        """Open the selected epoch's responses off the UI thread, then show them linked.
+
+        Opening bins spikes on frame times found in the trigger channel (a scan of the
+        whole channel), so it runs in a worker; windows are read later, lazily.
+        """
         recipe = self.state.recipe
         s_index, e_index = self.session.currentIndex(), self.epoch.currentIndex()
         self.close_reader()
+        self._selection += 1
         if s_index < 0 or e_index < 0:
             self.preview.set_data(None)
             return
+        session, frames, ticket = self.sessions[s_index], dict(self.frames), self._selection
+        self.busy = True
+        self.message.setText("Binning the responses on the frame times…")
+        task = BackgroundTask(lambda: open_reader(recipe, session, frames), self)
+        task.finished.connect(lambda reader: self._opened(ticket, reader, s_index, e_index))
+        task.failed.connect(lambda error: self._open_failed(ticket, error))
+        self._opener = task
+        task.start()
+
+    def _open_failed(self, ticket: int, error: BaseException) -> None:
+        if ticket == self._selection:
+            self.busy = False
+            self._problem(f"Cannot preview this yet: {format_error(error)}")
+            self.preview.set_data(None)
+
+    def _opened(self, ticket: int, reader: Any, s_index: int, e_index: int) -> None:
+        if ticket != self._selection:  # the user chose another epoch meanwhile
+            reader.close()
+            return
+        self.busy = False
+        self._reader = reader
+        recipe = self.state.recipe
         session = self.sessions[s_index]
         source = session.responses[0]
         epoch = source.epochs[e_index]
@@ -255,15 +284,14 @@ class PreviewPage(WizardPage):
             lag = recipe.lag_frames
             movie = MovieView(self.wizard_.readers.array(path, spec.key), spec.axes)
             movie = MovieView(movie.array, spec.axes, stop=movie.shape[1] - lag)
-            self._reader = open_reader(recipe, session, self.frames)
             offset = sum(
                 e.skip_frames + e.repeats * self.frames[e.stimulus] for e in source.epochs[:e_index]
             )
             offset += epoch.skip_frames + lag
-            n_neurons, length = self._reader.n_neurons, self.frames[epoch.stimulus]
-            responses = ResponseView(self._reader.read, n_neurons, length - lag, offset)
+            n_neurons, length = reader.n_neurons, self.frames[epoch.stimulus]
+            responses = ResponseView(reader.read, n_neurons, length - lag, offset)
             self.trials = (
-                TrialsView(self._reader.read, epoch.repeats, n_neurons, length - lag, offset)
+                TrialsView(reader.read, epoch.repeats, n_neurons, length - lag, offset)
                 if epoch.repeats > 1
                 else None
             )
@@ -276,6 +304,7 @@ class PreviewPage(WizardPage):
             + (f" · lag of {lag} frames applied" if lag else "")
         )
         self.message.setProperty("role", "hint")
+        self.message.style().polish(self.message)
         unit = recipe.binning.spike_unit if source.kind == "spike_times" else source.unit
         self.preview.set_data(
             PreviewData(
@@ -326,7 +355,7 @@ class PreviewPage(WizardPage):
             self._reader = None
 
     def stop_work(self) -> None:
-        for task in (self._task, self._loader):
+        for task in (self._task, self._loader, self._opener):
             if task is not None and task.running:
                 task.wait()
         self.close_reader()

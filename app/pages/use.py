@@ -85,16 +85,18 @@ class UsePage(WizardPage):
         )
         self.plots = pg.GraphicsLayoutWidget()
         self.plots.setBackground("w")
-        view = self.plots.addViewBox(row=0, col=0, lockAspect=True)
+        self.plots.addLabel("first frame of one training sample (normalised)", row=0, col=0)
+        view = self.plots.addViewBox(row=1, col=0, lockAspect=True)
         view.invertY(True)
+        view.setMouseEnabled(False, False)
         self.sample_image = pg.ImageItem(axisOrder="row-major")
         view.addItem(self.sample_image)
         self.sample_plot = self.plots.addPlot(
-            row=0, col=1, title="targets of the first sample (8 neurons, stacked)"
+            row=2, col=0, title="its targets (8 neurons, stacked)"
         )
         self.sample_plot.setLabel("bottom", "frame in chunk")
-        self.plots.ci.layout.setColumnStretchFactor(0, 1)
-        self.plots.ci.layout.setColumnStretchFactor(1, 2)
+        self.plots.ci.layout.setRowStretchFactor(1, 2)
+        self.plots.ci.layout.setRowStretchFactor(2, 3)
         split = QSplitter()
         split.addWidget(self.code)
         split.addWidget(self.plots)
