@@ -33,7 +33,7 @@ COLUMNS = (
     "Contents",
     "Kind",
     "Unit",
-    "Sampling rate (Hz)",
+    "Rate (Hz)",
     "Keep",
     "Confirmed",
 )
@@ -46,7 +46,7 @@ def session_label(recipe: Recipe, name: str) -> str:
     if "{session}" not in name:
         return name
     found = [v.name for v in session_views(recipe) if v.templated and v.name != name]
-    return f"{', '.join(found) or 'no match'} (each folder {recipe.session_pattern})"
+    return f"{', '.join(found) or 'no folder matches'} ({recipe.session_pattern})"
 
 
 def short_path(path: str) -> str:
@@ -74,7 +74,8 @@ def describe(probed: Probed | None, source: ResponseSource) -> tuple[Variable | 
     if source.kind == "spike_times":
         units = [v for v in probed.info.variables if v.key in ("cluster_id", "units")]
         count = f"{units[0].shape[0]} units, " if units else ""
-        return variable, f"{count}{variable.shape[0]:,} spikes".replace(",", " ")
+        spikes = f"{variable.shape[0]:,}".replace(",", " ")
+        return variable, f"{count}{spikes} spikes"
     return variable, "×".join(str(n) for n in variable.shape)
 
 
@@ -200,7 +201,7 @@ class ResponsesPage(WizardPage):
                     tip="Which array holds the responses",
                 )
             else:
-                self.table.set_text(row, 2, "(sorter folder)" if folder else source.key or "")
+                self.table.set_text(row, 2, "folder" if folder else source.key or "")
             self.table.set_text(row, 3, what, tip=variable.reason if variable else what)
             self.table.set_combo(
                 row,
