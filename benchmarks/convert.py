@@ -56,7 +56,8 @@ def _child(recipe_path: Path) -> dict[str, float]:
 
 
 def _drop_cache_hint(path: Path) -> None:
-    """Tell the kernel the file's pages are no longer needed (fairer repeated reads)."""
+    """Write back and drop the file's cached pages, so cp and convert both read from disk."""
+    os.sync()
     fd = os.open(path, os.O_RDONLY)
     try:
         os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)

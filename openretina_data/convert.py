@@ -20,8 +20,9 @@ Examples
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Generator, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ from openretina_data.recipe import Recipe, SessionSpec, dumps_recipe, expand_ses
 from openretina_data.responses_io import SpikeReader, open_response_reader, read_info_column
 
 RESPONSE_SLAB_FRAMES = 4096
+HASH_CHUNK = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,11 @@ def convert(
         writer.card.test_stimuli = [s.name for s in recipe.stimuli if s.split == "test"]
         writer.card.description = recipe.description
         _set_normalisation(recipe, writer)
+        hashing = ThreadPoolExecutor(max_workers=1)  # hashlib releases the GIL: overlaps I/O
+        stop_hashing = threading.Event()
+        stimulus_hashes = (
+            hashing.submit(_stimulus_sources, recipe, stop_hashing) if not append else None
+        )
         if not append:
             for stim in checked.stimuli:
                 if not stim.shared or stim.shape is None:
@@ -157,9 +164,16 @@ def convert(
                         total,
                         f"wrote {frames} frames of {stim.name}",
                     )
-            writer.card.extra["stimulus_sources"] = _stimulus_sources(recipe)
         movie_frames = {s.name: s.shape[1] + recipe.lag_frames for s in checked.stimuli if s.shape}
-        yield from _write_sessions(recipe, sessions, writer, movie_frames, jobs, token, done, total)
+        try:
+            yield from _write_sessions(
+                recipe, sessions, writer, movie_frames, jobs, token, done, total
+            )
+            if stimulus_hashes is not None:
+                writer.card.extra["stimulus_sources"] = stimulus_hashes.result()
+        finally:
+            stop_hashing.set()  # on cancel or error: stop hashing at the next chunk
+            hashing.shutdown(wait=True, cancel_futures=True)
     yield Progress("done", total, total, f"wrote {checked.output}")
 
 
@@ -221,12 +235,19 @@ def _check_append(recipe: Recipe, checked: ConversionPlan, existing: Any) -> Non
         )
 
 
-def _stimulus_sources(recipe: Recipe) -> list[dict[str, Any]]:
+def _stimulus_sources(recipe: Recipe, stop: threading.Event) -> list[dict[str, Any]]:
+    """Name, size and SHA-256 of every shared stimulus source file."""
     found = []
     for spec in recipe.stimuli:
         if spec.shared:
             for path in source_files(recipe.resolve(spec.path)):
-                found.append(vars(source_file(path)))
+                digest = hashlib.sha256()
+                with path.open("rb") as handle:
+                    while (block := handle.read(HASH_CHUNK)) and not stop.is_set():
+                        digest.update(block)
+                found.append(
+                    {"name": path.name, "size": path.stat().st_size, "sha256": digest.hexdigest()}
+                )
     return found
 
 
