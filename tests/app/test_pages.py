@@ -169,3 +169,26 @@ def test_applying_a_lag_updates_the_recipe_and_the_preview(wizard, example_recip
     assert page.preview.data.n_frames == 598  # the last frames have no response left
     np.testing.assert_array_equal(np.asarray(page.preview.data.responses[:, 8:18]), first)
     assert "lag of 2 frames applied" in page.message.text()
+
+
+def test_dropping_a_file_on_the_stimuli_table_adds_it(wizard, tmp_path: Path) -> None:  # noqa: ANN001
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    movie = tmp_path / "checker.npy"
+    np.save(movie, np.zeros((30, 4, 4), np.uint8))
+    _go_to(wizard, "stimuli")
+    table = wizard.pages["stimuli"].table
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(movie))])
+    event = QDropEvent(
+        QPointF(10, 10),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    table.dropEvent(event)
+    assert wait_until(lambda: len(wizard.state.recipe.stimuli) == 1, 10)
+    assert wizard.state.recipe.stimuli[0].name == "checker"
+    assert table.item(0, 3).text() == "30×4×4"

@@ -55,3 +55,31 @@ def test_viewer_reports_a_broken_dataset_without_crashing(
     assert "problem" in viewer.status.text()
     assert viewer.check_text.toPlainText()
     viewer.close()
+
+
+@pytest.mark.gui
+@pytest.mark.interop
+def test_viewer_opens_a_dataset_made_by_openretina(qtbot, tmp_path: Path) -> None:  # noqa: ANN001
+    from openretina.cli import create_data as reference_create_data
+
+    state = np.random.get_state()
+    np.random.seed(0)
+    try:
+        reference_create_data.write_data_to_directory(
+            str(tmp_path), num_colors=2, num_stimuli=2, num_sessions=1, clip_length=1
+        )
+    finally:
+        np.random.set_state(state)
+    viewer = DatasetViewer(tmp_path)
+    qtbot.addWidget(viewer)
+    assert wait_until(lambda: viewer.report is not None, 30)
+    assert viewer.card is None
+    assert "No dataset card" in viewer.card_text.toPlainText()
+    assert viewer.session.count() == 1 and viewer.stimulus.count() == 2
+    data = viewer.preview.data
+    assert data is not None and data.movie.shape[0] == 2  # two colour channels
+    viewer.preview.channel_box.setCurrentIndex(1)
+    np.testing.assert_array_equal(
+        viewer.preview.image.image, np.asarray(data.movie[1, 0], np.float32)
+    )
+    viewer.close()
