@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from openretina_data.convert import CancelToken, Progress, convert, run
-from openretina_data.errors import CancelledError, LayoutError, RecipeError
+from openretina_data.errors import CancelledError, LayoutError, RecipeError, ShapeError
 from openretina_data.layout import check
 from openretina_data.layout.card import read_card
 from openretina_data.recipe import (
@@ -368,3 +368,18 @@ def test_session_specific_stimulus_goes_into_the_session_file(tmp_path: Path) ->
             np.testing.assert_array_equal(f["stimulus_local"][()], movie[np.newaxis])
             assert f["responses_local"].shape == (5, 20)
     assert check(out).ok
+
+
+def test_uint8_output_keeps_whole_numbers_and_refuses_fractions(tmp_path: Path) -> None:
+    recipe = binned_recording(tmp_path, n_sessions=1)
+    recipe.dtype = "uint8"
+    with pytest.raises(ShapeError, match="uint8"):
+        run(recipe)
+    assert not (tmp_path / "dataset").exists() and _leftovers(tmp_path) == []
+    movie = np.random.default_rng(0).integers(0, 256, (120, 8, 6)).astype(np.float32)
+    np.save(tmp_path / "stimuli" / "train.npy", movie)
+    np.save(tmp_path / "stimuli" / "test.npy", movie[:30])
+    run(recipe)
+    written = np.load(tmp_path / "dataset" / "stimuli" / "train.npy")
+    assert written.dtype == np.uint8
+    np.testing.assert_array_equal(written[0], movie)
