@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from openretina_data.base import RESERVED_SPLIT_NAMES
 from openretina_data.errors import (
     DataValidationError,
     InvalidNameError,
@@ -29,7 +30,8 @@ def check_nan_policy(nan_policy: str) -> None:
         )
 
 
-def _dtype_of(array: Any) -> np.dtype:
+def dtype_of(array: Any) -> np.dtype:
+    """The numpy dtype of an array, memmap, h5py dataset or torch tensor."""
     dtype = getattr(array, "dtype", None)
     if dtype is not None and type(array).__module__.startswith("torch"):
         return np.dtype(str(dtype).removeprefix("torch."))
@@ -38,7 +40,7 @@ def _dtype_of(array: Any) -> np.dtype:
 
 def check_real_dtype(array: Any, what: str, session: str | None) -> None:
     """Float or integer values only (no bool, complex, strings or objects)."""
-    dtype = _dtype_of(array)
+    dtype = dtype_of(array)
     if dtype == np.bool_ or not (
         np.issubdtype(dtype, np.floating) or np.issubdtype(dtype, np.integer)
     ):
@@ -176,7 +178,7 @@ def check_session(
                 hint="Trim or re-bin so stimulus and responses have one value per frame.",
             )
     for name in movies.test_dict:
-        if name in ("train", "validation"):
+        if name in RESERVED_SPLIT_NAMES:
             raise InvalidNameError(
                 f"a test stimulus is called {name!r}, which would replace the {name} dataloaders",
                 session=session,

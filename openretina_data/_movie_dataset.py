@@ -30,6 +30,13 @@ class _Batch(list):
     stacked: DataPoint
 
 
+def as_float32_tensor(values: Any) -> torch.Tensor:
+    """``values`` (an array or tensor, any shape) as a float32 CPU tensor; no copy when it already is one."""
+    if isinstance(values, torch.Tensor):
+        return values.detach().to(torch.float32)
+    return torch.from_numpy(np.ascontiguousarray(values, dtype=np.float32))
+
+
 def collate_movie_batch(samples: Any) -> Any:
     """Return the pre-stacked batch that :meth:`MovieDataSet.__getitems__` made, else collate."""
     if isinstance(samples, _Batch):
@@ -80,13 +87,10 @@ class MovieDataSet(Dataset):
         if split == "test" and isinstance(responses, dict):
             self.test_responses_by_trial = responses.get("by_trial")
             responses = responses["avg"]
-        movie = as_lazy_movie(movies)
-        targets = (
-            responses.detach().to(torch.float32)
-            if isinstance(responses, torch.Tensor)
-            else torch.from_numpy(np.ascontiguousarray(responses, dtype=np.float32))
+        self.samples: tuple[LazyMovie, torch.Tensor] = (
+            as_lazy_movie(movies),
+            as_float32_tensor(responses),
         )
-        self.samples: tuple[LazyMovie, torch.Tensor] = (movie, targets)
         self.chunk_size = chunk_size
         self._mean_response: torch.Tensor | None = None
 

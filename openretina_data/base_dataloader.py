@@ -42,11 +42,13 @@ from openretina_data._loader_checks import (
     check_responses_finite,
     check_session,
     check_sessions_match,
+    dtype_of,
 )
 from openretina_data._movie_dataset import (
     DataPoint,
     MovieDataSet,
     MovieSampler,
+    as_float32_tensor,
     collate_movie_batch,
     resolve_distributed,
 )
@@ -105,13 +107,6 @@ def generate_movie_splits(
     return movie.select(train_ranges), movie.select(val_ranges), tests
 
 
-def _frames_by_neurons(responses: Any) -> torch.Tensor:
-    """Responses as a float32 tensor, shape kept ((time, neurons) at this level)."""
-    if isinstance(responses, torch.Tensor):
-        return responses.detach().to(torch.float32)
-    return torch.from_numpy(np.ascontiguousarray(responses, dtype=np.float32))
-
-
 def get_movie_dataloader(
     movie: Any,
     responses: Any,
@@ -164,7 +159,7 @@ def get_movie_dataloader(
     check_nan_policy(nan_policy)
     frames = as_lazy_movie(movie)
     avg = responses["avg"] if split == "test" and isinstance(responses, dict) else responses
-    avg_tensor = _frames_by_neurons(avg)
+    avg_tensor = as_float32_tensor(avg)
     check_response_rows(tuple(avg_tensor.shape), frames.n_frames, session)
     bad_frames = check_responses_finite(avg_tensor.numpy(), "responses", session, nan_policy)
     check_chunk_fits(frames.n_frames, chunk_size, f"the {split} movie", session)
@@ -280,8 +275,8 @@ class NeuronDataSplit:
         """``{"train": (time, neurons), "validation": ..., "test": {name: {"avg", "by_trial"}}}``."""
         if self._response_dict is None:
             self._response_dict = {
-                "train": _frames_by_neurons(self.responses_train),
-                "validation": _frames_by_neurons(self.responses_val),
+                "train": as_float32_tensor(self.responses_train),
+                "validation": as_float32_tensor(self.responses_val),
                 "test": self.response_dict_test,
             }
         return self._response_dict
@@ -293,8 +288,8 @@ class NeuronDataSplit:
         for name, responses in self.neural_responses.test_dict.items():
             trials = self.test_responses_by_trial.get(name)
             entries[name] = {
-                "avg": _frames_by_neurons(np.asarray(responses).T),
-                "by_trial": None if trials is None else _frames_by_neurons(trials),
+                "avg": as_float32_tensor(np.asarray(responses).T),
+                "by_trial": None if trials is None else as_float32_tensor(trials),
             }
         return entries
 
@@ -305,7 +300,7 @@ def _session_movies(movies: Any) -> tuple[LazyMovie, dict[str, LazyMovie]]:
     def lazy(array: Any) -> LazyMovie:
         if isinstance(array, LazyMovie):
             return array
-        if np.issubdtype(np.dtype(str(array.dtype).removeprefix("torch.")), np.integer):
+        if np.issubdtype(dtype_of(array), np.integer):
             return as_lazy_movie(array, movies.norm_mean, movies.norm_std)
         return as_lazy_movie(array)
 
@@ -407,11 +402,12 @@ def multiple_movies_dataloaders(
                 session=session,
                 **common,
             )
+        test_responses = neurons.response_dict["test"]
         for name, test_movie in tests.items():
             test_chunk = test_movie.n_frames if allow_over_boundaries else clip_length
             dataloaders[name][session] = get_movie_dataloader(
                 test_movie,
-                neurons.response_dict_test[name],
+                test_responses[name],
                 split="test",
                 chunk_size=test_chunk,
                 batch_size=_test_batch_size(batch_size, train_chunk_size, test_chunk),
