@@ -192,3 +192,21 @@ def test_dropping_a_file_on_the_stimuli_table_adds_it(wizard, tmp_path: Path) ->
     assert wait_until(lambda: len(wizard.state.recipe.stimuli) == 1, 10)
     assert wizard.state.recipe.stimuli[0].name == "checker"
     assert table.item(0, 3).text() == "30×4×4"
+
+
+def test_an_existing_output_blocks_convert_until_replace_is_ticked(
+    wizard, example_recipe: Path
+) -> None:  # noqa: ANN001
+    assert wizard.open_recipe(example_recipe)
+    output = Path(wizard.state.recipe.resolve(wizard.state.recipe.output))
+    output.mkdir()
+    (output / "notes.txt").write_text("someone's earlier dataset")
+    _go_to(wizard, "write")
+    page = wizard.pages["write"]
+    assert wait_until(lambda: not page.planning, 30)
+    assert page.plan_errors and not page.convert_button.isEnabled()
+    assert str(output.name) in page.plan_problems.text()
+    page.overwrite.setChecked(True)
+    assert wait_until(lambda: not page.planning, 30)
+    assert page.plan_errors == [], page.plan_problems.text()
+    assert page.convert_button.isEnabled()
