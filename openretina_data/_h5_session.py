@@ -154,9 +154,16 @@ def open_npy(path: str, *, mmap: bool) -> np.ndarray:
         Truncated, not a ``.npy`` file, or an object array.
     """
     try:
-        return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+        array = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
     except (OSError, ValueError, EOFError) as error:
         raise UnreadableSourceError(f"cannot read the stimulus file: {error}", path=path) from error
+    if array.dtype.kind not in "biuf":
+        raise UnreadableSourceError(
+            f"the stimulus holds {array.dtype} values, not real numbers",
+            path=path,
+            hint="Store stimuli as uint8 or float32 (channels, time, height, width).",
+        )
+    return array
 
 
 def npy_shape(path: str) -> tuple[int, ...] | None:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from openretina_data.errors import (
+    DataValidationError,
     MissingKeyError,
     RecipeError,
     ShapeError,
@@ -28,12 +29,34 @@ SLAB_BYTES = 32 * 1024 * 1024
 
 
 def open_array(
-    path: Path, key: str | None, fmt: str | None, *, session: str | None = None
+    path: Path,
+    key: str | None,
+    fmt: str | None,
+    *,
+    session: str | None = None,
+    numeric: bool = True,
 ) -> tuple[SourceReader, LazyArray]:
     """Open ``path`` and the variable ``key`` in it (the only one when ``key`` is None).
 
-    The reader is returned too; close it when done.
+    The reader is returned too; close it when done. ``numeric`` refuses arrays of
+    anything but real numbers or booleans (complex, text, records) before a value is read.
     """
+    reader, array = _open_any(path, key, fmt, session=session)
+    if numeric and np.dtype(array.dtype).kind not in "biuf":
+        reader.close()
+        raise DataValidationError(
+            f"the array holds {np.dtype(array.dtype)} values, not real numbers",
+            path=path,
+            key=key,
+            session=session,
+            hint="Save movies, responses and times as integer or float arrays.",
+        )
+    return reader, array
+
+
+def _open_any(
+    path: Path, key: str | None, fmt: str | None, *, session: str | None
+) -> tuple[SourceReader, LazyArray]:
     if not path.exists():
         raise SourceNotFoundError("no such file or folder", path=path, session=session)
     reader = open_source(path, fmt)

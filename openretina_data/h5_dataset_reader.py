@@ -336,6 +336,13 @@ def load_stimuli(
 
 def _read_responses(file: h5py.File, contents: SessionContents, stimulus: str) -> np.ndarray:
     key = RESPONSES_PREFIX + stimulus
+    if file[key].dtype.kind not in "biuf":
+        raise DataValidationError(
+            f"responses to {stimulus!r} hold {file[key].dtype} values, not real numbers",
+            path=contents.path,
+            key=key,
+            hint="Store responses as float32 (neurons, time).",
+        )
     values = np.asarray(file[key][()])
     require_finite(
         values, what=f"responses to {stimulus!r}", time_axis=1, path=contents.path, key=key

@@ -208,6 +208,16 @@ def plan(
             found.add("error", f"no session named {session!r}", "See the session names in `plan`.")
     elif not sessions:
         found.add("error", "the recipe has no sessions", "Add a session, or check session_pattern.")
+    seen: set[str] = set()
+    for spec in sessions:  # names differing only in case are one file on macOS and Windows
+        if spec.name.casefold() in seen:
+            found.add(
+                "error",
+                f"session name {spec.name!r} is used twice (case ignored)",
+                "Give every session its own name.",
+                session=spec.name,
+            )
+        seen.add(spec.name.casefold())
     stimuli = [_plan_stimulus(recipe, spec, sessions, found) for spec in recipe.stimuli]
     movie_frames = {s.name: s.shape[1] for s in stimuli if s.shape is not None}
     _check_frame_sizes(stimuli, found)

@@ -53,6 +53,7 @@ RECIPE_VERSION = 1
 VERSION_KEY = "openretina_data_recipe"
 MAX_RECIPE_BYTES = 1_000_000  # a recipe is a page of text; anything bigger is refused
 MAX_YAML_NODES = 100_000
+MAX_YAML_DEPTH = 50  # a recipe is about 6 levels deep; deeper input would exhaust the stack
 
 Split = Literal["train", "test"]
 ResponseKind = Literal["binned", "spike_times", "traces"]
@@ -524,6 +525,10 @@ def _parse_json(text: str, source: str | None) -> Any:
         raise RecipeError(
             f"invalid JSON: {error}", path=source, hint="Write finite numbers."
         ) from error
+    except RecursionError:
+        raise RecipeError(
+            "the JSON is nested too deeply", path=source, hint="Is this the right file?"
+        ) from None
 
 
 def load_recipe(path: str | Path) -> Recipe:
@@ -576,7 +581,16 @@ _PLAIN_TAGS = {
 def _parse_yaml(text: str, source: str | None) -> tuple[Any, dict[tuple[str | int, ...], int]]:
     """safe_load plus a map from key path to line; refuses aliases and unusual tags."""
     try:
+        depth = 0
         for count, event in enumerate(yaml.parse(text, Loader=yaml.SafeLoader)):
+            depth += isinstance(event, yaml.CollectionStartEvent)
+            depth -= isinstance(event, yaml.CollectionEndEvent)
+            if depth > MAX_YAML_DEPTH:
+                raise RecipeError(
+                    f"recipe is nested more than {MAX_YAML_DEPTH} levels deep",
+                    path=source,
+                    hint="Is this the right file?",
+                )
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
                 line = event.start_mark.line + 1 if event.start_mark is not None else "?"
                 raise RecipeError(

@@ -454,7 +454,7 @@ def read_info_column(
         except ValueError:
             return np.asarray(values, dtype=str)
     reader: SourceReader
-    reader, array = open_array(path, key, fmt, session=session)
+    reader, array = open_array(path, key, fmt, session=session, numeric=False)
     try:
         return np.asarray(array[...])
     finally:

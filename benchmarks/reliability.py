@@ -1,0 +1,51 @@
+"""Print the README reliability table: the bad-input corpus through every entry point.
+
+Runs :func:`openretina_data.testing.reliability.run_corpus` (every case of
+:mod:`openretina_data.testing.corrupt` through probe, the wizard's add-file path,
+inspect/plan/convert/check on the command line and in Python, the loaders and the
+dataloaders) and prints a markdown table with the headline numbers. Exits 1 if any
+run was not clean. The corpus is generated in a temporary folder and deleted.
+
+    python benchmarks/reliability.py               # the whole corpus (about a minute)
+    python benchmarks/reliability.py --only npy-zero-length yaml-billion-laughs
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from openretina_data.testing.corrupt import WIZARD, Built
+from openretina_data.testing.reliability import markdown_table, run_corpus
+
+
+def wizard_add_file(built: Built) -> tuple[str, str]:
+    """What the wizard does when a file is added: probe it, then add it to the recipe."""
+    from app.sources_cache import probe_path
+    from app.state import WizardState
+
+    assert built.target is not None
+    probed = probe_path(built.target)
+    if probed.error:
+        clear = built.target.name in probed.error and " — " in probed.error
+        return ("refused" if clear else "unclear"), probed.error
+    state = WizardState()
+    state.add_stimulus(str(built.target), probed)
+    state.add_responses(str(built.target), probed)
+    return "accepted", ""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="*", help="run only these case names")
+    args = parser.parse_args(argv)
+    outcomes = run_corpus(extra={WIZARD: wizard_add_file}, only=args.only)
+    print(markdown_table(outcomes))
+    bad = [o for o in outcomes if not o.clean]
+    for outcome in bad:
+        print(f"\nNOT CLEAN: {outcome}", file=sys.stderr)
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
