@@ -8,6 +8,7 @@ uncompressed (``np.savez``) are memory-mapped in place, compressed ones
 
 from __future__ import annotations
 
+import math
 import struct
 import zipfile
 from pathlib import Path
@@ -81,7 +82,7 @@ class NpyReader(SourceReader):
         except (ValueError, OSError, SyntaxError) as error:
             raise self.unreadable("header", error) from error
         refuse_objects(self.dtype, self.path, self.key)
-        expected = self.offset + int(np.prod(self.shape)) * self.dtype.itemsize
+        expected = self.offset + math.prod(self.shape) * self.dtype.itemsize
         if self.path.stat().st_size < expected:
             raise self.unreadable(
                 f"data: the file has {self.path.stat().st_size} bytes, its header promises "
