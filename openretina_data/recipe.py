@@ -39,21 +39,25 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 
+from openretina_data._recipe_parse import (
+    ErrorContext,
+    Lines,
+    build,
+    parse_json,
+    parse_yaml,
+    serialised_fields,
+)
 from openretina_data.errors import RecipeError
 
 RECIPE_VERSION = 1
 VERSION_KEY = "openretina_data_recipe"
 MAX_RECIPE_BYTES = 1_000_000  # a recipe is a page of text; anything bigger is refused
-MAX_YAML_NODES = 100_000
-MAX_YAML_DEPTH = 50  # a recipe is about 6 levels deep; deeper input would exhaust the stack
 
 Split = Literal["train", "test"]
 ResponseKind = Literal["binned", "spike_times", "traces"]
@@ -311,10 +315,6 @@ class Recipe:
 # --- dict conversion ---------------------------------------------------------------
 
 
-def _fields(cls: type) -> list[dataclasses.Field[Any]]:
-    return [f for f in dataclasses.fields(cls) if f.metadata.get("serialise", True)]
-
-
 def to_dict(recipe: Recipe) -> dict[str, Any]:
     """Plain JSON-ready dict, version header first; every field is written."""
     return {VERSION_KEY: RECIPE_VERSION, **_dump(recipe)}
@@ -322,46 +322,17 @@ def to_dict(recipe: Recipe) -> dict[str, Any]:
 
 def _dump(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _dump(getattr(value, f.name)) for f in _fields(type(value))}
+        return {f.name: _dump(getattr(value, f.name)) for f in serialised_fields(type(value))}
     if isinstance(value, list):
         return [_dump(item) for item in value]
     return value
-
-
-def _path_text(path: tuple[str | int, ...]) -> str:
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
-    return text or "(top level)"
-
-
-class _Context:
-    """Turns a key path into an error that names the key and, when known, its line."""
-
-    def __init__(self, lines: dict[tuple[str | int, ...], int], source: str | None) -> None:
-        self.lines = lines
-        self.source = source
-
-    def error(self, path: tuple[str | int, ...], message: str, hint: str) -> RecipeError:
-        line = None
-        for cut in range(len(path), -1, -1):
-            if path[:cut] in self.lines:
-                line = self.lines[path[:cut]]
-                break
-        where = f" (line {line})" if line is not None else ""
-        return RecipeError(
-            f"{_path_text(path)}: {message}{where}",
-            path=self.source,
-            key=_path_text(path),
-            hint=hint,
-        )
 
 
 def from_dict(
     data: Any,
     *,
     base_dir: str | Path = ".",
-    lines: dict[tuple[str | int, ...], int] | None = None,
+    lines: Lines | None = None,
     source: str | None = None,
 ) -> Recipe:
     """Build a :class:`Recipe` from a plain dict, checking version, keys and types.
@@ -371,7 +342,7 @@ def from_dict(
     RecipeError
         Naming the key path (``sessions[0].responses[1].kind``) and the line when known.
     """
-    context = _Context(lines or {}, source)
+    context = ErrorContext(lines or {}, source)
     if not isinstance(data, dict):
         raise context.error(
             (),
@@ -392,98 +363,9 @@ def from_dict(
             f"unsupported recipe version {version!r}",
             f"This openretina-data reads version {RECIPE_VERSION}; upgrade the package or re-save the recipe.",
         )
-    recipe = _build(Recipe, data, (), context)
+    recipe = build(Recipe, data, (), context)
     recipe.base_dir = Path(base_dir)
     return recipe
-
-
-def _build(cls: type, data: Any, path: tuple[str | int, ...], context: _Context) -> Any:
-    if not isinstance(data, dict):
-        raise context.error(
-            path,
-            f"expected a mapping for {cls.__name__}, got {type(data).__name__}",
-            "Write key: value pairs here.",
-        )
-    hints = typing.get_type_hints(cls)
-    known = {f.name: f for f in _fields(cls)}
-    for key in data:
-        if key not in known:
-            raise context.error(
-                path + (str(key),), "unknown key", f"Known keys here: {', '.join(sorted(known))}."
-            )
-    kwargs: dict[str, Any] = {}
-    for name, spec in known.items():
-        if name not in data:
-            if spec.default is dataclasses.MISSING and spec.default_factory is dataclasses.MISSING:
-                raise context.error(
-                    path + (name,),
-                    "required key is missing",
-                    f"Add `{name}:` ({spec.metadata.get('doc', '')}).",
-                )
-            continue
-        kwargs[name] = _convert(hints[name], data[name], path + (name,), context)
-    return cls(**kwargs)
-
-
-def _convert(tp: Any, value: Any, path: tuple[str | int, ...], context: _Context) -> Any:
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        options = typing.get_args(tp)
-        if value is None and type(None) in options:
-            return None
-        inner = [option for option in options if option is not type(None)]
-        return _convert(inner[0], value, path, context)
-    if origin is Literal:
-        allowed = typing.get_args(tp)
-        if value not in allowed or isinstance(value, bool):
-            raise context.error(
-                path,
-                f"{value!r} is not one of {', '.join(map(str, allowed))}",
-                "Pick one of the listed values.",
-            )
-        return value
-    if origin is list:
-        if not isinstance(value, list):
-            raise context.error(
-                path,
-                f"expected a list, got {type(value).__name__}",
-                "Write a list (`- item` lines or [a, b]).",
-            )
-        (item_type,) = typing.get_args(tp)
-        return [
-            _convert(item_type, item, path + (index,), context) for index, item in enumerate(value)
-        ]
-    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
-        return _build(tp, value, path, context)
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise context.error(
-                path, f"expected true or false, got {value!r}", "Write true or false."
-            )
-        return value
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise context.error(
-                path, f"expected a whole number, got {value!r}", "Write an integer such as 0 or 3."
-            )
-        return value
-    if tp is float:
-        if isinstance(value, str) and _FLOAT_TEXT.match(value.strip()):
-            return float(value)
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise context.error(
-                path, f"expected a number, got {value!r}", "Write a number such as 30 or 29.97."
-            )
-        return float(value)
-    if tp is str:
-        if not isinstance(value, str):
-            raise context.error(
-                path, f"expected text, got {value!r}", "Quote the value if it looks like a number."
-            )
-        return value
-    raise context.error(
-        path, f"cannot read a value of type {tp!r}", "This is a bug; please report it."
-    )
 
 
 # --- files -------------------------------------------------------------------------
@@ -498,37 +380,14 @@ def loads_recipe(text: str, *, base_dir: str | Path = ".", source: str | None = 
             hint="A recipe is a short text file; is this the right file?",
         )
     if text.lstrip().startswith("{"):
-        data = _parse_json(text, source)
+        data = parse_json(text, source)
         try:  # line numbers for messages only; JSON is (nearly) YAML
-            lines = _parse_yaml(text, source)[1]
+            lines = parse_yaml(text, source)[1]
         except RecipeError:
             lines = {}
     else:
-        data, lines = _parse_yaml(text, source)
+        data, lines = parse_yaml(text, source)
     return from_dict(data, base_dir=base_dir, lines=lines, source=source)
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number a recipe may hold")
-
-
-def _parse_json(text: str, source: str | None) -> Any:
-    try:
-        return json.loads(text, parse_constant=_reject_constant)
-    except json.JSONDecodeError as error:
-        raise RecipeError(
-            f"invalid JSON at line {error.lineno}, column {error.colno}: {error.msg}",
-            path=source,
-            hint="Fix the JSON syntax (a missing comma or quote?).",
-        ) from error
-    except ValueError as error:
-        raise RecipeError(
-            f"invalid JSON: {error}", path=source, hint="Write finite numbers."
-        ) from error
-    except RecursionError:
-        raise RecipeError(
-            "the JSON is nested too deeply", path=source, hint="Is this the right file?"
-        ) from None
 
 
 def load_recipe(path: str | Path) -> Recipe:
@@ -545,7 +404,7 @@ def load_recipe(path: str | Path) -> Recipe:
             f"cannot read recipe: {error}", path=path, hint="Save the recipe as UTF-8 text."
         ) from error
     if path.suffix.lower() == ".json":
-        _parse_json(text, str(path))
+        parse_json(text, str(path))
     return loads_recipe(text, base_dir=path.resolve().parent, source=str(path))
 
 
@@ -566,97 +425,8 @@ def save_recipe(recipe: Recipe, path: str | Path) -> Path:
     return path
 
 
-_PLAIN_TAGS = {
-    "tag:yaml.org,2002:str",
-    "tag:yaml.org,2002:int",
-    "tag:yaml.org,2002:float",
-    "tag:yaml.org,2002:bool",
-    "tag:yaml.org,2002:null",
-    "tag:yaml.org,2002:timestamp",  # an unquoted date; rejected later as "expected text"
-    "tag:yaml.org,2002:map",
-    "tag:yaml.org,2002:seq",
-}
-
-
-def _parse_yaml(text: str, source: str | None) -> tuple[Any, dict[tuple[str | int, ...], int]]:
-    """safe_load plus a map from key path to line; refuses aliases and unusual tags."""
-    try:
-        depth = 0
-        for count, event in enumerate(yaml.parse(text, Loader=yaml.SafeLoader)):
-            depth += isinstance(event, yaml.CollectionStartEvent)
-            depth -= isinstance(event, yaml.CollectionEndEvent)
-            if depth > MAX_YAML_DEPTH:
-                raise RecipeError(
-                    f"recipe is nested more than {MAX_YAML_DEPTH} levels deep",
-                    path=source,
-                    hint="Is this the right file?",
-                )
-            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-                line = event.start_mark.line + 1 if event.start_mark is not None else "?"
-                raise RecipeError(
-                    f"YAML anchors/aliases are not allowed (line {line})",
-                    path=source,
-                    hint="Write the values out in full; recipes stay plain data.",
-                )
-            if count > MAX_YAML_NODES:
-                raise RecipeError(
-                    "recipe has too many YAML nodes", path=source, hint="Is this the right file?"
-                )
-        loader = yaml.SafeLoader(text)
-        try:
-            node = loader.get_single_node()
-            if node is None:
-                raise RecipeError(
-                    "recipe is empty",
-                    path=source,
-                    hint=f"Start with `{VERSION_KEY}: {RECIPE_VERSION}`.",
-                )
-            lines: dict[tuple[str | int, ...], int] = {}
-            _record_lines(node, (), lines, source)
-            data = loader.construct_document(node)
-        finally:
-            loader.dispose()
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark
-        line = f" at line {mark.line + 1}" if mark is not None else ""
-        raise RecipeError(
-            f"invalid YAML{line}: {error.problem}",
-            path=source,
-            hint="Fix the indentation or quoting there.",
-        ) from error
-    except yaml.YAMLError as error:
-        raise RecipeError(f"invalid YAML: {error}", path=source, hint="Fix the syntax.") from error
-    return data, lines
-
-
-def _record_lines(
-    node: yaml.Node,
-    path: tuple[str | int, ...],
-    lines: dict[tuple[str | int, ...], int],
-    source: str | None,
-) -> None:
-    if node.tag not in _PLAIN_TAGS:
-        raise RecipeError(
-            f"YAML tag {node.tag!r} is not allowed (line {node.start_mark.line + 1})",
-            path=source,
-            hint="Remove the !tag; recipes hold plain values only.",
-        )
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            _record_lines(key_node, path + ("<key>",), {}, source)
-            key_path = path + (str(key_node.value),)
-            lines[key_path] = key_node.start_mark.line + 1
-            _record_lines(value_node, key_path, lines, source)
-            lines[key_path] = key_node.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _record_lines(item, path + (index,), lines, source)
-
-
 # --- meaning -----------------------------------------------------------------------
 
-_FLOAT_TEXT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")
 
 
@@ -710,7 +480,7 @@ def fill_session(template: Any, name: str) -> Any:
             template,
             **{
                 f.name: fill_session(getattr(template, f.name), name)
-                for f in _fields(type(template))
+                for f in serialised_fields(type(template))
             },
         )
     if isinstance(template, list):

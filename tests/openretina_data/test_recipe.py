@@ -414,3 +414,8 @@ def test_example_recipe_in_resources_loads() -> None:
     recipe = load_recipe(path)
     assert recipe.sessions and recipe.stimuli
     assert json.loads(json.dumps(to_dict(recipe)))  # plain data only
+
+
+def test_deeply_nested_input_is_refused() -> None:
+    assert "nested" in _error("a: " + "[" * 200 + "]" * 200 + "\n").message
+    assert "nested" in _error("{" + '"a": [' * 5000 + "]" * 5000 + "}").message
