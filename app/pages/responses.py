@@ -14,9 +14,10 @@ from PySide6.QtWidgets import (
     QPushButton,
 )
 
+from app.matching import session_views
 from app.pages.base import WizardPage
 from app.sources_cache import probe_path
-from app.state import Probed, needs_rate, session_views
+from app.state import Probed, needs_rate
 from app.widgets.files import DropTable
 from app.workers import BackgroundTask
 from openretina_data.errors import format_error

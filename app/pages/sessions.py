@@ -9,8 +9,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QTableWidgetItem
 
+from app.matching import SessionView, match_epochs, session_problems, session_views
 from app.pages.base import WizardPage
-from app.state import SessionView, match_epochs, session_problems, session_views
 from app.widgets.files import DropTable
 from openretina_data.recipe import Epoch
 

@@ -18,9 +18,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.matching import axes_problem
 from app.pages.base import WizardPage
 from app.sources_cache import axis_length, movie_frame, probe_path
-from app.state import axes_problem
 from app.widgets.files import DropTable
 from app.workers import BackgroundTask
 from openretina_data.errors import format_error

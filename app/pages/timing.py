@@ -18,9 +18,9 @@ from PySide6.QtWidgets import (
     QPushButton,
 )
 
+from app.matching import SessionView, session_views
 from app.pages.base import WizardPage
 from app.sources_cache import TriggerCheck, check_trigger
-from app.state import SessionView, session_views
 from app.workers import BackgroundTask
 from openretina_data.errors import format_error
 from openretina_data.recipe import ResponseSource

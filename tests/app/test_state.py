@@ -7,17 +7,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.pages.sessions import epochs_text, parse_epochs
-from app.preview_data import suggested_lag
-from app.sources_cache import probe_path
-from app.state import (
-    WizardState,
+from app.matching import (
     axes_problem,
     guess_session_name,
     match_epochs,
     session_views,
     valid_name,
 )
+from app.pages.sessions import epochs_text, parse_epochs
+from app.preview_data import suggested_lag
+from app.sources_cache import probe_path
+from app.state import WizardState
 from openretina_data.recipe import StimulusSpec, load_recipe
 
 
