@@ -111,17 +111,34 @@ def check_lengths(contents: SessionContents, frames_by_stimulus: Mapping[str, in
 
 
 def require_train_and_test(
-    train_names: list[str], test_stimuli: list[str], test_names: list[str]
+    train_names: list[str],
+    test_stimuli: list[str],
+    test_names: list[str],
+    session: str | None = None,
 ) -> None:
+    """A session needs at least one training and one test stimulus among those it has responses to.
+
+    Parameters
+    ----------
+    train_names, test_stimuli
+        The session's training and test stimuli.
+    test_names
+        Every test stimulus name asked for, for the message.
+    session
+        Session name, for the message.
+    """
     if not train_names:
         raise DataValidationError(
             f"every stimulus of this session is a test stimulus ({test_stimuli}); "
             "there is nothing to train on",
+            session=session,
             hint="Remove one stimulus from test_names, or add responses to a training stimulus.",
         )
     if not test_stimuli:
         raise DataValidationError(
-            f"this session has responses to none of the test stimuli {test_names}",
+            f"this session has responses to none of the test stimuli {test_names}: "
+            f"none of its stimuli ({train_names}) is a test stimulus",
+            session=session,
             hint="Name at least one stimulus the session has responses to in test_names.",
         )
 
@@ -192,7 +209,11 @@ def open_shared_stimuli(
     return opened
 
 
-def frames_by_stimulus(contents: SessionContents, shared: Mapping[str, Any]) -> dict[str, int]:
-    frames = {n: int(a.shape[1]) for n, a in shared.items() if len(a.shape) == 4}
+def frames_by_stimulus(
+    contents: SessionContents, shared_frames: Mapping[str, int]
+) -> dict[str, int]:
+    """Frames of every stimulus a session can use: ``shared_frames`` (``stimuli/*.npy``),
+    overridden by the session file's own 4-D ``stimulus_<stim>``."""
+    frames = dict(shared_frames)
     frames.update({n: s[1] for n, s in contents.stimuli.items() if len(s) == 4})
     return frames

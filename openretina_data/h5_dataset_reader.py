@@ -182,20 +182,7 @@ class TrainTestStimuliProcessor:
         stimuli = {name: self._stimulus(name, session_specific_stimuli, session) for name in names}
         train_names = [n for n in names if n not in self._test_stimuli]
         test_names = [n for n in names if n in self._test_stimuli]
-        if not train_names:
-            raise DataValidationError(
-                f"every stimulus of this session is a test stimulus ({test_names}); "
-                "there is nothing to train on",
-                session=session,
-                hint="Remove one stimulus from test_names, or add responses to a training stimulus.",
-            )
-        if not test_names:
-            raise DataValidationError(
-                f"none of this session's stimuli ({names}) is a test stimulus "
-                f"(test_names: {sorted(self._test_stimuli)})",
-                session=session,
-                hint="Name at least one stimulus the session has responses to in test_names.",
-            )
+        require_train_and_test(train_names, test_names, sorted(self._test_stimuli), session)
         if self._lazy:
             train: Any = NormalizedMovie(
                 [stimuli[n] for n in train_names], self._norm_mean, self._norm_std, train_names
@@ -271,6 +258,8 @@ def _refuse_stimuli_the_card_flags(
                 f"the dataset card records NaN/Inf in stimulus {name!r}",
                 path=os.path.join(os.fspath(base_data_path), relative),
                 key=name,
+                hint="Run `openretina-data check` on the folder to find the bad frames, then "
+                "fix or re-export that stimulus.",
             )
 
 
@@ -320,13 +309,14 @@ def load_stimuli(
     if mmap:
         _refuse_stimuli_the_card_flags(base_data_path, shared)
     processor = TrainTestStimuliProcessor(names, shared, norm_mean, norm_std, lazy=mmap)
+    shared_frames = {name: int(array.shape[1]) for name, array in shared.items()}
     result = {}
     for contents in sessions:
         with _located(contents.name, contents.path), h5py.File(contents.path, "r") as file:
             own_names = [n for n in contents.stimuli if n in contents.responses]
             for name in own_names:
                 check_stimulus_size(contents.stimuli[name], size, f"{STIMULUS_PREFIX}{name}")
-            check_lengths(contents, frames_by_stimulus(contents, shared))
+            check_lengths(contents, frames_by_stimulus(contents, shared_frames))
             own = {n: file[STIMULUS_PREFIX + n][()] for n in own_names}
             result[contents.name] = processor.process(
                 contents.responses, own, session=contents.name
@@ -336,14 +326,16 @@ def load_stimuli(
 
 def _read_responses(file: h5py.File, contents: SessionContents, stimulus: str) -> np.ndarray:
     key = RESPONSES_PREFIX + stimulus
-    if file[key].dtype.kind not in "biuf":
+    dataset = file[key]
+    if dataset.dtype.kind not in "biuf":
         raise DataValidationError(
-            f"responses to {stimulus!r} hold {file[key].dtype} values, not real numbers",
+            f"responses to {stimulus!r} hold {dataset.dtype} values, not real numbers",
             path=contents.path,
             key=key,
+            session=contents.name,
             hint="Store responses as float32 (neurons, time).",
         )
-    values = np.asarray(file[key][()])
+    values = np.asarray(dataset[()])
     require_finite(
         values, what=f"responses to {stimulus!r}", time_axis=1, path=contents.path, key=key
     )
@@ -380,12 +372,10 @@ def load_responses(
     result = {}
     for contents in sessions:
         with _located(contents.name, contents.path), h5py.File(contents.path, "r") as file:
-            frames = dict(stimulus_lengths)
-            frames.update({n: s[1] for n, s in contents.stimuli.items() if len(s) == 4})
-            check_lengths(contents, frames)
+            check_lengths(contents, frames_by_stimulus(contents, stimulus_lengths))
             train_names = [s for s in contents.responses if s not in test_set]
             test_stimuli = [s for s in contents.responses if s in test_set]
-            require_train_and_test(train_names, test_stimuli, sorted(test_set))
+            require_train_and_test(train_names, test_stimuli, sorted(test_set), contents.name)
             counts = {s: contents.responses[s][0] for s in contents.responses}
             if len(set(counts.values())) > 1:
                 raise ShapeError(
