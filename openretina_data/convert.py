@@ -20,6 +20,7 @@ Examples
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import threading
 from collections.abc import Generator, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -311,7 +312,10 @@ def _write_sessions(
                 done += frames
                 yield Progress(f"session {spec.name}", done, total, f"{spec.name}: {frames} frames")
         return
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    # spawn, not fork: this process may be running a hashing thread (and, in the
+    # wizard, Qt threads); forking a threaded process can deadlock the child.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
         futures: dict[Future[SessionOutcome], SessionSpec] = {}
         for spec in sessions:
             target = writer.create_session(spec.name)

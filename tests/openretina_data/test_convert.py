@@ -383,3 +383,14 @@ def test_uint8_output_keeps_whole_numbers_and_refuses_fractions(tmp_path: Path) 
     written = np.load(tmp_path / "dataset" / "stimuli" / "train.npy")
     assert written.dtype == np.uint8
     np.testing.assert_array_equal(written[0], movie)
+
+
+def test_closing_a_parallel_conversion_leaves_nothing(tmp_path: Path) -> None:
+    recipe = binned_recording(tmp_path, n_sessions=4)
+    steps = convert(recipe, jobs=2)
+    for step in steps:
+        if step.step.startswith("session"):
+            break
+    steps.close()
+    assert not (tmp_path / "dataset").exists()
+    assert _leftovers(tmp_path) == []
