@@ -12,6 +12,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from openretina_data.array_checks import require_ndim
 from openretina_data.errors import DataValidationError, InvalidNameError, OutputError
 from openretina_data.layout.card import SourceFile
 from openretina_data.layout.names import (
@@ -129,7 +130,9 @@ class SessionWriter:
     def write_responses(self, stimulus: str, responses: Any) -> None:
         """Write ``responses`` ``(neurons, time)`` to this stimulus in one go."""
         array = np.asarray(responses)
-        _require_ndim(array, 2, "responses (neurons, time)", self.name, stimulus)
+        require_ndim(
+            array, 2, what="responses", axes="(neurons, time)", session=self.name, key=stimulus
+        )
         dtype = array.dtype if array.dtype in RESPONSE_DTYPES else np.dtype("float32")
         self.create_responses(stimulus, array.shape[0], array.shape[1], dtype).write(array, 0)
 
@@ -149,6 +152,7 @@ class SessionWriter:
         return slabs
 
     def write_stimulus(self, stimulus: str, movie: Any) -> None:
+        """Write a session-specific ``movie`` ``(channels, time, height, width)`` in one go."""
         array = np.asarray(movie)
         self.create_stimulus(stimulus, array.shape, array.dtype).write(array, 0)
 
@@ -164,8 +168,16 @@ class SessionWriter:
         return slabs
 
     def write_test_by_trial(self, stimulus: str, repeats: Any) -> None:
+        """Write per-repeat test responses ``repeats`` ``(trials, neurons, time)`` in one go."""
         array = np.asarray(repeats)
-        _require_ndim(array, 3, "test_by_trial (trials, neurons, time)", self.name, stimulus)
+        require_ndim(
+            array,
+            3,
+            what="test_by_trial",
+            axes="(trials, neurons, time)",
+            session=self.name,
+            key=stimulus,
+        )
         dtype = array.dtype if array.dtype in RESPONSE_DTYPES else np.dtype("float32")
         trials, neurons, frames = array.shape
         self.create_test_by_trial(stimulus, trials, neurons, frames, dtype).write(array, 0)
@@ -204,13 +216,3 @@ class SessionWriter:
         if self._file is not None:
             self._file.close()
             self._file = None
-
-
-def _require_ndim(array: np.ndarray, ndim: int, what: str, session: str, key: str) -> None:
-    if array.ndim != ndim:
-        raise DataValidationError(
-            f"{what} must have {ndim} axes, got shape {array.shape}",
-            session=session,
-            key=key,
-            hint="Reshape the array to the documented axes.",
-        )
