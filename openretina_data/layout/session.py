@@ -107,7 +107,10 @@ class SessionWriter:
             )
         if any(int(s) < 0 for s in shape):
             raise DataValidationError(
-                f"{key} has a negative size {tuple(shape)}", session=self.name, key=key
+                f"{key} has a negative size {tuple(shape)}",
+                session=self.name,
+                key=key,
+                hint="Pass the array's real sizes (neurons, frames, trials are counts >= 0).",
             )
         dataset = self.file.create_dataset(key, shape=tuple(int(s) for s in shape), dtype=dtype)
         return SlabWriter(

@@ -243,7 +243,9 @@ def frame_times_from_triggers(
         )
     if not np.all(np.isfinite(triggers)):
         raise NonFiniteError(
-            f"{count(np.count_nonzero(~np.isfinite(triggers)))} trigger times are NaN/Inf"
+            f"{count(np.count_nonzero(~np.isfinite(triggers)))} trigger times are NaN/Inf",
+            hint="Drop the NaN/Inf entries from the trigger times (or re-detect the triggers "
+            "from the raw channel with detect_edges).",
         )
     steps = np.diff(triggers)
     if np.any(steps <= 0):
@@ -395,7 +397,10 @@ def as_edges(frames: FrameTimes | ArrayLike) -> FloatArray:
             hint="Pass FrameTimes.edges: one more value than there are frames.",
         )
     if not np.all(np.isfinite(edges)):
-        raise NonFiniteError("frame edges contain NaN/Inf")
+        raise NonFiniteError(
+            "frame edges contain NaN/Inf",
+            hint="Build frame edges with one of the frame_times_from_* functions.",
+        )
     if np.any(np.diff(edges) <= 0):
         bad = int(np.flatnonzero(np.diff(edges) <= 0)[0])
         raise TimingError(
