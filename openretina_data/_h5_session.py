@@ -28,6 +28,7 @@ from openretina_data.layout.names import (
     TEST_BY_TRIAL_PREFIX,
 )
 from openretina_data.layout.names import SESSION_INFO_GROUP as SESSION_INFO_KEY
+from openretina_data.layout.reading import read_npy_header
 
 __all__ = [
     "RESPONSES_PREFIX",
@@ -154,6 +155,12 @@ def open_npy(path: str, *, mmap: bool) -> np.ndarray:
         Truncated, not a ``.npy`` file, or an object array.
     """
     try:
+        header = read_npy_header(path)
+        if header.expected_size > os.path.getsize(path):  # before numpy sizes a memory map
+            raise ValueError(
+                f"its header promises {header.expected_size} bytes, the file has "
+                f"{os.path.getsize(path)} (truncated, or a hostile header)"
+            )
         array = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
     except (OSError, ValueError, EOFError) as error:
         raise UnreadableSourceError(f"cannot read the stimulus file: {error}", path=path) from error

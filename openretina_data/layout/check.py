@@ -50,6 +50,14 @@ def check(path: str | os.PathLike[str]) -> Report:
             "Pass the dataset folder (the one holding stimuli/ and the .hdf5 files).",
         )
         return report
+    if root.name.startswith(".") and ".tmp-" in root.name:  # DatasetWriter's working folder
+        report.add(
+            "error",
+            "unfinished-write",
+            "this is the temporary folder of a conversion that did not finish",
+            "Run the conversion again; it removes this folder and writes the dataset anew.",
+            file=root.name,
+        )
     card = _check_card_file(root, report)
     try:
         shared = _check_stimuli_dir(root, report)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ class NpyHeader:
     @property
     def expected_size(self) -> int:
         """File size in bytes that header + data need."""
-        return self.data_offset + int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
+        return self.data_offset + math.prod(self.shape) * self.dtype.itemsize  # no overflow
 
 
 def read_npy_header(path: str | os.PathLike[str]) -> NpyHeader:

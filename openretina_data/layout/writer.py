@@ -22,7 +22,13 @@ from typing import Any
 import numpy as np
 
 from openretina_data import __version__
-from openretina_data.errors import DataValidationError, LayoutError, OutputError, ShapeError
+from openretina_data.errors import (
+    DataValidationError,
+    LayoutError,
+    OpenRetinaDataError,
+    OutputError,
+    ShapeError,
+)
 from openretina_data.layout import _fs
 from openretina_data.layout.card import DatasetCard, FileFingerprint, SourceFile, read_card
 from openretina_data.layout.names import (
@@ -138,9 +144,16 @@ class DatasetWriter:
         tb: TracebackType | None,
     ) -> None:
         if exc_type is None:
-            self.commit()
+            try:
+                self.commit()
+            except OSError as error:  # disk full, read-only, quota: say so, not a traceback
+                if isinstance(error, OpenRetinaDataError):
+                    raise
+                raise _output_error(error, self.target) from error
         else:
             self.abort()
+            if isinstance(exc, OSError) and not isinstance(exc, OpenRetinaDataError):
+                raise _output_error(exc, self.target) from exc
 
     def open(self) -> None:
         """Take the lock, clean leftovers of killed writers and create the temporary folder."""
@@ -416,6 +429,15 @@ def _make_parents(folder: Path) -> list[Path]:
             hint="Choose an output path inside a folder.",
         )
     return missing
+
+
+def _output_error(error: OSError, target: Path) -> OutputError:
+    """A plain OSError met while writing, as an OutputError naming the target."""
+    return OutputError(
+        f"the dataset could not be written: {error.strerror or error}",
+        path=os.fspath(target),
+        hint="Free disk space or choose a writable output folder; nothing was left behind.",
+    )
 
 
 def _is_layout_entry(entry: Path) -> bool:
