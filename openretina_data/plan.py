@@ -16,8 +16,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-import numpy as np
-
 from openretina_data.convert_io import MovieAxes, open_array
 from openretina_data.errors import OpenRetinaDataError
 from openretina_data.layout.card import read_card
@@ -527,20 +525,18 @@ def _check_spike_coverage(
     reader: SpikeReader, found: _Collector, session: str, path: str, timing: list[str]
 ) -> None:
     """Do the spike times fall on the frames? A wrong unit or rate shows up here."""
-    times = reader.units.times
-    if times.size == 0:
+    units = reader.units
+    if units.n_spikes == 0:
         found.add("warning", "the spike sorting holds no spikes", "", session=session, path=path)
         return
-    first, last = float(times[0]) * reader.scale, float(times[-1]) * reader.scale
+    first_raw, last_raw = units.first_last_raw()
+    first, last = float(first_raw) * reader.scale, float(last_raw) * reader.scale
     start, stop = float(reader.edges[0]), float(reader.edges[-1])
-    inside = int(
-        np.searchsorted(times, np.asarray(reader.raw_time(stop), times.dtype))
-        - np.searchsorted(times, np.asarray(reader.raw_time(start), times.dtype))
-    )
-    share = inside / times.size
+    inside = units.count_between(reader.raw_time(start), reader.raw_time(stop))
+    share = inside / units.n_spikes
     timing.append(
         f"spikes from {first:.3f} s to {last:.3f} s; frames from {start:.3f} s to {stop:.3f} s; "
-        f"{inside} of {times.size} spikes ({share:.0%}) fall on frames"
+        f"{inside} of {units.n_spikes} spikes ({share:.0%}) fall on frames"
     )
     if inside == 0:
         found.add(

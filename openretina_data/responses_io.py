@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -105,16 +107,18 @@ class PhyUnits:
                     session=session,
                     hint="Point `path` at the Kilosort/Phy output folder (with spike_times.npy).",
                 )
-        self.times = np.load(times_path, mmap_mode="r").reshape(-1)
-        self.clusters = np.load(clusters_path, mmap_mode="r").reshape(-1)
-        if self.times.shape != self.clusters.shape:
-            raise ShapeError(
-                f"spike_times has {self.times.size} spikes but {clusters_path.name} has {self.clusters.size}",
-                path=folder,
-                session=session,
-                hint="The two files come from different sortings; re-export the folder.",
-            )
-        self.bytes_in = self.times.nbytes + self.clusters.nbytes
+        self.times_path, self.clusters_path = times_path, clusters_path
+        with self._mapped() as (times, clusters):
+            if times.shape != clusters.shape:
+                raise ShapeError(
+                    f"spike_times has {times.size} spikes but {clusters_path.name} has {clusters.size}",
+                    path=folder,
+                    session=session,
+                    hint="The two files come from different sortings; re-export the folder.",
+                )
+            self.n_spikes = int(times.size)
+            self.times_dtype = times.dtype
+            self.bytes_in = times.nbytes + clusters.nbytes
         labels = self._labels()
         if labels is not None:
             ids = sorted(
@@ -128,7 +132,7 @@ class PhyUnits:
                 hint="Curate the units in Phy (it writes cluster_group.tsv) or empty unit_filter.",
             )
         else:
-            ids = sorted(int(c) for c in np.unique(self.clusters))
+            ids = self._cluster_ids()
         self.unit_ids = np.asarray(ids, dtype=np.int64)
         top = int(max(self.unit_ids.max(initial=0), 0)) + 1
         self.lookup = np.full(top, -1, dtype=np.int64)
@@ -153,15 +157,54 @@ class PhyUnits:
             return {int(row[id_column]): (row[label_column] or "").strip() for row in rows}
         return None
 
+    @contextmanager
+    def _mapped(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Both spike arrays as memory maps that are unmapped again afterwards.
+
+        A map kept open would keep every page it touched resident; mapping per use
+        keeps memory flat in recording length.
+        """
+        times = np.load(self.times_path, mmap_mode="r")
+        clusters = np.load(self.clusters_path, mmap_mode="r")
+        try:
+            yield times.reshape(-1), clusters.reshape(-1)
+        finally:
+            for mapped in (times, clusters):
+                handle = getattr(mapped, "_mmap", None)
+                del mapped
+                if handle is not None:
+                    handle.close()
+
+    def _cluster_ids(self, chunk: int = 1 << 24) -> list[int]:
+        found: set[int] = set()
+        for start in range(0, self.n_spikes, chunk):
+            with self._mapped() as (_, clusters):
+                found.update(int(c) for c in np.unique(np.array(clusters[start : start + chunk])))
+        return sorted(found)
+
+    def first_last_raw(self) -> tuple[Any, Any]:
+        """The first and last spike time, in the file's unit."""
+        with self._mapped() as (times, _):
+            return times[0].item(), times[-1].item()
+
+    def count_between(self, first_raw: Any, last_raw: Any) -> int:
+        """Number of spikes with ``first_raw <= time < last_raw`` (binary search only)."""
+        with self._mapped() as (times, _):
+            lo = np.searchsorted(times, np.asarray(first_raw, times.dtype), "left")
+            hi = np.searchsorted(times, np.asarray(last_raw, times.dtype), "left")
+            return int(hi - lo)
+
     def window(self, first_raw: Any, last_raw: Any) -> tuple[np.ndarray, np.ndarray]:
         """Raw spike times in ``[first_raw, last_raw)`` and their unit index (−1 = dropped)."""
-        lo = int(np.searchsorted(self.times, np.asarray(first_raw, self.times.dtype), "left"))
-        hi = int(np.searchsorted(self.times, np.asarray(last_raw, self.times.dtype), "left"))
-        clusters = np.asarray(self.clusters[lo:hi], dtype=np.int64)
+        with self._mapped() as (times, all_clusters):
+            lo = int(np.searchsorted(times, np.asarray(first_raw, times.dtype), "left"))
+            hi = int(np.searchsorted(times, np.asarray(last_raw, times.dtype), "left"))
+            clusters = np.array(all_clusters[lo:hi], dtype=np.int64)
+            window_times = np.array(times[lo:hi])
         inside = (clusters >= 0) & (clusters < self.lookup.size)
         units = np.full(clusters.shape, -1, dtype=np.int64)
         units[inside] = self.lookup[clusters[inside]]
-        return np.asarray(self.times[lo:hi]), units
+        return window_times, units
 
 
 class SpikeReader(ResponseReader):
@@ -194,7 +237,7 @@ class SpikeReader(ResponseReader):
 
     def raw_time(self, seconds: float) -> Any:
         raw = seconds / self.scale
-        return math.ceil(raw) if self.units.times.dtype.kind in "iu" else raw
+        return math.ceil(raw) if self.units.times_dtype.kind in "iu" else raw
 
     def read(self, start: int, stop: int) -> np.ndarray:
         edges = self.edges[start : stop + 1]
