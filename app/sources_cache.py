@@ -105,6 +105,7 @@ def check_trigger(
     edge: str,
     expected_frames: int | None,
     window_s: float = 1.0,
+    fill_dropped: bool = False,
 ) -> TriggerCheck:
     """Detect frame triggers in a channel (runs in a worker thread; opens its own reader).
 
@@ -123,6 +124,7 @@ def check_trigger(
         threshold=threshold,
         edge=edge,  # type: ignore[arg-type]
         expected_frames=expected_frames,
+        fill_dropped=fill_dropped,
     )
     interval = times.frame_interval_s
     # Dropped frame k (numbered as if none were missing) follows the trigger of frame k-1,

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
+    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -33,6 +34,14 @@ SOURCES = {
     "trigger": "a trigger (TTL) channel",
     "timestamps": "a timestamp per frame",
 }
+
+
+def for_people(report: str) -> str:
+    """The core's timing report with its API option names replaced by this page's controls."""
+    return report.replace(
+        "pass fill_dropped=True to interpolate their times",
+        "tick Repair above to interpolate their times",
+    ).replace("fill_dropped=True makes them match", "Repair makes them match")
 
 
 class TimingPage(WizardPage):
@@ -87,7 +96,13 @@ class TimingPage(WizardPage):
             "File with the trigger channel or the timestamps (relative to the recipe)"
         )
         self.path.editingFinished.connect(self._edit)
-        sform.addRow("File", self.path)
+        browse = QPushButton("Browse…")
+        browse.setToolTip("Choose the trigger or timestamp file")
+        browse.clicked.connect(self.choose_file)
+        file_row = QHBoxLayout()
+        file_row.addWidget(self.path, 1)
+        file_row.addWidget(browse)
+        sform.addRow("File", file_row)
         self.key = QLineEdit()
         self.key.setToolTip("Array inside that file (empty if it holds only one)")
         self.key.editingFinished.connect(self._edit)
@@ -98,6 +113,11 @@ class TimingPage(WizardPage):
         self.sampling.setToolTip("Sampling rate of the trigger channel")
         self.sampling.valueChanged.connect(self._edit)
         sform.addRow("Sampled at", self.sampling)
+        self.unit = QComboBox()
+        self.unit.addItems(["s", "ms", "samples"])
+        self.unit.setToolTip("Unit of the timestamps (samples need the sampling rate above)")
+        self.unit.currentTextChanged.connect(self._edit)
+        sform.addRow("Timestamps in", self.unit)
         self.threshold = QLineEdit()
         self.threshold.setPlaceholderText("automatic (halfway)")
         self.threshold.setToolTip("Trigger threshold; empty = halfway between low and high")
@@ -177,6 +197,8 @@ class TimingPage(WizardPage):
         self.path.setText(times.path or "")
         self.key.setText(times.key or "")
         self.sampling.setValue(times.sampling_rate_hz or 0.0)
+        self.unit.setCurrentText(times.unit)
+        self.unit.setEnabled(times.kind == "timestamps")
         self.threshold.setText("" if times.threshold is None else f"{times.threshold:g}")
         self.fill.setChecked(times.fill_dropped)
         binned = source.kind == "binned"
@@ -211,6 +233,8 @@ class TimingPage(WizardPage):
         times.path = self.path.text().strip() or None
         times.key = self.key.text().strip() or None
         times.sampling_rate_hz = self.sampling.value() or None
+        times.unit = self.unit.currentText()  # type: ignore[assignment]
+        self.unit.setEnabled(times.kind == "timestamps")
         times.fill_dropped = self.fill.isChecked()
         try:
             times.threshold = (
@@ -219,6 +243,14 @@ class TimingPage(WizardPage):
         except ValueError:
             self.report.setText("The threshold must be a number (or empty for automatic).")
         self.refresh()
+        if times.kind == "trigger" and times.path and times.sampling_rate_hz:
+            self.check()  # show what the new settings detect (re-runs are coalesced)
+
+    def choose_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Trigger channel or timestamps")
+        if path:
+            self.path.setText(path)
+            self._edit()
 
     def copy_to_all(self) -> None:
         """Give every session this session's timing settings (file paths stay their own)."""
@@ -267,8 +299,9 @@ class TimingPage(WizardPage):
             else None
         )
         args = (path, times.key, times.sampling_rate_hz, times.threshold, times.edge, expected)
+        fill = times.fill_dropped
         self.report.setText("Detecting triggers…")
-        self._task = BackgroundTask(lambda: check_trigger(*args), self)
+        self._task = BackgroundTask(lambda: check_trigger(*args, fill_dropped=fill), self)
         self._task.finished.connect(self._show_check)
         self._task.failed.connect(self._check_failed)
         self._task.start()
@@ -300,7 +333,7 @@ class TimingPage(WizardPage):
             self.plot.addItem(pg.InfiniteLine(t, angle=90, pen=pg.mkPen("#d62728", width=2)))
         if result.window_s.size:
             self.plot.setXRange(float(result.window_s[0]), float(result.window_s[-1]), padding=0)
-        text = result.summary.replace("\n", "\n")
+        text = for_people(result.summary)
         if result.dropped_s.size:
             text += "\nRed lines mark dropped frames; the plot starts just before the first one."
         self.report.setText(text)
