@@ -54,9 +54,8 @@ def _movie(rng: np.random.Generator, n_frames: int, stim_type: str) -> np.ndarra
     shape = (n_frames, FRAME_SIZE, FRAME_SIZE)
     if stim_type == "whitenoise":
         return (rng.random(shape) < 0.5).astype(np.uint8) * np.uint8(255)
-    coarse = rng.gamma(2.0, 25.0, size=(n_frames, 5, 5))
-    frames = np.repeat(np.repeat(coarse, 10, axis=1), 10, axis=2)
-    return np.clip(frames, 0, 255).astype(np.uint8)
+    coarse = np.clip(rng.gamma(2.0, 25.0, size=(n_frames, 5, 5)), 0, 255).astype(np.uint8)
+    return np.repeat(np.repeat(coarse, 10, axis=1), 10, axis=2)
 
 
 def _rates(rng: np.random.Generator, n_cells: int, n_frames: int) -> dict[str, np.ndarray]:
