@@ -35,6 +35,7 @@ class RunningStats:
         self.all_finite = True
 
     def add(self, values: np.ndarray) -> None:
+        """Fold ``values`` (any shape) in; NaN/Inf only clear ``all_finite``."""
         flat = np.asarray(values).reshape(-1)
         for start in range(0, flat.size, _STATS_PIECE):
             self._add_piece(flat[start : start + _STATS_PIECE].astype(np.float64, copy=False))
@@ -46,33 +47,33 @@ class RunningStats:
             piece = piece[finite]
         if piece.size == 0:
             return
-        n = piece.size
         mean = float(piece.mean())
         m2 = float(((piece - mean) ** 2).sum())
-        total = self.count + n
+        self._combine(piece.size, mean, m2, float(piece.min()), float(piece.max()))
+
+    def _combine(self, count: int, mean: float, m2: float, low: float, high: float) -> None:
+        """Merge the moments of ``count`` more values into these (Chan et al.)."""
+        total = self.count + count
         delta = mean - self.mean
-        self.mean += delta * n / total
-        self.m2 += m2 + delta * delta * self.count * n / total
+        self.mean += delta * count / total
+        self.m2 += m2 + delta * delta * self.count * count / total
         self.count = total
-        self.min = min(self.min, float(piece.min()))
-        self.max = max(self.max, float(piece.max()))
+        self.min = min(self.min, low)
+        self.max = max(self.max, high)
 
     def merge(self, other: RunningStats) -> None:
+        """Fold in the statistics of another piece of the same array."""
         if other.count:
-            total = self.count + other.count
-            delta = other.mean - self.mean
-            self.mean += delta * other.count / total
-            self.m2 += other.m2 + delta * delta * self.count * other.count / total
-            self.count = total
-            self.min = min(self.min, other.min)
-            self.max = max(self.max, other.max)
+            self._combine(other.count, other.mean, other.m2, other.min, other.max)
         self.all_finite = self.all_finite and other.all_finite
 
     @property
     def std(self) -> float:
+        """Population standard deviation (ddof=0) of the finite values; 0 when there are none."""
         return math.sqrt(self.m2 / self.count) if self.count else 0.0
 
     def to_check(self) -> ArrayCheck:
+        """These statistics as the dataset card's :class:`ArrayCheck`."""
         known = self.count > 0
         return ArrayCheck(
             all_finite=self.all_finite,
@@ -115,6 +116,7 @@ class SlabWriter:
 
     @property
     def n_frames(self) -> int:
+        """Length of the time axis."""
         return self.shape[self.time_axis]
 
     def write(self, slab: Any, start: int | None = None) -> None:

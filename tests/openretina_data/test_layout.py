@@ -29,6 +29,7 @@ from openretina_data.layout import (
     validate_unique,
 )
 from openretina_data.layout.names import inside
+from openretina_data.layout.slabs import RunningStats
 
 
 class Boom(RuntimeError):
@@ -493,3 +494,21 @@ def test_append_cleans_temporary_files_of_a_killed_append(tmp_path):
         session.write_responses("b", np.ones((2, 30)))
     assert not leftover.exists() and (root / "s9.hdf5").exists()
     assert check(root).ok
+
+
+def test_running_stats_pieces_and_merges_agree_with_numpy() -> None:
+    values = np.random.default_rng(3).normal(5.0, 2.0, size=(7, 300)).astype(np.float32)
+    values[2, 10] = np.nan
+    whole, merged = RunningStats(), RunningStats()
+    whole.add(values)
+    for row in values:
+        piece = RunningStats()
+        piece.add(row)
+        merged.merge(piece)
+    merged.merge(RunningStats())  # an empty piece changes nothing
+    finite = values[np.isfinite(values)].astype(np.float64)
+    for stats in (whole, merged):
+        assert stats.count == finite.size and not stats.all_finite
+        assert stats.mean == pytest.approx(finite.mean(), rel=1e-12)
+        assert stats.std == pytest.approx(finite.std(), rel=1e-10)
+        assert (stats.min, stats.max) == (finite.min(), finite.max())
