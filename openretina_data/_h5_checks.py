@@ -35,6 +35,7 @@ from openretina_data.errors import (
 
 
 def check_stimulus_size(shape: tuple[int, ...], size: tuple[int, int, int], where: str) -> None:
+    """A movie ``shape`` must be 4-D with ``(channels, height, width) == size``; ``where`` names it."""
     if len(shape) != 4:
         raise ShapeError(
             f"stimulus {where} has shape {shape}; expected 4 dimensions "
@@ -50,6 +51,10 @@ def check_stimulus_size(shape: tuple[int, ...], size: tuple[int, int, int], wher
 
 
 def check_arguments(base_data_path: str | os.PathLike[str], test_names: Iterable[str]) -> list[str]:
+    """The loaders' common arguments: an existing folder and a non-empty list of allowed names.
+
+    Returns the test names sorted.
+    """
     if not os.path.isdir(base_data_path):
         raise SourceNotFoundError(
             f"{os.fspath(base_data_path)!r} is not a directory",
@@ -144,6 +149,7 @@ def require_train_and_test(
 
 
 def sessions_with_responses(base_data_path: str | os.PathLike[str]) -> list[SessionContents]:
+    """What every session file holds, skipping (with a warning) files without responses."""
     sessions = []
     for name, path in session_files(base_data_path).items():
         contents = scan_session(name, path)

@@ -23,6 +23,7 @@ NAN_POLICIES = ("raise", "exclude")
 
 
 def check_nan_policy(nan_policy: str) -> None:
+    """``nan_policy`` must be one of :data:`NAN_POLICIES`."""
     if nan_policy not in NAN_POLICIES:
         raise DataValidationError(
             f"nan_policy={nan_policy!r} is not one of {NAN_POLICIES}",
@@ -76,6 +77,7 @@ def check_responses_finite(
 
 
 def check_chunk_fits(n_frames: int, chunk_size: int, what: str, session: str | None) -> None:
+    """``chunk_size`` must be positive and no longer than the ``n_frames`` of ``what``."""
     if chunk_size < 1:
         raise DataValidationError(
             f"chunk_size is {chunk_size}; it must be at least 1 frame",
@@ -210,6 +212,7 @@ def check_response_rows(shape: tuple[int, ...], n_frames: int, session: str | No
 
 
 def check_chunk_in_scene(chunk_size: int, scene_length: int, session: str | None) -> None:
+    """Chunks kept inside scenes must fit in one (``chunk_size <= scene_length``)."""
     if chunk_size > scene_length:
         raise ShapeError(
             f"chunk_size {chunk_size} is longer than scene_length {scene_length}, so training "
@@ -220,6 +223,7 @@ def check_chunk_in_scene(chunk_size: int, scene_length: int, session: str | None
 
 
 def check_any_left(start_indices: list[int], split: str, session: str | None) -> None:
+    """After leaving out chunks with NaN responses, ``split`` must still serve one."""
     if not start_indices:
         raise NonFiniteError(
             f"every {split} chunk contains NaN responses",

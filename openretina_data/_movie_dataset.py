@@ -103,10 +103,12 @@ class MovieDataSet(Dataset):
 
     @property
     def movies(self) -> LazyMovie:
+        """The frames, ``(channels, time, height, width)``, read on demand."""
         return self.samples[0]
 
     @property
     def responses(self) -> torch.Tensor:
+        """``(time, neurons)`` float32 responses, one row per frame."""
         return self.samples[1]
 
     def _frames(self, start: int, stop: int) -> torch.Tensor:

@@ -226,6 +226,7 @@ class LazyMovie:
 
     @property
     def n_frames(self) -> int:
+        """Frames in this movie (its time axis)."""
         return self.shape[1]
 
     @property

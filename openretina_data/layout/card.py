@@ -30,6 +30,7 @@ class FileFingerprint:
 
     @classmethod
     def of(cls, path: str | os.PathLike[str]) -> FileFingerprint:
+        """Size (bytes) and modification time (ns) of ``path`` now."""
         stat = os.stat(path)
         return cls(size=stat.st_size, mtime_ns=stat.st_mtime_ns)
 
@@ -128,10 +129,12 @@ class DatasetCard:
         return card
 
     def to_json(self) -> str:
+        """The card as indented JSON text (NaN is refused: cards stay valid JSON)."""
         return json.dumps(self.to_dict(), indent=2, sort_keys=False, allow_nan=False) + "\n"
 
     @classmethod
     def from_json(cls, text: str, *, path: str | None = None) -> DatasetCard:
+        """Parse a card; :class:`~openretina_data.errors.LayoutError` naming ``path`` if it is malformed."""
         try:
             data = json.loads(text)
         except (json.JSONDecodeError, UnicodeDecodeError) as error:

@@ -257,4 +257,5 @@ def _check_consistency(relative: str, report: Report, contents: SessionContents)
 
 
 def movie_frame_size(shape: tuple[int, ...]) -> tuple[int, int, int]:
+    """``(channels, height, width)`` of a ``(channels, time, height, width)`` movie shape."""
     return (shape[0], shape[2], shape[3])

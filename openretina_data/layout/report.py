@@ -104,10 +104,12 @@ class Report:
 
     @property
     def errors(self) -> list[Problem]:
+        """The problems of severity "error"."""
         return [p for p in self.problems if p.severity == "error"]
 
     @property
     def warnings(self) -> list[Problem]:
+        """The problems of severity "warning"."""
         return [p for p in self.problems if p.severity == "warning"]
 
     def codes(self, severity: Severity | None = None) -> set[str]:
@@ -124,6 +126,7 @@ class Report:
         file: str | None = None,
         key: str | None = None,
     ) -> None:
+        """Record one problem: ``message`` says what is wrong, ``fix`` what to do about it."""
         self.problems.append(Problem(severity, code, message, fix, file, key))
 
     def to_dict(self) -> dict[str, Any]:

@@ -38,6 +38,7 @@ def source_file(path: str | os.PathLike[str], *, chunk_bytes: int = 1 << 22) -> 
 
 
 def check_dtype(dtype: Any, allowed: Sequence[np.dtype], *, what: str, label: str) -> np.dtype:
+    """``dtype`` as a numpy dtype; :class:`DataValidationError` naming ``label`` unless it is in ``allowed``."""
     resolved = np.dtype(dtype)
     if resolved not in allowed:
         raise DataValidationError(
