@@ -156,11 +156,13 @@ class ImportWizard(QWizard):
                 event.ignore()
                 return
             write.cancel_and_wait()
-        if self.probing is not None and self.probing.running:
-            self.probing.wait()
         for page in self.pages.values():
             stop = getattr(page, "stop_work", None)
             if stop is not None:
                 stop()
+        # Every worker thread must end before its QThread object goes away.
+        for task in self.findChildren(BackgroundTask):
+            task.cancel()
+            task.wait()
         self.readers.close_all()
         super().closeEvent(event)
