@@ -338,13 +338,10 @@ def as_lazy_movie(
 ) -> LazyMovie:
     """``movie`` as a :class:`LazyMovie` (returned as is when it already is one).
 
-    ``norm_mean``/``norm_std`` apply to a plain array only. A LazyMovie, or a movie made
-    of ``parts`` with its own ``norm_mean``/``norm_std`` (the ``NormalizedMovie`` of
-    ``h5_dataset_reader.load_stimuli(..., mmap=True)``), keeps its own normalisation.
+    ``norm_mean``/``norm_std`` apply to a plain array only. A LazyMovie (such as the
+    ``NormalizedMovie`` of ``h5_dataset_reader.load_stimuli(..., mmap=True)``) keeps its
+    own normalisation.
     """
     if isinstance(movie, LazyMovie):
         return movie
-    parts = getattr(movie, "parts", None)
-    if isinstance(parts, list | tuple) and parts:
-        return LazyMovie(parts, getattr(movie, "norm_mean", None), getattr(movie, "norm_std", None))
     return LazyMovie([movie], norm_mean, norm_std)

@@ -36,7 +36,7 @@ class NormalizedMovie(LazyMovie):
     names : tuple[str, ...]
         Stimulus names, one per part (empty when not given).
     boundaries : tuple[int, ...]
-        Frame where each part starts, then the total number of frames.
+        Frame where each part starts, then the total number of frames (derived from the parts).
     """
 
     def __init__(
@@ -48,11 +48,15 @@ class NormalizedMovie(LazyMovie):
     ) -> None:
         super().__init__(parts, norm_mean, norm_std)
         self.names: tuple[str, ...] = tuple(names) if names is not None else ()
-        lengths = [part.shape[1] for part in self.parts]
-        self.boundaries: tuple[int, ...] = tuple(int(b) for b in np.cumsum([0, *lengths]))
+
+    @property
+    def boundaries(self) -> tuple[int, ...]:
+        """Frame where each part starts, then the total number of frames."""
+        return tuple(self._part_starts)
 
     @property
     def size(self) -> int:
+        """Number of values, as for a numpy array."""
         return int(np.prod(self.shape))
 
     def __repr__(self) -> str:
