@@ -2,7 +2,8 @@
 
 Also runs the Maheswaranathan snippets of openretina's Data I/O page ("Loading Stimuli",
 "Loading Neural Responses", "Composing Complete Dataloaders") verbatim but for the import
-prefix and the ``base_data_path=...`` placeholder, which points at the miniature.
+prefix and the ``base_data_path=...`` placeholder, which points at the miniature's
+``ganglion_cell_data`` folder, as the page says.
 Without openretina installed these tests fail at import, on purpose.
 """
 
@@ -112,7 +113,8 @@ def _one_session_archive(root: Path) -> Path:
 
 
 def test_data_io_page_snippets_run_unchanged_and_feed_the_dataloaders(tmp_path: Path) -> None:
-    archive = _one_session_archive(tmp_path)
+    # The page points base_data_path at "ganglion_cell_data" (openretina 1.1.1 itself wants its parent)
+    archive = _one_session_archive(tmp_path) / "ganglion_cell_data"
     # --- verbatim snippets (import prefix swapped, `...` -> the miniature) ---
     # fmt: off
     from openretina_data.maheswaranathan_2023.stimuli import load_all_stimuli
