@@ -14,8 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from openretina_data._h5_session import npy_shape, stimulus_files
 from openretina_data.errors import LayoutError, SourceNotFoundError
 from openretina_data.memory_probe import PeakMemory
 
@@ -53,15 +52,23 @@ def dataset_settings(
     if card is not None:
         norm_mean = card.norm_mean if norm_mean is None else norm_mean
         norm_std = card.norm_std if norm_std is None else norm_std
-    stimuli = sorted((path / "stimuli").glob("*.npy"))
+    stimuli = stimulus_files(path)
     if not stimuli:
         raise LayoutError(
             "the dataset has no stimuli/*.npy files",
             path=path,
             hint="Pass the folder that holds stimuli/ and the session .hdf5 files.",
         )
-    shape = np.load(stimuli[0], mmap_mode="r").shape
-    return list(test_names), [int(shape[0]), int(shape[2]), int(shape[3])], norm_mean, norm_std
+    first = next(iter(stimuli.values()))
+    shape = npy_shape(first)
+    if shape is None or len(shape) != 4:
+        raise LayoutError(
+            f"cannot take the frame size from this stimulus: it is not a readable "
+            f"(channels, time, height, width) array (shape {shape})",
+            path=first,
+            hint="Run `openretina-data check` on the dataset folder to see what is wrong.",
+        )
+    return list(test_names), [shape[0], shape[2], shape[3]], norm_mean, norm_std
 
 
 def loader_summary(

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from openretina_data.cli import main
+from openretina_data.errors import LayoutError
 from openretina_data.loader_summary import loader_summary
 
 FRAMES, CLIP, CHUNK, BATCH, VAL = 3000, 90, 50, 16, 10
@@ -86,3 +87,12 @@ def test_loader_summary_takes_explicit_test_names(dataset: Path) -> None:
         num_val_clips=VAL,
     )
     assert "random_noise_1" in summary["splits"] and "random_noise_2" not in summary["splits"]
+
+
+def test_loader_summary_names_an_unreadable_stimulus(tmp_path: Path) -> None:
+    (tmp_path / "stimuli").mkdir()
+    broken = tmp_path / "stimuli" / "a.npy"
+    broken.write_bytes(b"not a numpy file")
+    with pytest.raises(LayoutError, match="frame size") as caught:
+        loader_summary(tmp_path, test_names=["a"])
+    assert caught.value.path == str(broken) and "check" in caught.value.hint
