@@ -51,14 +51,17 @@ class TiffReader(SourceReader):
         super().__init__(path)
         import tifffile
 
-        with self._guard("file"):
-            self.file = tifffile.TiffFile(self.path)
+        opened: list[Any] = []  # closed again if tifffile complains after opening
         try:
+            with self._guard("file"):
+                opened.append(tifffile.TiffFile(self.path))
+            self.file = opened[0]
             with self._guard("file"):
                 self.series = list(self.file.series)
                 self._check_sizes()
         except UnreadableSourceError:
-            self.file.close()
+            for handle in opened:
+                handle.close()
             raise
         stem = self.path.stem.removesuffix(".ome")
         self.keys_to_series = {
