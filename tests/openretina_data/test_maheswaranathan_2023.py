@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 from pathlib import Path
 
 import h5py
@@ -203,3 +205,17 @@ def test_lazy_loading_refuses_compressed_movies_with_the_fix(tmp_path: Path) -> 
         load_all_stimuli(root, lazy=True)
     assert "h5repack" in info.value.hint
     assert load_all_stimuli(root)["s1"].train.shape == (1, 360, 50, 50)
+
+
+def test_loading_the_archive_does_not_import_torch(miniature: Path) -> None:
+    code = (
+        "import sys\n"
+        "from openretina_data.maheswaranathan_2023.stimuli import load_all_stimuli\n"
+        "from openretina_data.maheswaranathan_2023.responses import load_all_responses\n"
+        f"load_all_stimuli({str(miniature)!r}, lazy=True); load_all_responses({str(miniature)!r})\n"
+        "print('torch' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip().splitlines()[-1] == "False"
