@@ -147,6 +147,9 @@ def convert(
     ) as writer:
         writer.card.test_stimuli = [s.name for s in recipe.stimuli if s.split == "test"]
         writer.card.description = recipe.description
+        writer.card.extra["recipe_folder"] = str(
+            recipe.base_dir.resolve()
+        )  # paths are relative to it
         _set_normalisation(recipe, writer)
         hashing = ThreadPoolExecutor(max_workers=1)  # hashlib releases the GIL: overlaps I/O
         stop_hashing = threading.Event()

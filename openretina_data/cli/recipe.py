@@ -50,5 +50,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {args.output} (sha256 {card.recipe_sha256})")
     else:
         print(f"# recipe sha256: {card.recipe_sha256}")
+        recipe_folder = card.extra.get("recipe_folder")
+        if recipe_folder:
+            print(f"# its relative paths are relative to: {recipe_folder}")
         print(card.recipe_text, end="" if card.recipe_text.endswith("\n") else "\n")
     return 0
