@@ -28,7 +28,7 @@ import logging
 import os
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import h5py
 import numpy as np
@@ -217,3 +217,16 @@ def _trim(responses: np.ndarray, n_frames: int, path: Path, session: str, what: 
             n_bins - n_frames,
         )
     return responses[..., :n_frames]
+
+
+def __getattr__(name: str) -> Any:
+    """``NeuronDataBaccus`` (openretina's name for this dataset's neuron split), imported on use.
+
+    It is :class:`openretina_data.base_dataloader.NeuronDataSplit`; importing it lazily
+    keeps torch out of a plain ``load_all_responses``.
+    """
+    if name == "NeuronDataBaccus":
+        from openretina_data.base_dataloader import NeuronDataSplit
+
+        return NeuronDataSplit
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -39,11 +39,12 @@ from openretina_data.maheswaranathan_2023.archive import (
     normalized_copy,
     open_archive_file,
 )
+from openretina_data.maheswaranathan_2023.constants import CLIP_LENGTH
 from openretina_data.movie_view import NormalizedMovie
 
 LOGGER = logging.getLogger(__name__)
 
-CLIP_LENGTH = 90  # frames; the clip length openretina's configs use for this dataset
+__all__ = ["CLIP_LENGTH", "load_all_stimuli"]  # openretina's stimuli module has CLIP_LENGTH too
 
 
 def load_all_stimuli(

@@ -219,3 +219,13 @@ def test_loading_the_archive_does_not_import_torch(miniature: Path) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_openretinas_other_module_names_exist() -> None:
+    from openretina_data.base_dataloader import NeuronDataSplit
+    from openretina_data.maheswaranathan_2023.constants import CLIP_LENGTH
+    from openretina_data.maheswaranathan_2023.responses import NeuronDataBaccus
+    from openretina_data.maheswaranathan_2023.stimuli import CLIP_LENGTH as STIMULI_CLIP_LENGTH
+
+    assert CLIP_LENGTH == STIMULI_CLIP_LENGTH == 90
+    assert issubclass(NeuronDataBaccus, NeuronDataSplit)
