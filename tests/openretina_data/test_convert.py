@@ -394,3 +394,24 @@ def test_closing_a_parallel_conversion_leaves_nothing(tmp_path: Path) -> None:
     steps.close()
     assert not (tmp_path / "dataset").exists()
     assert _leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("container", ["hdf5", "mat-v7.3"])
+def test_movies_from_hdf5_and_matlab_files(tmp_path: Path, container: str) -> None:
+    recipe = binned_recording(tmp_path, n_sessions=1, train_frames=40, test_frames=10, repeats=1)
+    movie = np.random.default_rng(1).random((40, 8, 6, 2), dtype=np.float32)  # (t, h, w, c)
+    if container == "hdf5":
+        with h5py.File(tmp_path / "movie.h5", "w") as f:
+            f.create_dataset("group/movie", data=movie)
+        recipe.stimuli[0].path, recipe.stimuli[0].key = "movie.h5", "group/movie"
+    else:
+        import hdf5storage
+
+        hdf5storage.savemat(str(tmp_path / "movie.mat"), {"movie": movie}, format="7.3")
+        recipe.stimuli[0].path, recipe.stimuli[0].key = "movie.mat", "movie"
+    recipe.stimuli[0].axes = "thwc"
+    np.save(tmp_path / "stimuli" / "test.npy", np.zeros((10, 8, 6, 2), np.float32))
+    recipe.stimuli[1].axes = "thwc"
+    run(recipe)
+    written = np.load(tmp_path / "dataset" / "stimuli" / "train.npy")
+    np.testing.assert_array_equal(written, movie.transpose(3, 0, 1, 2))
