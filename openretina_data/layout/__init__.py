@@ -51,7 +51,8 @@ Checking
     ``Report.ok``, ``.problems`` (``Problem``: severity, code, file, key, message, fix),
     ``.summary``, ``.codes(severity=None)``, ``.to_dict()``, ``.to_text()``.
 Reading helpers
-    ``read_npy_header(path) -> NpyHeader``, ``all_finite(array, time_axis)``,
+    ``read_npy_header(path) -> NpyHeader`` (``parse_npy_header(stream)`` for an open
+    file or zip member), ``all_finite(array, time_axis)``,
     ``NpyTimeFile(path)`` (a C-order ``.npy`` read/written by time-slabs with plain
     file I/O, so resident memory stays at one slab).
 """
@@ -79,7 +80,13 @@ from openretina_data.layout.names import (
     validate_test_stimuli,
     validate_unique,
 )
-from openretina_data.layout.reading import NpyHeader, NpyTimeFile, all_finite, read_npy_header
+from openretina_data.layout.reading import (
+    NpyHeader,
+    NpyTimeFile,
+    all_finite,
+    parse_npy_header,
+    read_npy_header,
+)
 from openretina_data.layout.session import SessionWriter, source_file
 from openretina_data.layout.slabs import SlabWriter
 from openretina_data.layout.writer import DatasetWriter
@@ -106,6 +113,7 @@ __all__ = [
     "Summary",
     "all_finite",
     "check",
+    "parse_npy_header",
     "read_card",
     "read_npy_header",
     "responses_key",

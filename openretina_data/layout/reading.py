@@ -6,7 +6,7 @@ import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -40,21 +40,34 @@ def read_npy_header(path: str | os.PathLike[str]) -> NpyHeader:
         The file cannot be opened.
     """
     with open(path, "rb") as handle:
-        version = np.lib.format.read_magic(handle)
-        if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(handle)
-        elif version == (2, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(handle)
-        else:
-            reader = getattr(np.lib.format, "_read_array_header", None)
-            if reader is None:
-                raise ValueError(f"unsupported .npy version {version}")
-            shape, fortran, dtype = reader(handle, version)
-        offset = handle.tell()
-    dtype = np.dtype(dtype)
-    if dtype.hasobject:
+        header = parse_npy_header(handle)
+    if header.dtype.hasobject:
         raise ValueError("the array holds Python objects (it would need pickle to load)")
-    return NpyHeader(tuple(int(s) for s in shape), dtype, bool(fortran), offset)
+    return header
+
+
+def parse_npy_header(handle: IO[bytes]) -> NpyHeader:
+    """Parse the ``.npy`` header at the start of an open binary stream (a file, a zip member).
+
+    Object dtypes are returned, not refused: callers that must refuse them check
+    ``header.dtype.hasobject`` (as :func:`read_npy_header` does).
+
+    Raises
+    ------
+    ValueError
+        Not a ``.npy`` stream, or an unknown version.
+    """
+    version = np.lib.format.read_magic(handle)
+    if version == (1, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(handle)
+    elif version == (2, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(handle)
+    else:
+        reader = getattr(np.lib.format, "_read_array_header", None)
+        if reader is None:
+            raise ValueError(f"unsupported .npy version {version}")
+        shape, fortran, dtype = reader(handle, version)
+    return NpyHeader(tuple(int(s) for s in shape), np.dtype(dtype), bool(fortran), handle.tell())
 
 
 def time_chunks(n_frames: int, bytes_per_frame: int, budget: int = CHUNK_BYTES) -> Iterator[slice]:

@@ -19,7 +19,9 @@ from openretina_data.layout import (
     DatasetWriter,
     all_finite,
     check,
+    parse_npy_header,
     read_card,
+    read_npy_header,
     responses_key,
     source_file,
     stimulus_key,
@@ -512,3 +514,22 @@ def test_running_stats_pieces_and_merges_agree_with_numpy() -> None:
         assert stats.mean == pytest.approx(finite.mean(), rel=1e-12)
         assert stats.std == pytest.approx(finite.std(), rel=1e-10)
         assert (stats.min, stats.max) == (finite.min(), finite.max())
+
+
+def test_parse_npy_header_reads_a_stream_and_leaves_object_refusal_to_the_path_reader(
+    tmp_path: Path,
+) -> None:
+    import io
+
+    stream = io.BytesIO()
+    np.save(stream, np.zeros((2, 5, 3, 4), dtype=np.uint8))
+    stream.seek(0)
+    header = parse_npy_header(stream)
+    assert header.shape == (2, 5, 3, 4) and header.dtype == np.uint8
+    assert header.expected_size == len(stream.getvalue())
+    objects = tmp_path / "objects.npy"
+    np.save(objects, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with open(objects, "rb") as handle:
+        assert parse_npy_header(handle).dtype.hasobject
+    with pytest.raises(ValueError, match="Python objects"):
+        read_npy_header(objects)
