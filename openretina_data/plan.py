@@ -16,6 +16,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+import numpy as np
+
 from openretina_data.convert_io import MovieAxes, open_array
 from openretina_data.errors import OpenRetinaDataError
 from openretina_data.layout.card import read_card
@@ -31,6 +33,7 @@ from openretina_data.recipe import (
 )
 from openretina_data.responses_io import (
     SpikeReader,
+    TraceReader,
     frames_needed,
     open_response_reader,
     read_info_column,
@@ -440,6 +443,15 @@ def _plan_session(
             if isinstance(reader, SpikeReader):
                 unit_ids = reader.units.unit_ids
                 _check_spike_coverage(reader, found, name, source.path, result.timing)
+            if isinstance(reader, TraceReader):
+                span = reader.n_samples / reader.rate
+                before = int(reader.edges[0] * reader.rate)
+                after = max(reader.n_samples - int(np.ceil(reader.edges[-1] * reader.rate)), 0)
+                result.timing.append(
+                    f"traces cover 0..{span:.3f} s ({reader.n_samples} samples at {reader.rate:g} Hz); "
+                    f"frames {reader.edges[0]:.3f}..{reader.edges[-1]:.3f} s; {before} samples before "
+                    f"and {after} after the frames are not used"
+                )
             needed = frames_needed(source, movie_frames)
             if reader.frames_available is not None:
                 _compare_frames(reader.frames_available, needed, found, name, source.path)

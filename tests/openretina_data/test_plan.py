@@ -131,3 +131,31 @@ def test_session_names_must_be_unique(tmp_path: Path) -> None:
     recipe = binned_recording(tmp_path)
     recipe.sessions[1].name = "S0"
     assert any("clash" in p.message for p in plan(recipe).errors)
+
+
+def test_traces_report_the_samples_outside_the_frames(tmp_path: Path) -> None:
+    from openretina_data.recipe import FrameTimes, Recipe, ResponseSource, SessionSpec, StimulusSpec
+
+    np.save(tmp_path / "traces.npy", np.zeros((3, 1000), np.float32))  # 10 s at 100 Hz
+    np.save(tmp_path / "movie.npy", np.zeros((100, 4, 4), np.float32))  # 4 s at 25 Hz
+    source = ResponseSource(
+        path="traces.npy",
+        kind="traces",
+        unit="dF/F",
+        sampling_rate_hz=100.0,
+        epochs=[Epoch(stimulus="movie")],
+        frame_times=FrameTimes(kind="rate", start_s=1.0),
+    )
+    recipe = Recipe(
+        output="out",
+        frame_rate_hz=25.0,
+        stimuli=[StimulusSpec(name="movie", path="movie.npy")],
+        sessions=[SessionSpec(name="a", responses=[source])],
+        base_dir=tmp_path,
+    )
+    result = plan(recipe)
+    assert result.ok
+    assert any("100 samples before and 500 after" in line for line in result.sessions[0].timing)
+    source.frame_times.start_s = 7.0  # frames would run to 11 s: past the end of the traces
+    (error,) = plan(recipe).errors
+    assert "11.000 s" in error.message and "sampling_rate_hz" in error.hint
