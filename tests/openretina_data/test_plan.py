@@ -159,3 +159,13 @@ def test_traces_report_the_samples_outside_the_frames(tmp_path: Path) -> None:
     source.frame_times.start_s = 7.0  # frames would run to 11 s: past the end of the traces
     (error,) = plan(recipe).errors
     assert "11.000 s" in error.message and "sampling_rate_hz" in error.hint
+
+
+def test_output_path_blocked_by_a_file(tmp_path: Path) -> None:
+    recipe = binned_recording(tmp_path)
+    (tmp_path / "blocker").write_text("a file, not a folder")
+    recipe.output = "blocker/dataset"
+    assert any("file stands where a folder" in p.message for p in plan(recipe).errors)
+    recipe.output = "new/sub/dataset"
+    result = plan(recipe)
+    assert result.ok and any("will be created" in p.message for p in result.warnings)
