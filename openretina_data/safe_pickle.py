@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import pickle
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -60,6 +60,23 @@ class _PlainDataUnpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
 
+def unpickle_plain_data(handle: IO[bytes], path: str | os.PathLike[str]) -> Any:
+    """Unpickle the stream at ``handle`` resolving only :data:`ALLOWED_GLOBALS`.
+
+    For pickles inside other files (an object ``.npy`` after its header, say). Unlike
+    :func:`load_plain_pickle` it returns object arrays as they are: callers decide
+    what they accept. ``path`` names the file in errors.
+
+    Raises
+    ------
+    UnsafeContentError
+        The pickle names a class or function outside :data:`ALLOWED_GLOBALS`.
+    pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError
+        The stream is not a (complete) pickle; callers turn these into their error.
+    """
+    return _PlainDataUnpickler(handle, os.fspath(path)).load()
+
+
 def _reject_object_arrays(value: Any, path: str) -> None:
     if isinstance(value, np.ndarray) and value.dtype.hasobject:
         raise UnsafeContentError("the pickle holds an array of Python objects", path=path)
@@ -98,7 +115,7 @@ def load_plain_pickle(file_path: str | os.PathLike[str]) -> Any:
         raise SourceNotFoundError(f"no pickle file at {path!r}", path=path)
     try:
         with open(path, "rb") as file:
-            value = _PlainDataUnpickler(file, path).load()
+            value = unpickle_plain_data(file, path)
     except UnsafeContentError:
         raise
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError) as error:
