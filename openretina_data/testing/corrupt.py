@@ -228,6 +228,35 @@ def _absurd_h5(folder: Path) -> Path:
     return path
 
 
+def _absurd_mat5(folder: Path) -> Path:
+    """An uncompressed MAT v5 file whose first array's dims claim 2^30 x 8 x 6 values."""
+    from scipy.io import savemat
+
+    path = folder / "movie.mat"
+    savemat(path, {"stimulus": np.zeros((60, 8, 6), np.float32)}, do_compression=False)
+    data = bytearray(path.read_bytes())
+    dims_tag = 128 + 8 + 16  # file header, matrix tag, array-flags sub-element
+    assert struct.unpack("<I", data[dims_tag : dims_tag + 4])[0] == 5  # miINT32 dims
+    data[dims_tag + 8 : dims_tag + 12] = struct.pack("<i", 2**30)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def _absurd_tiff(path: Path) -> Path:
+    """Set the first page's ImageWidth and ImageLength tags to 65535 (4 GiB per page)."""
+    data = bytearray(path.read_bytes())
+    order = "<" if data[:2] == b"II" else ">"
+    ifd = struct.unpack(order + "I", data[4:8])[0]
+    (count,) = struct.unpack(order + "H", data[ifd : ifd + 2])
+    for entry in range(ifd + 2, ifd + 2 + 12 * count, 12):
+        tag, kind = struct.unpack(order + "HH", data[entry : entry + 4])
+        if tag in (256, 257):  # ImageWidth, ImageLength
+            packed = struct.pack(order + ("H" if kind == 3 else "I"), 65535)
+            data[entry + 8 : entry + 8 + len(packed)] = packed
+    path.write_bytes(bytes(data))
+    return path
+
+
 def _object_npy(folder: Path) -> Path:
     return payload_npy(folder / "movie.npy", folder.parent / MARKER)
 
@@ -325,7 +354,19 @@ def source_cases() -> list[Case]:
             _then(_write_mat73, _h5_superblock(512)),
             key="stimulus",
         ),
+        file_case(
+            "mat5-absurd-dims",
+            "a MAT v5 array header claiming 2^30 frames",
+            _absurd_mat5,
+            key="stimulus",
+            may_accept=READERS,  # listing shows the claimed shape; reading it is refused
+        ),
         file_case("tiff-zero-length", "an empty .tif", _empty("movie.tif")),
+        file_case(
+            "tiff-absurd-size",
+            "a TIFF whose first page claims 65535 x 65535 pixels",
+            _then(_write_tiff, _absurd_tiff),
+        ),
         file_case("tiff-truncated", "a TIFF stack cut in half", _then(_write_tiff, truncate)),
         file_case(
             "tiff-ifd-flipped",

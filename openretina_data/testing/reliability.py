@@ -28,6 +28,7 @@ import os
 import shutil
 import tempfile
 import traceback
+import tracemalloc
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -56,6 +57,8 @@ from openretina_data.testing.corrupt_datasets import FRAME_SIZE
 #: An entry point: given what a case built, return ``(result, text)`` or raise.
 EntryPoint = Callable[[Built], tuple[str, str]]
 LEFTOVER_TAGS = (".tmp-", ".old-")
+#: Every corpus input is tiny; an entry point that allocates more believed a hostile header.
+MEMORY_BOUND = 64 << 20
 
 
 @dataclass
@@ -70,6 +73,11 @@ class Outcome:
     sources_changed: list[str] = field(default_factory=list)
     leftovers: list[str] = field(default_factory=list)
     payload_ran: bool = False
+    peak_bytes: int = 0  # largest Python/numpy allocation while the entry point ran
+
+    @property
+    def within_memory(self) -> bool:
+        return self.peak_bytes <= MEMORY_BOUND
 
     @property
     def clean(self) -> bool:
@@ -89,6 +97,8 @@ class Outcome:
             parts.append(f"left behind {self.leftovers}")
         if self.payload_ran:
             parts.append("THE PAYLOAD RAN")
+        if not self.within_memory:
+            parts.append(f"allocated {self.peak_bytes / 2**20:.0f} MiB")
         return "; ".join(parts) + f"\n{self.text}"
 
 
@@ -266,6 +276,18 @@ def leftovers(built: Built, outputs_before: set[str]) -> list[str]:
     return sorted(set(found))
 
 
+def _preload() -> None:
+    """Import what the entry points use, so that imports do not count as their memory."""
+    import openretina_data.base_dataloader
+    import openretina_data.cli
+    import openretina_data.convert
+    import openretina_data.h5_dataset_reader
+    import openretina_data.plan
+    import openretina_data.sources  # noqa: F401
+
+    openretina_data.cli.build_parser()
+
+
 def run_one(
     case: Case, entry: str, folder: Path, entry_points: Mapping[str, EntryPoint] | None = None
 ) -> Outcome:
@@ -274,6 +296,12 @@ def run_one(
     built = case.build(folder)
     before = snapshot(built)
     outputs_before = {p.name for p in built.outputs.iterdir()}
+    _preload()
+    tracing = tracemalloc.is_tracing()
+    if tracing:
+        tracemalloc.reset_peak()
+    else:
+        tracemalloc.start()
     try:
         with warnings.catch_warnings(record=True):  # warnings are messages, not failures
             warnings.simplefilter("always")
@@ -282,6 +310,10 @@ def run_one(
         result, text = _ours(error)
     except Exception:  # a crash is what this harness exists to find  # noqa: BLE001
         result, text = "crash", traceback.format_exc()
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        if not tracing:
+            tracemalloc.stop()
     after = snapshot(built)
     changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
     outcome = Outcome(
@@ -292,6 +324,7 @@ def run_one(
         allowed_to_accept=entry in case.may_accept,
         sources_changed=changed,
         payload_ran=built.marker.exists(),
+        peak_bytes=peak,
     )
     left = leftovers(built, outputs_before)
     if result == "accepted" and entry in (CONVERT, CONVERT_CLI) and case.may_accept:
@@ -345,6 +378,8 @@ def markdown_table(outcomes: list[Outcome]) -> str:
             cell = symbol[found.result]
             if found.sources_changed or found.leftovers or found.payload_ran:
                 cell += " (UNSAFE)"
+            elif not found.within_memory:
+                cell += " (MEMORY)"
             cells.append(cell)
         rows.append(f"| {case} | " + " | ".join(cells) + " |")
     return "\n".join([summary_line(outcomes), "", *rows])
@@ -360,9 +395,11 @@ def summary_line(outcomes: list[Outcome]) -> str:
     changed = sum(bool(o.sources_changed) for o in outcomes)
     partial = sum(bool(o.leftovers) for o in outcomes)
     payload = sum(o.payload_ran for o in outcomes)
+    peak = max((o.peak_bytes for o in outcomes), default=0)
     verdict = "all clean errors" if not bad else f"{len(bad)} NOT CLEAN"
     return (
         f"{len(cases)} cases × {len(entries)} entry points ({len(outcomes)} runs): {verdict} "
         f"({refused} clear errors, {accepted} safely accepted), {changed} sources changed, "
-        f"{partial} partial outputs, {payload} payloads run"
+        f"{partial} partial outputs, {payload} payloads run, "
+        f"largest allocation {peak / 2**20:.1f} MiB"
     )
