@@ -49,6 +49,7 @@ from openretina_data.errors import (
     MissingKeyError,
     ShapeError,
 )
+from openretina_data.layout.names import RESERVED_TEST_NAMES
 from openretina_data.safe_pickle import load_plain_pickle
 
 __all__ = [
@@ -61,8 +62,9 @@ __all__ = [
     "normalize_train_test_movies",
 ]
 
-#: Split names the dataloaders create themselves; a test stimulus must not take them.
-RESERVED_SPLIT_NAMES = frozenset({"train", "validation"})
+#: Split names the dataloaders create themselves; a test stimulus must not take them
+#: (the layout's ``RESERVED_TEST_NAMES``, under the name openretina users see).
+RESERVED_SPLIT_NAMES = RESERVED_TEST_NAMES
 
 MOVIE_AXES = "(channels, time, height, width)"
 RESPONSE_AXES = "(neurons, time)"
