@@ -24,6 +24,7 @@ import multiprocessing
 import threading
 from collections.abc import Generator, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from openretina_data import __version__
-from openretina_data.convert_io import MovieAxes, open_array, source_files
+from openretina_data.convert_io import MovieAxes, open_array, read_slabs, source_files
 from openretina_data.errors import CancelledError, LayoutError, RecipeError
 from openretina_data.layout.card import SourceFile, read_card
 from openretina_data.layout.names import LAYOUT_VERSION
@@ -266,11 +267,11 @@ def _write_shared_stimulus(
         frames = t - recipe.lag_frames
         slabs = writer.create_stimulus(name, (c, frames, h, w), recipe.dtype)
         step = axes.slab_frames(np.dtype(recipe.dtype).itemsize)
-        for start in range(0, frames, step):
-            _raise_if_cancelled(token)
-            stop = min(start + step, frames)
-            slabs.write(_cast(axes.read(array, start, stop), recipe.dtype, name), start)
-            yield stop - start
+        with closing(read_slabs(axes, array, frames, step)) as blocks:
+            for start, block in blocks:
+                _raise_if_cancelled(token)
+                slabs.write(_cast(block, recipe.dtype, name), start)
+                yield block.shape[1]
     finally:
         reader.close()
 
@@ -496,11 +497,11 @@ def _write_session_stimulus(
         frames = t - recipe.lag_frames
         slabs = out.create_stimulus(name, (c, frames, h, w), recipe.dtype)
         step = axes.slab_frames(np.dtype(recipe.dtype).itemsize)
-        for start in range(0, frames, step):
-            _raise_if_cancelled(token)
-            stop = min(start + step, frames)
-            slabs.write(_cast(axes.read(array, start, stop), recipe.dtype, name), start)
-            yield 0
+        with closing(read_slabs(axes, array, frames, step)) as blocks:
+            for start, block in blocks:
+                _raise_if_cancelled(token)
+                slabs.write(_cast(block, recipe.dtype, name), start)
+                yield 0
     finally:
         reader.close()
 

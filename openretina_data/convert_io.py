@@ -7,7 +7,8 @@ header first, then slab by slab, so memory does not grow with recording length.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -172,6 +173,30 @@ class NpyFileArray(LazyArray):
         finally:
             mapped._mmap.close()  # type: ignore[attr-defined]
             del mapped
+
+
+def read_slabs(
+    axes: MovieAxes, array: LazyArray, frames: int, step: int
+) -> Generator[tuple[int, np.ndarray], None, None]:
+    """``(start, block)`` for frames ``0:frames`` in slabs of ``step``, read one ahead.
+
+    A background thread reads the next slab while the caller writes this one (numpy
+    copies, file reads and writes release the GIL), so reading and writing overlap.
+    Close the iterator (or exhaust it) before closing the source.
+    """
+    starts = list(range(0, frames, step))
+    with ThreadPoolExecutor(max_workers=1) as pool:
+
+        def fetch(index: int) -> Future[np.ndarray]:
+            start = starts[index]
+            return pool.submit(axes.read, array, start, min(start + step, frames))
+
+        pending = fetch(0) if starts else None
+        for index, start in enumerate(starts):
+            assert pending is not None
+            block = pending.result()
+            pending = fetch(index + 1) if index + 1 < len(starts) else None
+            yield start, block
 
 
 def source_files(path: Path) -> Iterator[Path]:
