@@ -52,6 +52,12 @@ keys are its column names; Kilosort: ``spike_times`` (samples), ``spike_clusters
 ``cluster_id``, ``cluster_label``; suite2p: ``F``, ``Fneu``, ``spks``, ``iscell``;
 the archive: ``<session>/<stimulus type>/<path in file>``.
 
+Limits: damaged files give ``UnreadableSourceError`` (the numpy, zip, TIFF, video and
+table readers are fuzz-tested), but libhdf5 can hang and scipy's MAT v5 reader can crash
+on some damaged (not merely truncated) files — HDFGroup/hdf5#1707, scipy's ``loadmat``
+docs — so a caller that probes untrusted files unattended should do it in a subprocess
+with a timeout.
+
 Adding a reader: subclass :class:`SourceReader` (set ``name``, ``description``,
 ``suffixes``, ``extra``/``requires`` for optional libraries, ``folders``), implement
 ``sniff``/``probe``/``array`` (+ ``close``), decorate with :func:`register`, import the

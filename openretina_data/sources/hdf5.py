@@ -7,13 +7,15 @@ attributes in ``SourceInfo.attrs``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import h5py
 import numpy as np
 
-from openretina_data.errors import UnreadableSourceError
+from openretina_data.errors import OpenRetinaDataError, UnreadableSourceError
 from openretina_data.sources.base import (
     BY_MAGIC,
     SourceInfo,
@@ -89,6 +91,21 @@ class H5Array(LazyArray):
             ) from error
 
 
+#: What h5py raises on corrupt files (a damaged object header surfaces as KeyError).
+H5_CORRUPT = (OSError, KeyError, RuntimeError, ValueError, TypeError)
+
+
+@contextmanager
+def h5_guard(path: Path, what: str, key: str | None = None) -> Iterator[None]:
+    """Turn h5py's errors on corrupt content into :class:`UnreadableSourceError`; ours pass."""
+    try:
+        yield
+    except OpenRetinaDataError:
+        raise
+    except H5_CORRUPT as error:
+        raise UnreadableSourceError(f"cannot read {what}: {error}", path=path, key=key) from error
+
+
 def open_h5(path: Path, description: str = "HDF5 file") -> h5py.File:
     """``h5py.File(path, "r")``; a truncated or corrupt file raises our error."""
     try:
@@ -101,9 +118,10 @@ def list_datasets(root: h5py.Group) -> list[tuple[str, h5py.Dataset]]:
     """Every dataset below ``root`` as ``(key, dataset)``, in file order."""
     found: list[tuple[str, h5py.Dataset]] = []
 
-    def visit(name: str, obj: Any) -> None:
-        if isinstance(obj, h5py.Dataset):
-            found.append((name, obj))
+    def visit(name: str | bytes, obj: Any) -> None:
+        if isinstance(obj, h5py.Dataset):  # a name that is not UTF-8 comes back as bytes
+            text = name if isinstance(name, str) else name.decode("utf-8", "replace")
+            found.append((text, obj))
 
     root.visititems(visit)
     return found
@@ -126,15 +144,14 @@ class Hdf5Reader(SourceReader):
         self.file = open_h5(self.path, self.description)
 
     def probe(self) -> SourceInfo:
-        try:
+        with h5_guard(self.path, "the file's structure"):
             variables = [variable_of(key, ds) for key, ds in list_datasets(self.file)]
             attrs = read_attrs(self.file)
-        except (OSError, RuntimeError, KeyError) as error:
-            raise self.unreadable("structure", error) from error
         return SourceInfo(str(self.path), self.name, tuple(variables), attrs)
 
     def array(self, key: str) -> LazyArray:
-        obj = self.file.get(key.strip("/"))
+        with h5_guard(self.path, "the object", key):  # a missing key gives None, not KeyError
+            obj = self.file.get(key.strip("/"))
         if not isinstance(obj, h5py.Dataset):
             raise missing_key(key, [k for k, _ in list_datasets(self.file)], self.path)
         return H5Array(obj, self.path, key)

@@ -23,7 +23,7 @@ from openretina_data.sources.base import (
     missing_key,
     register,
 )
-from openretina_data.sources.hdf5 import H5Array, list_datasets, open_h5, variable_of
+from openretina_data.sources.hdf5 import H5Array, h5_guard, list_datasets, open_h5, variable_of
 from openretina_data.sources.lazy import LazyArray
 
 STIM_TYPES = ("naturalscene", "whitenoise")
@@ -79,14 +79,12 @@ class MaheswaranathanReader(SourceReader):
                     continue
                 stim_types.add(stim)
                 handle = self._file(session, stim)
-                try:
+                with h5_guard(folder / f"{stim}.h5", "the archive file"):
                     for key, dataset in list_datasets(handle):
                         variables.append(variable_of(f"{session}/{stim}/{key}", dataset))
                     binned = handle.get("train/response/binned")
                     if isinstance(binned, h5py.Dataset) and binned.ndim == 2:
                         n_cells[session] = int(binned.shape[0])
-                except (OSError, RuntimeError, KeyError) as error:
-                    raise self.unreadable(f"{session}/{stim}.h5", error) from error
         attrs = {
             "sessions": list(self.sessions),
             "stim_types": sorted(stim_types),
@@ -99,7 +97,8 @@ class MaheswaranathanReader(SourceReader):
         if len(parts) == 3 and parts[0] in self.sessions and parts[1] in STIM_TYPES:
             session, stim, inner = parts
             if (self.sessions[session] / f"{stim}.h5").is_file():
-                obj = self._file(session, stim).get(inner)
+                with h5_guard(self.path, "the archive file", key):
+                    obj = self._file(session, stim).get(inner)
                 if isinstance(obj, h5py.Dataset):
                     return H5Array(obj, self.path, key)
         raise missing_key(key, self.probe().keys, self.path)

@@ -26,7 +26,7 @@ from openretina_data.sources.base import (
     missing_key,
     register,
 )
-from openretina_data.sources.hdf5 import H5Array, hdf5_signature_at, open_h5
+from openretina_data.sources.hdf5 import H5Array, h5_guard, hdf5_signature_at, open_h5
 from openretina_data.sources.lazy import DeferredArray, IndexableArray, LazyArray
 from openretina_data.sources.roles import guess_variable
 
@@ -81,12 +81,10 @@ class Mat73Reader(SourceReader):
         """``key -> (dataset, kind)`` with kind in numeric/char/empty; walks refs once."""
         if self._leaves is None:
             self._leaves = {}
-            try:
+            with h5_guard(self.path, "the MATLAB variables"):
                 for name, obj in self.file.items():
                     if not name.startswith("#"):
                         self._walk(name, obj)
-            except (OSError, RuntimeError, KeyError, ValueError) as error:
-                raise self.unreadable("structure", error) from error
         return self._leaves
 
     def _walk(self, key: str, obj: Any) -> None:
@@ -94,7 +92,9 @@ class Mat73Reader(SourceReader):
         if len(self._leaves) >= MAX_LEAVES:
             self._notes.append(f"more than {MAX_LEAVES} variables; {key!r} and later not listed")
             return
-        if isinstance(obj, h5py.Group):
+        if obj is None:  # h5py gives None for a link to nothing
+            self._notes.append(f"{key!r} is a broken link; skipped")
+        elif isinstance(obj, h5py.Group):
             for name, child in obj.items():
                 self._walk(f"{key}/{name}", child)
         elif obj.attrs.get("MATLAB_empty", 0):
@@ -102,7 +102,10 @@ class Mat73Reader(SourceReader):
         elif h5py.check_ref_dtype(obj.dtype) is not None:
             refs = obj[()]
             for i, ref in enumerate(np.asarray(refs).ravel()):
-                self._walk(f"{key}/{i}", self.file[ref])
+                target = self.file[ref] if ref else None
+                if target is None:
+                    raise self.unreadable(f"{key!r}: element {i} points nowhere")
+                self._walk(f"{key}/{i}", target)
         elif _matlab_class(obj) == "char":
             self._leaves[key] = (obj, "char")
         else:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import math
 import struct
+import tokenize
 import zipfile
+import zlib
 from pathlib import Path
 from typing import IO, Any
 
@@ -29,6 +31,11 @@ from openretina_data.sources.lazy import DeferredArray, IndexableArray, LazyArra
 from openretina_data.sources.roles import guess_variable
 
 NPY_MAGIC = b"\x93NUMPY"
+#: What numpy's header parser and zipfile/zlib raise on corrupt bytes.
+CORRUPT = (
+    ValueError, OSError, EOFError, SyntaxError, TypeError, KeyError, MemoryError,
+    NotImplementedError, tokenize.TokenError, zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error,
+)  # fmt: skip
 ZIP_MAGIC = b"PK\x03\x04"
 
 
@@ -79,7 +86,7 @@ class NpyReader(SourceReader):
         try:
             with self.path.open("rb") as handle:
                 self.shape, self.dtype, self.fortran, self.offset = read_npy_header(handle)
-        except (ValueError, OSError, SyntaxError) as error:
+        except CORRUPT as error:
             raise self.unreadable("header", error) from error
         refuse_objects(self.dtype, self.path, self.key)
         expected = self.offset + math.prod(self.shape) * self.dtype.itemsize
@@ -128,7 +135,7 @@ class NpzReader(SourceReader):
                     with archive.open(info) as handle:
                         shape, dtype, fortran, size = read_npy_header(handle)
                     self._members[info.filename[:-4]] = (info, shape, dtype, fortran, size)
-        except (zipfile.BadZipFile, ValueError, OSError, EOFError, SyntaxError) as error:
+        except CORRUPT as error:
             raise self.unreadable("archive", error) from error
 
     def probe(self) -> SourceInfo:
@@ -169,5 +176,5 @@ class NpzReader(SourceReader):
         try:
             with zipfile.ZipFile(self.path) as archive, archive.open(info) as handle:
                 return np.asarray(np.lib.format.read_array(handle, allow_pickle=False))
-        except (zipfile.BadZipFile, ValueError, OSError, EOFError) as error:
+        except CORRUPT as error:
             raise self.unreadable(f"member {info.filename!r}", error) from error

@@ -30,7 +30,9 @@ from openretina_data.sources.base import (
     register,
 )
 from openretina_data.sources.hdf5 import (
+    H5_CORRUPT,
     H5Array,
+    h5_guard,
     hdf5_signature_at,
     open_h5,
     read_attrs,
@@ -65,7 +67,7 @@ class NwbReader(SourceReader):
         try:
             with h5py.File(path, "r") as f:
                 return BY_MARKER if "nwb_version" in f.attrs else NO
-        except (OSError, ValueError):
+        except H5_CORRUPT:
             return NO
 
     def __init__(self, path: Any) -> None:
@@ -77,12 +79,10 @@ class NwbReader(SourceReader):
     def variables(self) -> dict[str, Variable]:
         if self._variables is None:
             found: dict[str, Variable] = {}
-            try:
+            with h5_guard(self.path, "the NWB structure"):
                 for top in DATA_GROUPS:
                     if isinstance(self.file.get(top), h5py.Group):
                         self._visit(self.file[top], top, found)
-            except (OSError, RuntimeError, KeyError) as error:
-                raise self.unreadable("structure", error) from error
             self._variables = found
         return self._variables
 
@@ -90,6 +90,8 @@ class NwbReader(SourceReader):
         kind = _type(group)
         for name, child in group.items():
             child_key = f"{key}/{name}"
+            if child is None:  # h5py gives None for a link to nothing
+                continue
             if isinstance(child, h5py.Group):
                 self._visit(child, child_key, found)
             elif not (
@@ -148,7 +150,8 @@ class NwbReader(SourceReader):
         key = key.strip("/")
         if key not in self.variables:
             raise missing_key(key, list(self.variables), self.path)
-        return H5Array(self.file[key], self.path, key)
+        with h5_guard(self.path, "the dataset", key):
+            return H5Array(self.file[key], self.path, key)
 
     def units(self, labels: tuple[str, ...] | None = None) -> SpikeUnits:
         """The ``Units`` table's spike times (s), ids, and labels from a quality-like column."""
@@ -160,6 +163,10 @@ class NwbReader(SourceReader):
                 key="units/spike_times",
                 hint="Use a file with sorted units, or read traces/series instead.",
             )
+        with h5_guard(self.path, "the Units table", "units"):
+            return self._read_units(units, labels)
+
+    def _read_units(self, units: h5py.Group, labels: tuple[str, ...] | None) -> SpikeUnits:
         flat = np.asarray(units["spike_times"][()], dtype=np.float64)
         ends = np.asarray(units["spike_times_index"][()], dtype=np.int64)
         ids = np.asarray(units["id"][()], dtype=np.int64) if "id" in units else np.arange(len(ends))

@@ -61,7 +61,11 @@ class TableReader(SourceReader):
         except (OSError, UnicodeDecodeError) as error:
             raise self.unreadable("text", error) from error
         self.delimiter = self._delimiter(first)
-        rows = [r for r in csv.reader(io.StringIO("".join(sample)), delimiter=self.delimiter) if r]
+        try:
+            reader = csv.reader(io.StringIO("".join(sample)), delimiter=self.delimiter)
+            rows = [r for r in reader if r]
+        except csv.Error as error:
+            raise self.unreadable("table", error) from error
         if not rows:
             raise self.unreadable("table: no rows")
         self.has_header = any(_number(c) is None for c in rows[0])
@@ -98,8 +102,11 @@ class TableReader(SourceReader):
 
     def _parse(self) -> list[np.ndarray]:
         if self._parsed is None:
-            with self.path.open("r", newline="", encoding="utf-8-sig") as handle:
-                rows = [r for r in csv.reader(handle, delimiter=self.delimiter) if r]
+            try:
+                with self.path.open("r", newline="", encoding="utf-8-sig") as handle:
+                    rows = [r for r in csv.reader(handle, delimiter=self.delimiter) if r]
+            except (OSError, UnicodeDecodeError, csv.Error) as error:
+                raise self.unreadable("text", error) from error
             body = rows[1:] if self.has_header else rows
             for n, row in enumerate(body, start=2 if self.has_header else 1):
                 if len(row) != len(self.columns):

@@ -24,6 +24,8 @@ from openretina_data.sources.base import (
 from openretina_data.sources.lazy import FrameArray, LazyArray
 from openretina_data.sources.roles import guess_variable
 
+#: What PyAV raises on corrupt containers besides its own errors (metadata, missing codec).
+CORRUPT = (AttributeError, UnicodeDecodeError, ValueError, OverflowError, ZeroDivisionError)
 GRAY_FORMATS = ("gray", "gray8", "gray10le", "gray12le", "gray16le", "gray16be", "ya8")
 
 
@@ -56,7 +58,7 @@ class VideoReader(SourceReader):
         self._av = av
         try:
             self.container = av.open(str(self.path))
-        except av.FFmpegError as error:
+        except (av.FFmpegError, *CORRUPT) as error:
             raise self.unreadable("container", error) from error
         try:
             if not self.container.streams.video:
@@ -69,7 +71,7 @@ class VideoReader(SourceReader):
             n_frames = int(self.stream.frames)
             if n_frames == 0:
                 n_frames = len(self._presentation_times())
-        except av.FFmpegError as error:
+        except (av.FFmpegError, *CORRUPT) as error:
             self.container.close()
             raise self.unreadable("streams", error) from error
         except BaseException:
@@ -120,7 +122,7 @@ class VideoReader(SourceReader):
                     found += 1
                 if found == len(wanted) or (frame.pts or 0) >= self._pts[stop - 1]:
                     break
-        except self._av.FFmpegError as error:
+        except (self._av.FFmpegError, *CORRUPT) as error:
             raise self.unreadable(f"frames {start}..{stop}", error) from error
         if found < len(wanted):
             raise self.unreadable(f"frames {start}..{stop}: only {found} of {len(wanted)} decoded")
