@@ -125,3 +125,12 @@ def test_next_weeks_session_is_appended_by_the_same_recipe(tmp_path: Path) -> No
     with h5py.File(out / "session_01.hdf5") as a, h5py.File(out / "session_03.hdf5") as b:
         np.testing.assert_array_equal(a["responses_natural"][()], b["responses_natural"][()])
     assert check(out).ok
+
+
+def test_the_commented_example_recipe_matches_create_example(tmp_path: Path) -> None:
+    from openretina_data.recipe import to_dict
+    from openretina_data.recipe_schema import SCHEMA_PATH
+
+    published = load_recipe(SCHEMA_PATH.parent / "example-recipe.yaml")
+    written = load_recipe(create_example(tmp_path))
+    assert to_dict(published) == to_dict(written)
