@@ -15,11 +15,14 @@ Public API (stable; the recipe engine and the wizard build on it)
     Probe each file of a plain folder: ``sources`` (SourceInfo list), ``skipped``
     (unrecognised files), ``errors`` (recognised but unreadable); never raises for one
     bad file. ``is_format_folder(path)`` says whether a folder is itself a format.
+``probe_isolated(path, format=None, timeout_s=30.0) -> SourceInfo``
+    ``probe`` in a child process with a time limit: for files never seen before (a
+    damaged file that hangs libhdf5 becomes an ``UnreadableSourceError``).
 ``choose_reader(path, format=None) -> type[SourceReader]``, ``readers()``, ``formats_text()``
     The registry: which reader would open ``path``; every reader; a printable list.
 ``SourceInfo``: ``path``, ``format`` (reader name), ``variables``, ``attrs`` (file
     metadata such as ``sample_rate``, ``fs``, ``sessions``), ``notes``, ``keys``,
-    ``variable(key)``, ``by_role(role)``, ``to_dict()``.
+    ``variable(key)``, ``by_role(role)``, ``to_dict()`` / ``SourceInfo.from_dict()``.
 ``Variable``: ``key``, ``shape``, ``dtype`` (numpy ``dtype.str``), ``role`` (one of
     :data:`ROLES`: stimulus, binned_responses, spike_times, traces, triggers,
     cell_metadata, timestamps, unknown), ``confidence`` 0..1, ``unit`` guess,
@@ -55,8 +58,8 @@ the archive: ``<session>/<stimulus type>/<path in file>``.
 Limits: damaged files give ``UnreadableSourceError`` (the numpy, zip, TIFF, video and
 table readers are fuzz-tested), but libhdf5 can hang and scipy's MAT v5 reader can crash
 on some damaged (not merely truncated) files — HDFGroup/hdf5#1707, scipy's ``loadmat``
-docs — so a caller that probes untrusted files unattended should do it in a subprocess
-with a timeout.
+docs — so a caller that probes untrusted files unattended should use
+``probe_isolated``.
 
 Adding a reader: subclass :class:`SourceReader` (set ``name``, ``description``,
 ``suffixes``, ``extra``/``requires`` for optional libraries, ``folders``), implement
@@ -100,6 +103,7 @@ from openretina_data.sources.base import (
     register,
 )
 from openretina_data.sources.folder import FolderProbe, is_format_folder, probe_folder
+from openretina_data.sources.isolated import probe_isolated
 from openretina_data.sources.kilosort import KilosortReader
 from openretina_data.sources.lazy import LazyArray
 from openretina_data.sources.nwb import NwbReader
@@ -124,6 +128,7 @@ __all__ = [
     "open_source",
     "probe",
     "probe_folder",
+    "probe_isolated",
     "readers",
     "register",
 ]

@@ -108,6 +108,18 @@ class SourceInfo:
         out["notes"] = list(self.notes)
         return out
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SourceInfo:
+        """The inverse of :meth:`to_dict` (attributes come back as JSON types)."""
+        variables = tuple(
+            Variable(**{**v, "shape": tuple(v["shape"]), "attrs": dict(v.get("attrs", {}))})
+            for v in data["variables"]
+        )
+        return cls(
+            data["path"], data["format"], variables, dict(data.get("attrs", {})),
+            tuple(data.get("notes", ())),
+        )  # fmt: skip
+
 
 def _jsonable(value: Any) -> Any:
     if isinstance(value, bytes):
