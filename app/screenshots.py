@@ -74,7 +74,10 @@ def take_screenshots(folder: Path, size: tuple[int, int] = (1180, 700)) -> list[
             settle()
             shots.append(save(viewer, folder / "10-viewer.png"))
             viewer.close()
+            viewer.deleteLater()
         wizard.close()
+        wizard.deleteLater()
+        settle(0.1)  # let the deletions happen before the temporary folder goes
     return shots
 
 

@@ -40,6 +40,15 @@ class _Runner(QObject):
     @Slot()
     def run(self) -> None:
         try:
+            self._run()
+        finally:
+            # End the thread's event loop from inside: the UI may be blocked in wait().
+            thread = QThread.currentThread()
+            if thread is not None:
+                thread.quit()
+
+    def _run(self) -> None:
+        try:
             produced = self._make()
             if not isinstance(produced, Iterator):
                 if self.cancel_requested:

@@ -25,3 +25,36 @@ def test_the_command_line_says_what_each_form_does() -> None:
     text = build_parser().format_help()
     for option in ("--example", "--screenshots", "dataset"):
         assert option in text
+
+
+@pytest.mark.gui
+def test_example_with_a_display_opens_the_wizard_on_the_example_recipe(
+    qtbot,
+    tmp_path: Path,
+    monkeypatch,  # noqa: ANN001
+) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    import app.main as entry
+    from app.wizard import ImportWizard
+
+    monkeypatch.setattr(entry, "display_available", lambda: True)
+    monkeypatch.setattr(QApplication, "exec", lambda self: 0)  # do not block in the test
+    monkeypatch.setattr("app.settings.open_settings", lambda path=None: _temp_settings(tmp_path))
+    assert main(["--example", "--demo-dir", str(tmp_path / "demo")]) == 0
+    recipe = str(tmp_path / "demo" / "recipe.yaml")
+    wizards = [
+        w
+        for w in QApplication.topLevelWidgets()
+        if isinstance(w, ImportWizard) and w.state.recipe_path == recipe
+    ]
+    assert len(wizards) == 1 and wizards[0].isVisible()
+    assert wizards[0].state.recipe.stimuli[0].name == "natural"
+    wizards[0].close()
+    wizards[0].deleteLater()
+
+
+def _temp_settings(folder: Path):  # noqa: ANN202 - QSettings
+    from PySide6.QtCore import QSettings
+
+    return QSettings(str(folder / "settings.ini"), QSettings.Format.IniFormat)
