@@ -1,13 +1,17 @@
 """Stimulus movies in video files (mp4, avi, mkv, mov) through PyAV, decoded by frame range.
 
-The one variable is named after the file stem: ``(time, height, width)`` uint8 for
-grayscale pixel formats, ``(time, height, width, 3)`` uint8 RGB otherwise. Reading
+The movie is named after the file stem: ``(time, height, width)`` uint8 for
+grayscale pixel formats, ``(time, height, width, 3)`` uint8 RGB otherwise; a colour
+video also offers ``<stem>/gray``, its luma ``(time, height, width)`` (a gray stimulus
+saved as yuv420p, ffmpeg's default, comes back as gray this way). Reading
 ``view[a:b]`` seeks to the key frame before ``a`` and decodes only up to ``b``.
 The frame rate is in ``SourceInfo.attrs["frame_rate_hz"]``.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -88,21 +92,37 @@ class VideoReader(SourceReader):
         self.container.seek(0)
         return times
 
+    @property
+    def views(self) -> dict[str, tuple[str, tuple[int, ...]]]:
+        """``key -> (pixel format, shape)``: the movie, and its luma for a colour video."""
+        views = {self.key: ("gray" if self.gray else "rgb24", self.shape)}
+        if not self.gray:
+            views[f"{self.key}/gray"] = ("gray", self.shape[:3])
+        return views
+
     def probe(self) -> SourceInfo:
-        variable = guess_variable(self.key, self.shape, np.uint8, hint="movie")
+        variables = []
+        for key, (_, shape) in self.views.items():
+            variable = guess_variable(key, shape, np.uint8, hint="movie")
+            if key != self.key:
+                variable = replace(variable, reason="luma (gray) of the colour video")
+            variables.append(variable)
         attrs = {
             "frame_rate_hz": self.rate,
             "codec": self.stream.codec_context.name,
             "pix_fmt": self.stream.codec_context.pix_fmt,
         }
-        return SourceInfo(str(self.path), self.name, (variable,), attrs)
+        return SourceInfo(str(self.path), self.name, tuple(variables), attrs)
 
     def array(self, key: str) -> LazyArray:
-        if key != self.key:
-            raise missing_key(key, [self.key], self.path)
-        return FrameArray(self.shape, np.uint8, self._read_frames)
+        if key not in self.views:
+            raise missing_key(key, list(self.views), self.path)
+        fmt, shape = self.views[key]
+        return FrameArray(shape, np.uint8, partial(self._read_frames, fmt=fmt, shape=shape))
 
-    def _read_frames(self, start: int, stop: int, step: int) -> np.ndarray:
+    def _read_frames(
+        self, start: int, stop: int, step: int, *, fmt: str, shape: tuple[int, ...]
+    ) -> np.ndarray:
         try:
             if self._pts is None:
                 self._pts = self._presentation_times()
@@ -112,10 +132,9 @@ class VideoReader(SourceReader):
                     f"{len(self._pts)} (truncated?)"
                 )
             wanted = {self._pts[i]: n for n, i in enumerate(range(start, stop, step))}
-            out = np.empty((len(wanted), *self.shape[1:]), dtype=np.uint8)
+            out = np.empty((len(wanted), *shape[1:]), dtype=np.uint8)
             found = 0
             self.container.seek(self._pts[start], stream=self.stream, backward=True)
-            fmt = "gray" if self.gray else "rgb24"
             for frame in self.container.decode(self.stream):
                 if frame.pts in wanted:
                     out[wanted[frame.pts]] = frame.to_ndarray(format=fmt)

@@ -68,6 +68,15 @@ def test_rgb_video_frames_are_close_and_seek_works(tmp_path: Path) -> None:
     assert probe(path).attrs["frame_rate_hz"] == 30.0
 
 
+def test_colour_video_offers_its_luma(tmp_path: Path) -> None:
+    path, written = write_video(tmp_path / "movie.mp4", rgb=True)
+    luma = written["movie"].astype(float) @ [0.299, 0.587, 0.114]
+    with open_source(path) as reader:
+        gray = reader.array("movie/gray")
+        assert gray.shape == luma.shape and gray.dtype == np.uint8
+        assert np.abs(gray[4:8].astype(float) - luma[4:8]).mean() < 12
+
+
 def test_video_is_a_stimulus(tmp_path: Path) -> None:
     path, _ = write_video(tmp_path / "recording.avi")
     variable = probe(path).variables[0]
