@@ -63,3 +63,13 @@ def test_cancel_stops_at_the_next_yield_and_runs_cleanup(qtbot) -> None:  # noqa
     task.wait()
     assert cleaned == [True]
     assert len(steps) < 1000
+
+
+def test_waiting_never_depends_on_the_ui_delivering_signals(qtbot) -> None:  # noqa: ANN001
+    task = BackgroundTask(lambda: 42)
+    task.start()
+    # No event processing here: the worker must end its thread on its own.
+    assert task.wait(5000)
+    with qtbot.waitSignal(task.finished, timeout=5000) as finished:
+        pass  # the queued result is still delivered afterwards
+    assert finished.args == [42]
