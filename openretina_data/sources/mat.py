@@ -7,7 +7,9 @@ column-major order). Char arrays are text: an object array of ``str``, one per r
 v7.3 arrays are read lazily, slice by slice, in MATLAB's axis order (h5py sees
 them reversed). v5 files cannot be sliced on disk: a variable is loaded whole on
 first access (scipy's ``variable_names``), never before. Structs and cells of v5
-files are loaded when probed, to list their fields.
+files are loaded when probed, to list their fields, if the file is at most
+:data:`EXPAND_LIMIT_BYTES`; in bigger files they are listed whole and
+``Mat5Reader.keys_of(name)`` lists their fields.
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ from openretina_data.sources.roles import guess_variable
 MAT5_MARKER = b"MATLAB 5.0 MAT-file"
 MAT73_MARKER = b"MATLAB 7.3 MAT-file"
 MAX_LEAVES = 2000  # cells/structs beyond this many elements are not expanded
+#: A MAT v5 file cannot be read in parts: its structs/cells are loaded to list their
+#: fields only when the file is at most this big.
+EXPAND_LIMIT_BYTES = 64 << 20
 
 _CLASS_DTYPES = {
     "double": "f8", "single": "f4", "logical": "?", "sparse": "f8",
@@ -211,13 +216,22 @@ class Mat5Reader(SourceReader):
             self._loaded[name] = leaves
         return self._loaded[name]
 
-    def _entries(self) -> dict[str, tuple[tuple[int, ...], np.dtype[Any], str]]:
-        """``key -> (shape, dtype, top-level name)`` without loading plain arrays."""
+    def _entries(
+        self, expand: bool | str = True
+    ) -> dict[str, tuple[tuple[int, ...], np.dtype[Any], str]]:
+        """``key -> (shape, dtype, top-level name)``; plain arrays are never loaded.
+
+        ``expand``: load structs/cells to list their fields — all (``True``), none
+        (``False``, they are listed whole with dtype object) or only the one named.
+        """
         entries: dict[str, tuple[tuple[int, ...], np.dtype[Any], str]] = {}
         for name, shape, cls in self._whos:
             if cls in ("struct", "cell", "object"):
-                for key, leaf in self._load(name).items():
-                    entries[key] = (leaf.shape, leaf.dtype, name)
+                if expand is True or expand == name:
+                    for key, leaf in self._load(name).items():
+                        entries[key] = (leaf.shape, leaf.dtype, name)
+                else:
+                    entries[name] = (shape, np.dtype(object), name)
             elif cls == "char":
                 entries[name] = (shape, np.dtype(object), name)
             elif cls in _CLASS_DTYPES:
@@ -225,18 +239,33 @@ class Mat5Reader(SourceReader):
         return entries
 
     def probe(self) -> SourceInfo:
+        small = self.path.stat().st_size <= EXPAND_LIMIT_BYTES
         variables: list[Variable] = []
-        for key, (shape, dtype, name) in self._entries().items():
+        notes = []
+        for key, (shape, dtype, name) in self._entries(expand=small).items():
             cls = next(c for n, _, c in self._whos if n == name)
+            if key == name and cls in ("struct", "cell"):
+                notes.append(
+                    f"{name!r} is a {cls}; its fields are listed by open_source(...).keys_of"
+                    f"({name!r}) (not loaded here: the file is over {EXPAND_LIMIT_BYTES >> 20} MiB)"
+                )
+                variables.append(
+                    Variable(key, shape, dtype.str, "unknown", 0.1, None, f"MATLAB {cls}")
+                )
+                continue
             variables.append(guess_variable(key, shape, dtype, attrs={"matlab_class": cls}))
         skipped = [
             n for n, _, c in self._whos if c not in (*_CLASS_DTYPES, "struct", "cell", "char")
         ]
-        notes = tuple(f"{n!r} is a MATLAB object that cannot be read" for n in skipped)
-        return SourceInfo(str(self.path), self.name, tuple(variables), notes=notes)
+        notes.extend(f"{n!r} is a MATLAB object that cannot be read" for n in skipped)
+        return SourceInfo(str(self.path), self.name, tuple(variables), notes=tuple(notes))
+
+    def keys_of(self, name: str) -> list[str]:
+        """The keys inside top-level struct/cell ``name`` (loads that variable)."""
+        return [k for k, (_, _, top) in self._entries(expand=name).items() if top == name]
 
     def array(self, key: str) -> LazyArray:
-        entries = self._entries()
+        entries = self._entries(expand=key.split("/", 1)[0])
         if key not in entries:
             raise missing_key(key, list(entries), self.path)
         shape, dtype, name = entries[key]

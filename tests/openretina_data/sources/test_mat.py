@@ -57,3 +57,19 @@ def test_plain_hdf5_with_mat_suffix_is_read_as_hdf5(tmp_path: Path) -> None:
     with h5py.File(tmp_path / "plain.mat", "w") as f:
         f["x"] = np.arange(3)
     assert probe(tmp_path / "plain.mat").format == "hdf5"
+
+
+def test_big_v5_file_lists_structs_whole_and_reads_fields_on_demand(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from openretina_data.sources import mat
+
+    path, expected = write_mat_v5(tmp_path / "export.mat")
+    monkeypatch.setattr(mat, "EXPAND_LIMIT_BYTES", 0)
+    info = probe(path)
+    assert "params" in info.keys and "params/fs" not in info.keys
+    assert any("keys_of('params')" in note for note in info.notes)
+    with open_source(path) as reader:
+        assert isinstance(reader, mat.Mat5Reader)
+        assert reader.keys_of("params") == ["params/fs", "params/experimenter"]
+        np.testing.assert_array_equal(reader.array("params/fs")[:], expected["params/fs"])
