@@ -75,21 +75,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
         Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
     )
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setApplicationName("openretina-data")
     app.setWindowIcon(app_icon())
     wizard = ImportWizard(open_settings())
     if args.dataset:
         viewer = wizard.open_viewer(args.dataset)
         viewer.show()
-        return int(app.exec())  # type: ignore[union-attr]
+        return int(app.exec())
     if args.example:
         from openretina_data.example import create_example
 
         recipe_path = create_example(Path(args.demo_dir))
         wizard.open_recipe(recipe_path)
     wizard.show()
-    return int(app.exec())  # type: ignore[union-attr]
+    return int(app.exec())
 
 
 if __name__ == "__main__":

@@ -82,7 +82,7 @@ def take_screenshots(folder: Path, size: tuple[int, int] = (1180, 700)) -> list[
 
 
 def _timing(wizard: ImportWizard, name: Path) -> list[Path]:
-    page = wizard.pages["timing"]
+    page = wizard.timing_page
     wait_until(lambda: page.last_check is not None, 20)
     if page.session.count() > 1:  # the example's second session has a dropped frame
         page.last_check = None
@@ -93,7 +93,7 @@ def _timing(wizard: ImportWizard, name: Path) -> list[Path]:
 
 
 def _preview(wizard: ImportWizard, name: Path) -> list[Path]:
-    page = wizard.pages["preview"]
+    page = wizard.preview_page
     wait_until(lambda: not page.busy and page.preview.data is not None, 30)
     page.preview.set_frame(120)
     settle()
@@ -112,7 +112,7 @@ def _preview(wizard: ImportWizard, name: Path) -> list[Path]:
 
 
 def _write(wizard: ImportWizard, name: Path) -> list[Path]:
-    page = wizard.pages["write"]
+    page = wizard.write_page
     wait_until(lambda: not page.planning, 30)
     page.start()
     wait_until(lambda: page.outcome != "", 120)
@@ -121,7 +121,7 @@ def _write(wizard: ImportWizard, name: Path) -> list[Path]:
 
 
 def _use(wizard: ImportWizard, name: Path) -> list[Path]:
-    page = wizard.pages["use"]
+    page = wizard.use_page
     page.run_loader_check()
     wait_until(lambda: page.result is not None or "failed" in page.loader_text.text(), 120)
     settle()

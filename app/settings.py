@@ -24,8 +24,8 @@ def recent(settings: QSettings, kind: str) -> list[str]:
     """Recently used paths of ``kind`` (``recipes``, ``datasets``, ``folders``), newest first."""
     value = settings.value(f"recent/{kind}", [])
     if isinstance(value, str):  # QSettings returns a lone string for one-item lists
-        value = [value]
-    return [str(v) for v in (value or [])]
+        return [value]
+    return [str(v) for v in value] if isinstance(value, list | tuple) else []
 
 
 def remember(settings: QSettings, kind: str, path: str | os.PathLike[str]) -> None:

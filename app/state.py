@@ -29,7 +29,7 @@ from openretina_data.recipe import (
     SessionSpec,
     StimulusSpec,
 )
-from openretina_data.sources.base import SourceInfo, Variable
+from openretina_data.sources.base import Role, SourceInfo, Variable
 
 PAGES = (
     "start",
@@ -191,7 +191,7 @@ class WizardState:
         """
         self.probes[path] = probed
         info = probed.info
-        kinds = (
+        kinds: tuple[tuple[Role, str], ...] = (
             ("spike_times", "spike_times"),
             ("binned_responses", "binned"),
             ("traces", "traces"),
@@ -200,14 +200,14 @@ class WizardState:
             info is not None
             and info.by_role("triggers")
             and not any(info.by_role(r) for r, _ in kinds)
-        ):  # type: ignore[arg-type]
+        ):
             self.add_trigger(
                 path, info.by_role("triggers")[0].key if len(info.variables) > 1 else None
             )
             return None
         kind, unit, key = "binned", "spikes/bin", None
         for role, as_kind in kinds:
-            found = info.by_role(role) if info is not None else []  # type: ignore[arg-type]
+            found = info.by_role(role) if info is not None else []
             if found:
                 kind, key = as_kind, found[0].key
                 unit = found[0].unit or RESPONSE_UNITS[as_kind][0]

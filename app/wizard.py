@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QCloseEvent, QIcon
@@ -24,6 +25,9 @@ from app.state import WizardState, new_recipe
 from app.workers import BackgroundTask
 from openretina_data.errors import OpenRetinaDataError, format_error
 from openretina_data.recipe import load_recipe
+
+if TYPE_CHECKING:
+    from app.viewer import DatasetViewer
 
 RESOURCES = Path(__file__).parent / "resources"
 
@@ -67,19 +71,27 @@ class ImportWizard(QWizard):
         self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
         self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
         self.setOption(QWizard.WizardOption.HaveFinishButtonOnEarlyPages, False)
+        self.start_page = StartPage(self)
+        self.stimuli_page = StimuliPage(self)
+        self.responses_page = ResponsesPage(self)
+        self.sessions_page = SessionsPage(self)
+        self.timing_page = TimingPage(self)
+        self.normalisation_page = NormalisationPage(self)
+        self.preview_page = PreviewPage(self)
+        self.write_page = WritePage(self)
+        self.use_page = UsePage(self)
         self.pages: dict[str, WizardPage] = {}
-        for cls in (
-            StartPage,
-            StimuliPage,
-            ResponsesPage,
-            SessionsPage,
-            TimingPage,
-            NormalisationPage,
-            PreviewPage,
-            WritePage,
-            UsePage,
+        for page in (
+            self.start_page,
+            self.stimuli_page,
+            self.responses_page,
+            self.sessions_page,
+            self.timing_page,
+            self.normalisation_page,
+            self.preview_page,
+            self.write_page,
+            self.use_page,
         ):
-            page = cls(self)
             self.pages[page.page_id] = page
             self.addPage(page)
         self.resize(1180, 700)  # fits a 1366×768 screen with a task bar
@@ -133,7 +145,7 @@ class ImportWizard(QWizard):
             page.load()
             page.refresh()
 
-    def open_viewer(self, path: str | Path) -> QWidget:
+    def open_viewer(self, path: str | Path) -> DatasetViewer:
         """Open a dataset folder read-only in a viewer window."""
         from app.viewer import DatasetViewer
 
@@ -145,8 +157,8 @@ class ImportWizard(QWizard):
         return viewer
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
-        write = self.pages["write"]
-        if isinstance(write, WritePage) and write.busy():
+        write = self.write_page
+        if write.busy():
             answer = QMessageBox.question(
                 self,
                 "Conversion running",

@@ -144,7 +144,7 @@ class NormalisationPage(WizardPage):
         given = recipe.normalisation.mode == "given"
         recipe.normalisation.mean = self.mean.value() if given else None
         recipe.normalisation.std = self.std.value() if given else None
-        recipe.dtype = self.dtype.currentText()  # type: ignore[assignment]
+        recipe.dtype = "uint8" if self.dtype.currentText() == "uint8" else "float32"
         recipe.repeats.store_trials = self.trials.isChecked()
         if (self.clip.value(), self.n_val.value()) != (
             self.state.clip_length,

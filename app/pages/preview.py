@@ -334,6 +334,8 @@ class PreviewPage(WizardPage):
         ):
             return
         movie, responses, rate, trials = data.movie, data.responses, data.frame_rate_hz, self.trials
+        if not isinstance(movie, MovieView):
+            return
         self.alignment.text.setText("Computing receptive fields and the lag scan…")
         self._task = BackgroundTask(
             lambda: alignment_check(movie, responses, rate, trials=trials), self

@@ -27,7 +27,7 @@ class PsthPlot(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.label)
         layout.addWidget(self.plot, 1)
-        self.cursor = pg.InfiniteLine(angle=90, pen=pg.mkPen("#d62728", width=2))
+        self.time_cursor = pg.InfiniteLine(angle=90, pen=pg.mkPen("#d62728", width=2))
         self.show_neuron(None, 0, 1.0)
 
     def show_neuron(self, trials: Any, neuron: int, frame_rate_hz: float) -> None:
@@ -42,7 +42,7 @@ class PsthPlot(QWidget):
         for trial in data[:, 0]:
             self.plot.plot(seconds, trial, pen=pg.mkPen((150, 150, 150, 140)))
         self.plot.plot(seconds, data[:, 0].mean(axis=0), pen=pg.mkPen("k", width=2))
-        self.plot.addItem(self.cursor)
+        self.plot.addItem(self.time_cursor)
         reliability = float(split_half_reliability(data)[0])
         self.label.setText(
             f"neuron {neuron}: {data.shape[0]} repeats (grey) and their mean (black); "
@@ -51,4 +51,4 @@ class PsthPlot(QWidget):
 
     def set_time(self, seconds: float) -> None:
         """Move the cursor (linked to the preview's)."""
-        self.cursor.setValue(seconds)
+        self.time_cursor.setValue(seconds)
