@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -88,7 +90,12 @@ def test_the_example_goes_through_every_page_and_loads_in_openretina(
     report = check(dataset)
     assert report.ok, report.to_text()
     assert wizard.pages["use"].check_ok
-    assert "load_stimuli" in wizard.pages["use"].code.toPlainText()
+    snippet = wizard.pages["use"].code.toPlainText()
+    ran = subprocess.run(
+        [sys.executable, "-c", snippet], capture_output=True, text=True, timeout=300
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.startswith("session_01 torch.Size([")  # the snippet runs as copied
     config = export_config(str(dataset), str(dataset.parent / "data_io.yaml"))
     assert yaml.safe_load(Path(config).read_text())["test_names"] == ["test_clip"]
 
