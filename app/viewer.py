@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -138,7 +139,7 @@ class DatasetViewer(QMainWindow):
                 trials = self.readers.array(session_file, test_by_trial_key(stim))
             except (KeyError, OSError, ValueError):
                 trials = None
-        except Exception as error:  # noqa: BLE001 - shown to the user
+        except Exception as error:  # any failure is shown to the user
             self.status.setText(f"Cannot show {session}/{stim}: {format_error(error)}")
             return
         test = self.card is not None and stim in self.card.test_stimuli
@@ -161,7 +162,7 @@ class DatasetViewer(QMainWindow):
             getattr(self, "trials", None), self.preview.neuron_box.value(), self.frame_rate_hz
         )
 
-    def closeEvent(self, event) -> None:  # noqa: ANN001, N802 - Qt API
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
         self.task.wait()
         self.readers.close_all()
         super().closeEvent(event)

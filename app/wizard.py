@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,7 +22,7 @@ from app.pages.use import UsePage
 from app.pages.write import WritePage
 from app.settings import remember
 from app.sources_cache import ReaderCache, probe_path
-from app.state import WizardState, new_recipe
+from app.state import Probed, WizardState, new_recipe
 from app.workers import BackgroundTask
 from openretina_data.errors import OpenRetinaDataError, format_error
 from openretina_data.recipe import load_recipe
@@ -130,7 +131,7 @@ class ImportWizard(QWizard):
         if not targets:
             return
 
-        def work():  # noqa: ANN202 - generator of (recipe path, Probed)
+        def work() -> Iterator[tuple[str, Probed]]:
             for key, path in targets.items():
                 yield key, probe_path(path)
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget, QWizardPage
 
 if TYPE_CHECKING:
+    from app.state import WizardState
     from app.wizard import ImportWizard
 
 
@@ -51,7 +52,8 @@ class WizardPage(QWizardPage):
         self.reason.setObjectName(f"{self.page_id}_reason")
 
     @property
-    def state(self):  # noqa: ANN201 - the wizard's WizardState
+    def state(self) -> WizardState:
+        """The wizard's state (one Recipe and what probing found)."""
         return self.wizard_.state
 
     def finish_layout(self) -> None:

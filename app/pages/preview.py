@@ -295,7 +295,7 @@ class PreviewPage(WizardPage):
                 if epoch.repeats > 1
                 else None
             )
-        except Exception as error:  # noqa: BLE001 - shown next to the plots
+        except Exception as error:  # any failure is shown next to the plots
             self._problem(f"Cannot preview this yet: {format_error(error)}")
             self.preview.set_data(None)
             return

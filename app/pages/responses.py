@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -138,7 +139,7 @@ class ResponsesPage(WizardPage):
             return
         self.busy.setText(f"Looking inside {len(paths)} source(s)…")
 
-        def work():  # noqa: ANN202
+        def work() -> Iterator[tuple[str, Probed]]:
             for path in paths:
                 yield path, probe_path(path)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSplitter,
+    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -21,9 +23,11 @@ from PySide6.QtWidgets import (
 from app.matching import axes_problem
 from app.pages.base import WizardPage
 from app.sources_cache import axis_length, movie_frame, probe_path
+from app.state import Probed
 from app.widgets.files import DropTable
 from app.workers import BackgroundTask
 from openretina_data.errors import format_error
+from openretina_data.recipe import StimulusSpec
 
 if TYPE_CHECKING:
     from app.wizard import ImportWizard
@@ -108,7 +112,7 @@ class StimuliPage(WizardPage):
             return
         self.busy.setText(f"Looking inside {len(paths)} file(s)…")
 
-        def work():  # noqa: ANN202 - generator of (path, Probed)
+        def work() -> Iterator[tuple[str, Probed]]:
             for path in paths:
                 yield path, probe_path(path)
 
@@ -194,12 +198,12 @@ class StimuliPage(WizardPage):
             self.table.selectRow(0)
         self.update_thumbnail()
 
-    def _set(self, spec, field_name: str, value: str) -> None:  # noqa: ANN001
+    def _set(self, spec: StimulusSpec, field_name: str, value: str) -> None:
         setattr(spec, field_name, value or None if field_name == "key" else value)
         self.update_thumbnail()
         self.refresh()
 
-    def _item_changed(self, item) -> None:  # noqa: ANN001
+    def _item_changed(self, item: QTableWidgetItem) -> None:
         if self._filling or item.column() != 0:
             return
         self.state.recipe.stimuli[item.row()].name = item.text().strip()
@@ -229,7 +233,7 @@ class StimuliPage(WizardPage):
             for item, t in zip(self.thumb_items, (0, n_frames // 2), strict=True):
                 frame = movie_frame(array, spec.axes, t)
                 item.setImage(frame, levels=(float(np.min(frame)), float(np.max(frame)) + 1e-9))
-        except Exception as error:  # noqa: BLE001 - shown to the user
+        except Exception as error:  # any failure is shown to the user
             self.thumb_caption.setText(f"Cannot read frames: {format_error(error)}")
             return
         height, width = (

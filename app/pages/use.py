@@ -174,7 +174,7 @@ class UsePage(WizardPage):
         if path:
             try:
                 written = export_config(self.state.written_dir, path)
-            except Exception as error:  # noqa: BLE001 - shown to the user
+            except Exception as error:  # any failure is shown to the user
                 self.loader_text.setText(f"Export failed: {format_error(error)}")
             else:
                 self.loader_text.setText(f"Config written: {written}")

@@ -6,12 +6,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QSettings
+from pytestqt.qtbot import QtBot
 
+from app.wizard import ImportWizard
 from openretina_data.example import create_example
 
 
 @pytest.fixture
-def settings(tmp_path: Path):  # noqa: ANN201 - QSettings
+def settings(tmp_path: Path) -> QSettings:
     """Settings in a temporary INI file: tests never touch the user's."""
     from app.settings import open_settings
 
@@ -37,10 +40,8 @@ def example_recipe(example_root: Path, tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def wizard(qtbot, settings) -> Iterator:  # noqa: ANN001
+def wizard(qtbot: QtBot, settings: QSettings) -> Iterator[ImportWizard]:
     """A shown wizard with a fresh state; closed (workers joined) after the test."""
-    from app.wizard import ImportWizard
-
     widget = ImportWizard(settings)
     qtbot.addWidget(widget)
     widget.show()

@@ -11,13 +11,15 @@ import pytest
 import yaml
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWizard
+from pytestqt.qtbot import QtBot
 
 from app.pages.use import export_config
 from app.screenshots import wait_until
+from app.wizard import ImportWizard
 from openretina_data.layout import check, read_card
 
 
-def _click_next(qtbot, wizard) -> None:  # noqa: ANN001
+def _click_next(qtbot: QtBot, wizard: ImportWizard) -> None:
     button = wizard.button(QWizard.WizardButton.NextButton)
     assert button.isEnabled(), wizard.currentPage().reason.text()
     before = wizard.currentPage()
@@ -28,9 +30,9 @@ def _click_next(qtbot, wizard) -> None:  # noqa: ANN001
 @pytest.mark.gui
 @pytest.mark.interop
 def test_the_example_goes_through_every_page_and_loads_in_openretina(
-    qtbot,
-    wizard,
-    example_recipe: Path,  # noqa: ANN001
+    qtbot: QtBot,
+    wizard: ImportWizard,
+    example_recipe: Path,
 ) -> None:
     assert wizard.open_recipe(example_recipe)
     assert wait_until(lambda: wizard.probing is None or not wizard.probing.running, 20)

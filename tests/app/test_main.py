@@ -5,13 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QSettings
+from pytestqt.qtbot import QtBot
 
 from app.main import build_parser, main
 from app.state import PAGES
 
 
 @pytest.mark.gui
-def test_screenshots_walk_every_page_and_the_viewer(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_screenshots_walk_every_page_and_the_viewer(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["--screenshots", str(tmp_path / "shots")]) == 0
     names = sorted(p.name for p in (tmp_path / "shots").glob("*.png"))
     for number, page in enumerate(PAGES, start=1):
@@ -29,9 +33,9 @@ def test_the_command_line_says_what_each_form_does() -> None:
 
 @pytest.mark.gui
 def test_example_with_a_display_opens_the_wizard_on_the_example_recipe(
-    qtbot,
+    qtbot: QtBot,
     tmp_path: Path,
-    monkeypatch,  # noqa: ANN001
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from PySide6.QtWidgets import QApplication
 
@@ -54,7 +58,5 @@ def test_example_with_a_display_opens_the_wizard_on_the_example_recipe(
     wizards[0].deleteLater()
 
 
-def _temp_settings(folder: Path):  # noqa: ANN202 - QSettings
-    from PySide6.QtCore import QSettings
-
+def _temp_settings(folder: Path) -> QSettings:
     return QSettings(str(folder / "settings.ini"), QSettings.Format.IniFormat)

@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PySide6.QtWidgets import QWizard
 
 from app.screenshots import wait_until
+from app.wizard import ImportWizard
+from openretina_data.convert import Progress
+from openretina_data.recipe import Recipe
 
 
-def _next_enabled(wizard) -> bool:  # noqa: ANN001
+def _next_enabled(wizard: ImportWizard) -> bool:
     return wizard.button(QWizard.WizardButton.NextButton).isEnabled()
 
 
-def _go_to(wizard, page_id: str) -> None:  # noqa: ANN001
+def _go_to(wizard: ImportWizard, page_id: str) -> None:
     target = wizard.pages[page_id]
     while wizard.currentPage() is not target:
         wizard.next()
 
 
-def test_empty_stimuli_page_disables_next_and_says_why(wizard) -> None:  # noqa: ANN001
+def test_empty_stimuli_page_disables_next_and_says_why(wizard: ImportWizard) -> None:
     _go_to(wizard, "stimuli")
     page = wizard.pages["stimuli"]
     assert not _next_enabled(wizard)
@@ -28,7 +33,9 @@ def test_empty_stimuli_page_disables_next_and_says_why(wizard) -> None:  # noqa:
     assert "Add at least one stimulus movie" in page.reason.text()
 
 
-def test_a_wrong_axis_order_disables_next_with_the_reason(wizard, tmp_path: Path) -> None:  # noqa: ANN001
+def test_a_wrong_axis_order_disables_next_with_the_reason(
+    wizard: ImportWizard, tmp_path: Path
+) -> None:
     movie = tmp_path / "natural.npy"
     np.save(movie, np.zeros((40, 6, 5), np.float32))
     _go_to(wizard, "stimuli")
@@ -45,7 +52,7 @@ def test_a_wrong_axis_order_disables_next_with_the_reason(wizard, tmp_path: Path
     assert page.thumb_caption.text().startswith("'natural': 40 frames of 6×5 pixels")
 
 
-def test_sessions_are_auto_matched_and_editable(wizard, tmp_path: Path) -> None:  # noqa: ANN001
+def test_sessions_are_auto_matched_and_editable(wizard: ImportWizard, tmp_path: Path) -> None:
     np.save(tmp_path / "natural.npy", np.zeros((40, 4, 5), np.float32))
     for session in ("retina1", "retina2"):
         (tmp_path / session).mkdir()
@@ -77,13 +84,16 @@ def test_sessions_are_auto_matched_and_editable(wizard, tmp_path: Path) -> None:
     assert not _next_enabled(wizard)
 
 
-def test_cancel_mid_conversion_leaves_no_output(wizard, example_recipe: Path, monkeypatch) -> None:  # noqa: ANN001
+def test_cancel_mid_conversion_leaves_no_output(
+    wizard: ImportWizard, example_recipe: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import app.pages.write as write_module
 
     real_convert = write_module.run_convert
     steps: list[str] = []
 
-    def slow_convert(recipe, overwrite):  # noqa: ANN001, ANN202 - cancel after the first write
+    def slow_convert(recipe: Recipe, overwrite: bool) -> Iterator[Progress]:
+        # Cancels after the first stimulus is written.
         for progress in real_convert(recipe, overwrite):
             steps.append(progress.step)
             yield progress
@@ -109,8 +119,8 @@ def test_cancel_mid_conversion_leaves_no_output(wizard, example_recipe: Path, mo
 
 
 def test_a_new_conversion_built_in_the_pages_converts(
-    wizard, example_root: Path, tmp_path: Path
-) -> None:  # noqa: ANN001
+    wizard: ImportWizard, example_root: Path, tmp_path: Path
+) -> None:
     from openretina_data.layout import check
 
     raw = example_root / "raw"
@@ -155,7 +165,9 @@ def test_a_new_conversion_built_in_the_pages_converts(
     assert check(tmp_path / "new_dataset").ok
 
 
-def test_applying_a_lag_updates_the_recipe_and_the_preview(wizard, example_recipe: Path) -> None:  # noqa: ANN001
+def test_applying_a_lag_updates_the_recipe_and_the_preview(
+    wizard: ImportWizard, example_recipe: Path
+) -> None:
     assert wizard.open_recipe(example_recipe)
     _go_to(wizard, "preview")
     page = wizard.pages["preview"]
@@ -171,7 +183,7 @@ def test_applying_a_lag_updates_the_recipe_and_the_preview(wizard, example_recip
     assert "lag of 2 frames applied" in page.message.text()
 
 
-def test_dropping_a_file_on_the_stimuli_table_adds_it(wizard, tmp_path: Path) -> None:  # noqa: ANN001
+def test_dropping_a_file_on_the_stimuli_table_adds_it(wizard: ImportWizard, tmp_path: Path) -> None:
     from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
     from PySide6.QtGui import QDropEvent
 
@@ -195,8 +207,8 @@ def test_dropping_a_file_on_the_stimuli_table_adds_it(wizard, tmp_path: Path) ->
 
 
 def test_an_existing_output_blocks_convert_until_replace_is_ticked(
-    wizard, example_recipe: Path
-) -> None:  # noqa: ANN001
+    wizard: ImportWizard, example_recipe: Path
+) -> None:
     assert wizard.open_recipe(example_recipe)
     output = Path(wizard.state.recipe.resolve(wizard.state.recipe.output))
     output.mkdir()

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pytestqt.qtbot import QtBot
 
 from app.screenshots import wait_until
 from app.viewer import DatasetViewer
@@ -25,7 +26,7 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.gui
-def test_viewer_shows_sessions_stimuli_and_scrubs_lazily(qtbot, dataset: Path) -> None:  # noqa: ANN001
+def test_viewer_shows_sessions_stimuli_and_scrubs_lazily(qtbot: QtBot, dataset: Path) -> None:
     viewer = DatasetViewer(dataset)
     qtbot.addWidget(viewer)
     assert wait_until(lambda: viewer.report is not None, 30)
@@ -44,8 +45,8 @@ def test_viewer_shows_sessions_stimuli_and_scrubs_lazily(qtbot, dataset: Path) -
 
 @pytest.mark.gui
 def test_viewer_reports_a_broken_dataset_without_crashing(
-    qtbot, dataset: Path, tmp_path: Path
-) -> None:  # noqa: ANN001
+    qtbot: QtBot, dataset: Path, tmp_path: Path
+) -> None:
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "s0.hdf5").write_bytes(b"not an hdf5 file")
@@ -59,7 +60,7 @@ def test_viewer_reports_a_broken_dataset_without_crashing(
 
 @pytest.mark.gui
 @pytest.mark.interop
-def test_viewer_opens_a_dataset_made_by_openretina(qtbot, tmp_path: Path) -> None:  # noqa: ANN001
+def test_viewer_opens_a_dataset_made_by_openretina(qtbot: QtBot, tmp_path: Path) -> None:
     from openretina.cli import create_data as reference_create_data
 
     state = np.random.get_state()

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Generator, Iterator
+
+from pytestqt.qtbot import QtBot
 
 from app.workers import BackgroundTask
 from openretina_data.errors import UnreadableSourceError
 
 
-def test_a_generator_reports_progress_and_its_return_value(qtbot) -> None:  # noqa: ANN001
+def test_a_generator_reports_progress_and_its_return_value(qtbot: QtBot) -> None:
     seen: list[int] = []
     threads: set[int] = set()
 
-    def work():  # noqa: ANN202
+    def work() -> Generator[int, None, str]:
         for i in range(5):
             threads.add(threading.get_ident())
             yield i
@@ -29,7 +32,7 @@ def test_a_generator_reports_progress_and_its_return_value(qtbot) -> None:  # no
     task.wait()
 
 
-def test_errors_come_back_as_the_exception(qtbot) -> None:  # noqa: ANN001
+def test_errors_come_back_as_the_exception(qtbot: QtBot) -> None:
     def work() -> None:
         raise UnreadableSourceError("truncated", path="x.npy")
 
@@ -40,12 +43,12 @@ def test_errors_come_back_as_the_exception(qtbot) -> None:  # noqa: ANN001
     task.wait()
 
 
-def test_cancel_stops_at_the_next_yield_and_runs_cleanup(qtbot) -> None:  # noqa: ANN001
+def test_cancel_stops_at_the_next_yield_and_runs_cleanup(qtbot: QtBot) -> None:
     release = threading.Event()
     cleaned: list[bool] = []
     steps: list[int] = []
 
-    def work():  # noqa: ANN202
+    def work() -> Iterator[int]:
         try:
             for i in range(1000):
                 steps.append(i)
@@ -65,7 +68,7 @@ def test_cancel_stops_at_the_next_yield_and_runs_cleanup(qtbot) -> None:  # noqa
     assert len(steps) < 1000
 
 
-def test_waiting_never_depends_on_the_ui_delivering_signals(qtbot) -> None:  # noqa: ANN001
+def test_waiting_never_depends_on_the_ui_delivering_signals(qtbot: QtBot) -> None:
     task = BackgroundTask(lambda: 42)
     task.start()
     # No event processing here: the worker must end its thread on its own.
