@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -50,11 +49,11 @@ def run(args: argparse.Namespace) -> int:
             hint="Check the path; pass the folder that holds stimuli/ and the .hdf5 files.",
         )
     if not folder.is_dir():
-        print(
-            f"error: {folder} is not a folder\n  hint: pass the dataset folder, not a file in it",
-            file=sys.stderr,
+        raise SourceNotFoundError(
+            "this is a file, not a folder",
+            path=folder,
+            hint="Pass the dataset folder, not a file in it.",
         )
-        return 2
     report = check(folder)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
