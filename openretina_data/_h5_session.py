@@ -96,10 +96,6 @@ def session_files(base_data_path: str | os.PathLike[str]) -> dict[str, str]:
     return found
 
 
-def _is_dataset(item: Any) -> bool:
-    return isinstance(item, h5py.Dataset)
-
-
 def scan_session(name: str, path: str) -> SessionContents:
     """List the responses, session-specific stimuli and per-trial arrays of one session file."""
     contents = SessionContents(name=name, path=path)
@@ -118,7 +114,7 @@ def scan_session(name: str, path: str) -> SessionContents:
                     stimulus = key.removeprefix(TEST_BY_TRIAL_PREFIX)
                 else:
                     continue
-                if not _is_dataset(item):
+                if not isinstance(item, h5py.Dataset):
                     raise LayoutError(
                         f"{key!r} is a group, not an array",
                         path=path,

@@ -43,6 +43,7 @@ class PeakMemory:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def sample(self) -> None:
+        """Read /proc once and raise the peaks if this sample is higher."""
         status = read_status_kib()
         if not status:
             return

@@ -34,10 +34,12 @@ _UINT8_CENTRE, _UINT8_SCALE = 127.5, 40.0
 
 
 def stimulus_name(index: int) -> str:
+    """Name of stimulus ``index`` (``random_noise_<index>``, as openretina names it)."""
     return f"random_noise_{index}"
 
 
 def session_name(index: int) -> str:
+    """Name of session ``index`` (``session_<index>``, as openretina names it)."""
     return f"session_{index}"
 
 
