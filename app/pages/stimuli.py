@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
@@ -199,7 +200,11 @@ class StimuliPage(WizardPage):
         self.update_thumbnail()
 
     def _set(self, spec: StimulusSpec, field_name: str, value: str) -> None:
-        setattr(spec, field_name, value or None if field_name == "key" else value)
+        setattr(spec, field_name, (value or None) if field_name == "key" else value)
+        if field_name == "key":
+            # Shape and type columns follow the array; rebuild after this signal returns
+            # (the combo that sent it is one of the cells being rebuilt).
+            QTimer.singleShot(0, self.load)
         self.update_thumbnail()
         self.refresh()
 

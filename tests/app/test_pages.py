@@ -222,3 +222,29 @@ def test_an_existing_output_blocks_convert_until_replace_is_ticked(
     assert wait_until(lambda: not page.planning, 30)
     assert page.plan_errors == [], page.plan_problems.text()
     assert page.convert_button.isEnabled()
+
+
+def test_the_array_picker_of_a_container_changes_what_is_checked(
+    wizard: ImportWizard, tmp_path: Path
+) -> None:
+    import h5py
+
+    path = tmp_path / "rig.h5"
+    with h5py.File(path, "w") as f:
+        f["stim/movie"] = np.zeros((120, 8, 6), np.uint8)
+        f["stim/frame_times"] = np.arange(120, dtype=np.float64) / 30
+    _go_to(wizard, "stimuli")
+    page = wizard.pages["stimuli"]
+    page.add_paths([str(path)])
+    assert wait_until(lambda: len(wizard.state.recipe.stimuli) == 1, 10)
+    picker = page.table.cellWidget(0, 2)
+    assert sorted(picker.itemText(i) for i in range(picker.count())) == [
+        "stim/frame_times",
+        "stim/movie",
+    ]
+    assert picker.currentText() == "stim/movie"  # the probe's guess
+    assert _next_enabled(wizard)
+    picker.setCurrentText("stim/frame_times")
+    assert not _next_enabled(wizard)
+    assert "has 3 letters but the array has 1 axes" in page.reason.text()
+    assert wait_until(lambda: page.table.item(0, 3).text() == "120", 5)  # the shape follows
