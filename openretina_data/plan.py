@@ -10,6 +10,7 @@ and refuses to start while it has errors.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from functools import partial
@@ -209,16 +210,6 @@ def plan(
             found.add("error", f"no session named {session!r}", "See the session names in `plan`.")
     elif not sessions:
         found.add("error", "the recipe has no sessions", "Add a session, or check session_pattern.")
-    seen: set[str] = set()
-    for spec in sessions:  # names differing only in case are one file on macOS and Windows
-        if spec.name.casefold() in seen:
-            found.add(
-                "error",
-                f"session name {spec.name!r} is used twice (case ignored)",
-                "Give every session its own name.",
-                session=spec.name,
-            )
-        seen.add(spec.name.casefold())
     stimuli = [_plan_stimulus(recipe, spec, sessions, found) for spec in recipe.stimuli]
     movie_frames = {s.name: s.shape[1] for s in stimuli if s.shape is not None}
     _check_frame_sizes(stimuli, found)
@@ -226,7 +217,26 @@ def plan(
     _check_unique_sessions([s.name for s in sessions], found)
     result = ConversionPlan(recipe, output, stimuli, session_plans, found.problems)
     _estimate_bytes(recipe, result)
+    _check_free_space(output, result.bytes_to_write, found)
     return result
+
+
+def _check_free_space(output: Path, needed: int, found: _Collector) -> None:
+    """Refuse a dataset larger than the output disk's free space (absurd headers included)."""
+    folder = output.parent
+    while not folder.is_dir() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return
+    if needed > free:
+        found.add(
+            "error",
+            f"the dataset needs about {needed / 1e9:.3g} GB, the output disk has {free / 1e9:.3g} GB free",
+            "Free space or write elsewhere; if the size looks absurd, check the stimulus shapes.",
+            path=output,
+        )
 
 
 def _check_output(

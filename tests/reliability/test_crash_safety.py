@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,8 +22,9 @@ from pathlib import Path
 
 import pytest
 
+from openretina_data import plan as plan_module
 from openretina_data.convert import run
-from openretina_data.errors import OutputError, UnreadableSourceError
+from openretina_data.errors import OutputError, RecipeError, UnreadableSourceError
 from openretina_data.h5_dataset_reader import load_stimuli
 from openretina_data.layout import check, read_card
 from openretina_data.layout._fs import clean_stale
@@ -193,6 +195,8 @@ def test_a_full_disk_gives_an_output_error_and_leaves_nothing(
     recipe = binned_recording(tmp_path / "in", n_sessions=2, train_frames=2000, height=16, width=16)
     disk = tmp_path / "disk"
     mounted = _mount_tmpfs(disk, "size=256k")  # the movie alone needs 2 MB
+    # The disk fills after the plan looked (another program writing, say).
+    monkeypatch.setattr(plan_module, "_check_free_space", lambda *args: None)
     if not mounted:  # not allowed here: the OS error the writer would meet, injected
         disk.mkdir()
 
@@ -209,6 +213,20 @@ def test_a_full_disk_gives_an_output_error_and_leaves_nothing(
     finally:
         if mounted:
             _unmount(disk)
+
+
+def test_plan_refuses_a_dataset_larger_than_the_free_space(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recipe = binned_recording(tmp_path, n_sessions=2, train_frames=2000)
+    usage = shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(plan_module.shutil, "disk_usage", lambda path: usage._replace(free=100_000))
+    checked = plan(recipe)
+    (problem,) = [p for p in checked.errors if "free" in p.message]
+    assert "0.0001 GB free" in problem.message and problem.hint and problem.path
+    with pytest.raises(RecipeError):
+        run(recipe)
+    assert _leftovers(tmp_path) == [] and not (tmp_path / "dataset").exists()
 
 
 def test_a_read_only_output_folder_gives_an_output_error(
