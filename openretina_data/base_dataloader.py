@@ -186,9 +186,8 @@ def get_movie_dataloader(
             per_rank, frames.n_frames, chunk_size, batch_size, session, detail
         )
 
-    dataset = MovieDataSet(
-        frames, responses, roi_ids, roi_coords, group_assignment, split, chunk_size
-    )
+    served = {**responses, "avg": avg_tensor} if avg is not responses else avg_tensor
+    dataset = MovieDataSet(frames, served, roi_ids, roi_coords, group_assignment, split, chunk_size)
     sampler = MovieSampler(
         start_indices,
         split,
