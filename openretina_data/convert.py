@@ -29,20 +29,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import h5py
 import numpy as np
 
 from openretina_data import __version__
 from openretina_data.convert_io import MovieAxes, open_array, read_slabs, source_files
 from openretina_data.errors import CancelledError, LayoutError, RecipeError
 from openretina_data.layout.card import SourceFile, read_card
-from openretina_data.layout.names import LAYOUT_VERSION
+from openretina_data.layout.names import LAYOUT_VERSION, TEST_BY_TRIAL_PREFIX
 from openretina_data.layout.session import SessionWriter, source_file
 from openretina_data.layout.writer import CREATED_BY, DatasetWriter
 from openretina_data.plan import ConversionPlan, plan
 from openretina_data.recipe import Recipe, SessionSpec, dumps_recipe, expand_sessions, fill_session
 from openretina_data.responses_io import SpikeReader, open_response_reader, read_info_column
+from openretina_data.timing.repeats import split_half_reliability
 
 RESPONSE_SLAB_FRAMES = 4096
+RELIABILITY_MAX_BYTES = 256 * 1024 * 1024  # larger repeat blocks are not re-read
 HASH_CHUNK = 8 * 1024 * 1024
 
 
@@ -73,6 +76,7 @@ class SessionOutcome:
     name: str
     writer: SessionWriter
     source_files: list[SourceFile] = field(default_factory=list)
+    reliability: dict[str, float | None] = field(default_factory=dict)  # stimulus -> median
 
 
 def recipe_text_and_hash(recipe: Recipe) -> tuple[str, str]:
@@ -377,6 +381,8 @@ def _adopt(writer: DatasetWriter, outcome: SessionOutcome) -> None:
     session.test_by_trial = outcome.writer.test_by_trial
     session.session_info = outcome.writer.session_info
     session.source_files = outcome.source_files
+    if outcome.reliability:
+        writer.card.extra.setdefault("reliability", {})[outcome.name] = outcome.reliability
 
 
 def _session_job(
@@ -440,7 +446,7 @@ def _session_job(
         out.close()
     for slabs in out.all_slabs():
         slabs.array = None  # the file is closed; keep shapes and statistics only
-    return SessionOutcome(spec.name, out, files)
+    return SessionOutcome(spec.name, out, files, _reliability(target))
 
 
 def _session_sources(recipe: Recipe, spec: SessionSpec) -> list[SourceFile]:
@@ -484,6 +490,26 @@ def _write_epoch(
             trials.write(blocks, start)
         mean.write(blocks.mean(axis=0, dtype=np.float64).astype(np.float32), start)
         yield (stop - start) * repeats
+
+
+def _reliability(path: Path) -> dict[str, float | None]:
+    """Median split-half reliability of each test stimulus with repeats (from the written file).
+
+    The per-neuron values go into the file's attrs (``reliability_<stim>``), the medians
+    into the dataset card; openretina reads neither.
+    """
+    medians: dict[str, float | None] = {}
+    with h5py.File(path, "r+") as file:
+        for key in [k for k in file if k.startswith(TEST_BY_TRIAL_PREFIX)]:
+            dataset = file[key]
+            if dataset.shape[0] < 2 or dataset.nbytes > RELIABILITY_MAX_BYTES:
+                continue
+            values = split_half_reliability(dataset[()])
+            stimulus = key.removeprefix(TEST_BY_TRIAL_PREFIX)
+            file.attrs[f"reliability_{stimulus}"] = values
+            finite = values[np.isfinite(values)]
+            medians[stimulus] = float(np.median(finite)) if finite.size else None
+    return medians
 
 
 def _write_session_stimulus(

@@ -29,6 +29,7 @@ from openretina_data.recipe import (
     load_recipe,
 )
 from openretina_data.testing.recipes import binned_recording
+from openretina_data.timing.repeats import split_half_reliability
 
 
 def _leftovers(folder: Path) -> list[str]:
@@ -53,6 +54,7 @@ def test_binned_conversion_puts_every_value_in_place(tmp_path: Path) -> None:
         np.testing.assert_allclose(f["responses_test"][()], trials.mean(axis=0), rtol=1e-6)
         assert f.attrs["response_unit"] == "spikes/bin"
         assert len(f.attrs["recipe_sha256"]) == 64
+        np.testing.assert_allclose(f.attrs["reliability_test"], split_half_reliability(trials))
     card = read_card(out)
     assert card is not None and card.test_stimuli == ["test"]
     assert card.norm_mean == pytest.approx(float(train.mean()), rel=1e-5)

@@ -66,6 +66,9 @@ def test_example_converts_and_passes_check(converted: Path) -> None:
         assert f["session_info/depth_um"].shape == (9,)
         assert str(DROPPED_FRAME) in f.attrs["timing_0"]
         assert f["responses_natural"][()].sum() > 100  # spikes landed in frames
+        assert f.attrs["reliability_test_clip"].shape == (9,)
+    # the model cells respond to the stimulus: their repeats agree well
+    assert card["reliability"]["session_02"]["test_clip"] > 0.5
 
 
 @pytest.mark.interop
