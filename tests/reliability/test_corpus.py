@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from openretina_data.testing.corrupt import (
-    MARKER,
     PROBE,
     WIZARD,
     Built,
@@ -102,14 +101,27 @@ def test_the_harness_sees_a_changed_source_a_leftover_and_a_crash(tmp_path: Path
     assert outcome.payload_ran and not outcome.clean
 
 
-def test_the_payload_would_run_if_loaded_carelessly(tmp_path: Path) -> None:
-    """The marker test is honest: plain pickle.load of the corpus file does create it."""
-    case = case_named("npy-pickle-payload")
-    built = case.build(tmp_path / "case")
-    assert built.target is not None
-    code = "import numpy, sys; numpy.load(sys.argv[1], allow_pickle=True)"  # careless
-    subprocess.run([sys.executable, "-c", code, str(built.target)], check=False)
-    assert (built.root / MARKER).exists()
+CARELESS = {
+    "npy-pickle-payload": "import numpy, sys; numpy.load(sys.argv[1], allow_pickle=True)",
+    "suite2p-ops-payload": (
+        "import numpy, sys; numpy.load(sys.argv[1] + '/ops.npy', allow_pickle=True)"
+    ),
+    "ds-stimulus-pickle-payload": "import numpy, sys; numpy.load(sys.argv[1], allow_pickle=True)",
+    "yaml-unknown-tags": "import yaml, sys; yaml.unsafe_load(open(sys.argv[1]))",
+}
+
+
+@pytest.mark.parametrize("name", sorted(CARELESS))
+def test_the_payload_would_run_if_loaded_carelessly(name: str, tmp_path: Path) -> None:
+    """The marker checks are honest: loading the corpus file carelessly does create it."""
+    built = case_named(name).build(tmp_path / "case")
+    path = built.target
+    if name == "ds-stimulus-pickle-payload":
+        assert built.dataset is not None
+        path = built.dataset / "stimuli" / "train.npy"
+    assert path is not None and not built.marker.exists()
+    subprocess.run([sys.executable, "-c", CARELESS[name], str(path)], check=False)
+    assert built.marker.exists()
 
 
 def test_run_corpus_tabulates_the_runs() -> None:
