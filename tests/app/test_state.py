@@ -5,45 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
 
-from app.matching import (
-    axes_problem,
-    guess_session_name,
-    match_epochs,
-    session_views,
-    valid_name,
-)
-from app.pages.sessions import epochs_text, parse_epochs
-from app.preview_data import suggested_lag
 from app.sources_cache import probe_path
 from app.state import WizardState
-from openretina_data.recipe import StimulusSpec, load_recipe
-
-
-@pytest.mark.parametrize(
-    ("path", "name"),
-    [
-        ("rec/s0/phy", "s0"),
-        ("rec/s1_responses.h5", "s1"),
-        ("rec/s2/suite2p/plane0", "s2"),
-        ("rec/day3/kilosort4", "day3"),
-        ("rec/spikes-retina7.npz", "retina7"),
-    ],
-)
-def test_session_names_come_from_folders_and_file_names(path: str, name: str) -> None:
-    assert guess_session_name(path) == name
-
-
-def test_stimuli_are_matched_to_sessions_by_name_shared_ones_to_all() -> None:
-    stimuli = [
-        StimulusSpec(name="chirp_test", path="stim/chirp.npy", split="test"),
-        StimulusSpec(name="natural", path="stim/natural.npy"),
-        StimulusSpec(name="s1_noise", path="s1/noise.npy", shared=False),
-        StimulusSpec(name="s2_noise", path="s2/noise.npy", shared=False),
-    ]
-    epochs = match_epochs("s1/phy", "s1", stimuli)
-    assert [e.stimulus for e in epochs] == ["natural", "s1_noise", "chirp_test"]  # train first
+from openretina_data.recipe import load_recipe
 
 
 def test_adding_responses_makes_auto_matched_sessions(tmp_path: Path) -> None:
@@ -80,29 +45,12 @@ def test_unconfirmed_units_block_the_responses_page(tmp_path: Path) -> None:
     ]
 
 
-def test_bad_names_and_axis_orders_are_explained() -> None:
-    assert "reserved" in valid_name("train")
-    assert valid_name("s 1")
-    assert valid_name("s-1_a") == ""
-    assert "3 letters but the array has 4 axes" in axes_problem("thw", (2, 10, 4, 5))
-    assert axes_problem("cthw", (2, 10, 4, 5)) == ""
-    assert "t (time)" in axes_problem("chw", (2, 4, 5))
-
-
 def test_every_test_stimulus_blocks_the_stimuli_page(tmp_path: Path) -> None:
     np.save(tmp_path / "clip_test.npy", np.zeros((40, 4, 5), np.float32))
     state = WizardState()
     state.add_stimulus(str(tmp_path / "clip_test.npy"), probe_path(tmp_path / "clip_test.npy"))
     assert state.recipe.stimuli[0].split == "test"  # guessed from the name
     assert any("training stimulus" in p for p in state.page_problems("stimuli"))
-
-
-def test_template_sessions_expand_over_the_pattern(example_root: Path) -> None:
-    recipe = load_recipe(example_root / "recipe.yaml")
-    views = session_views(recipe)
-    assert [v.name for v in views] == ["session_01", "session_02"]
-    assert views[1].concrete.responses[0].path == "raw/session_02/phy"
-    assert all(v.templated for v in views)
 
 
 def test_validation_clips_are_fitted_to_the_training_frames(example_root: Path) -> None:
@@ -116,21 +64,6 @@ def test_validation_clips_are_fitted_to_the_training_frames(example_root: Path) 
     state.fit_validation()  # the user's choice is kept, and explained
     assert state.num_val_clips == 10
     assert any("validation clips" in p for p in state.page_problems("normalisation"))
-
-
-def test_epochs_round_trip_through_their_text() -> None:
-    epochs = parse_epochs("natural, test_clip×3, chirp * 2")
-    assert [(e.stimulus, e.repeats) for e in epochs] == [
-        ("natural", 1),
-        ("test_clip", 3),
-        ("chirp", 2),
-    ]
-    assert epochs_text(epochs) == "natural, test_clip×3, chirp×2"
-
-
-@pytest.mark.parametrize(("best", "expected"), [(2, 0), (9, 0), (14, 12), (-3, 0)])
-def test_suggested_lag_moves_a_late_peak_to_a_typical_latency(best: int, expected: int) -> None:
-    assert suggested_lag(best, frame_rate_hz=30.0) == expected
 
 
 def test_the_example_files_added_by_hand_match_sessions_and_triggers(example_root: Path) -> None:
