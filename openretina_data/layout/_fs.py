@@ -140,3 +140,29 @@ def fsync_tree(root: Path) -> None:
         for name in files:
             fsync_file(Path(folder) / name)
         fsync_dir(Path(folder))
+
+
+def make_parents(folder: Path) -> list[Path]:
+    """Create ``folder`` and missing ancestors (like ``mkdir -p``); return them, deepest first."""
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for path in reversed(missing):
+        try:
+            path.mkdir()
+        except FileExistsError:
+            pass
+        except OSError as error:
+            raise OutputError(
+                f"cannot create the output's parent folder ({error.strerror})",
+                path=os.fspath(path),
+                hint="Check the path and that you may write there.",
+            ) from None
+    if not folder.is_dir() and not missing:
+        raise OutputError(
+            "the output's parent is not a folder",
+            path=os.fspath(folder),
+            hint="Choose an output path inside a folder.",
+        )
+    return missing

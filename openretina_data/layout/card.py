@@ -179,3 +179,50 @@ def read_card(folder: str | os.PathLike[str]) -> DatasetCard | None:
     except (OSError, UnicodeDecodeError) as error:
         raise _bad(os.fspath(path), f"the card cannot be read ({error})") from None
     return DatasetCard.from_json(text, path=os.fspath(path))
+
+
+def fingerprint_files(root: Path) -> dict[str, FileFingerprint]:
+    """Fingerprints of every file under ``root`` by relative POSIX path, except the card and hidden files."""
+    prints = {}
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root).as_posix()
+        if path.is_file() and relative != CARD_NAME and not path.name.startswith("."):
+            prints[relative] = FileFingerprint.of(path)
+    return prints
+
+
+def merge_for_append(
+    existing: DatasetCard,
+    new: DatasetCard,
+    *,
+    unit_given: bool,
+    card_path: str | os.PathLike[str],
+) -> DatasetCard:
+    """The existing card, with this writer's provenance noted for the appended sessions.
+
+    Raises :class:`LayoutError` naming ``card_path`` when the new sessions do not fit the
+    dataset (layout version, frame rate, or an explicitly given response unit differ).
+    """
+    if existing.layout_version != LAYOUT_VERSION:
+        raise LayoutError(
+            f"cannot append to a layout v{existing.layout_version} dataset",
+            path=card_path,
+            hint="Convert into a new folder instead.",
+        )
+    if new.frame_rate_hz is not None and existing.frame_rate_hz not in (None, new.frame_rate_hz):
+        raise LayoutError(
+            f"frame rate {new.frame_rate_hz} Hz differs from the dataset's {existing.frame_rate_hz} Hz",
+            path=card_path,
+            hint="Resample to the dataset's frame rate, or convert into a new folder.",
+        )
+    if unit_given and new.response_unit != existing.response_unit:
+        raise LayoutError(
+            f"response unit {new.response_unit!r} differs from the dataset's {existing.response_unit!r}",
+            path=card_path,
+            hint="Convert the responses to the dataset's unit, or convert into a new folder.",
+        )
+    if existing.frame_rate_hz is None:
+        existing.frame_rate_hz = new.frame_rate_hz
+    existing.recipe_text = new.recipe_text or existing.recipe_text
+    existing.recipe_sha256 = new.recipe_sha256 or existing.recipe_sha256
+    return existing

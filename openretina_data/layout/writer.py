@@ -24,13 +24,18 @@ import numpy as np
 from openretina_data import __version__
 from openretina_data.errors import (
     DataValidationError,
-    LayoutError,
     OpenRetinaDataError,
     OutputError,
     ShapeError,
 )
 from openretina_data.layout import _fs
-from openretina_data.layout.card import DatasetCard, FileFingerprint, SourceFile, read_card
+from openretina_data.layout.card import (
+    DatasetCard,
+    SourceFile,
+    fingerprint_files,
+    merge_for_append,
+    read_card,
+)
 from openretina_data.layout.names import (
     CARD_NAME,
     LAYOUT_VERSION,
@@ -159,7 +164,7 @@ class DatasetWriter:
         """Take the lock, clean leftovers of killed writers and create the temporary folder."""
         if self._state != "new":
             raise OutputError("the writer was already opened", path=os.fspath(self.target))
-        self._made_parents = _make_parents(self.target.parent)
+        self._made_parents = _fs.make_parents(self.target.parent)
         self._lock.acquire()
         try:
             _fs.clean_stale(self.target)
@@ -168,8 +173,11 @@ class DatasetWriter:
                 self._root = self.target
                 self._existing_card = read_card(self.target)
                 if self._existing_card is not None:
-                    self.card = _merge_for_append(
-                        self._existing_card, self.card, unit_given=self._unit_given
+                    self.card = merge_for_append(
+                        self._existing_card,
+                        self.card,
+                        unit_given=self._unit_given,
+                        card_path=self.target / CARD_NAME,
                     )
             else:
                 self._root = _fs.temp_sibling(self.target)
@@ -343,7 +351,7 @@ class DatasetWriter:
         self._lock.release()
 
     def _commit_new(self, root: Path) -> None:
-        self.card.files = _fingerprints(root)
+        self.card.files = fingerprint_files(root)
         (root / CARD_NAME).write_text(self.card.to_json(), encoding="utf-8")
         _fs.fsync_tree(root)
         old: Path | None = None
@@ -363,7 +371,7 @@ class DatasetWriter:
             final = path.with_name(path.name[1:].rsplit(".tmp-", 1)[0])
             path.rename(final)
             _fs.fsync_dir(final.parent)
-        self.card.files = _fingerprints(root)
+        self.card.files = fingerprint_files(root)
         card_temp = self._temp_in_target(CARD_NAME)
         card_temp.write_text(self.card.to_json(), encoding="utf-8")
         _fs.fsync_file(card_temp)
@@ -405,32 +413,6 @@ class DatasetWriter:
             card.norm_mean, card.norm_std = total.mean, total.std
 
 
-def _make_parents(folder: Path) -> list[Path]:
-    """Create ``folder`` and missing ancestors (like ``mkdir -p``); return them, deepest first."""
-    missing = []
-    while not folder.exists():
-        missing.append(folder)
-        folder = folder.parent
-    for path in reversed(missing):
-        try:
-            path.mkdir()
-        except FileExistsError:
-            pass
-        except OSError as error:
-            raise OutputError(
-                f"cannot create the output's parent folder ({error.strerror})",
-                path=os.fspath(path),
-                hint="Check the path and that you may write there.",
-            ) from None
-    if not folder.is_dir() and not missing:
-        raise OutputError(
-            "the output's parent is not a folder",
-            path=os.fspath(folder),
-            hint="Choose an output path inside a folder.",
-        )
-    return missing
-
-
 def _output_error(error: OSError, target: Path) -> OutputError:
     """A plain OSError met while writing, as an OutputError naming the target."""
     return OutputError(
@@ -447,39 +429,3 @@ def _is_layout_entry(entry: Path) -> bool:
     if name == CARD_NAME or (name.startswith(".") and ".tmp-" in name):
         return True
     return entry.is_file() and entry.suffix in SESSION_SUFFIXES
-
-
-def _fingerprints(root: Path) -> dict[str, FileFingerprint]:
-    prints = {}
-    for path in sorted(root.rglob("*")):
-        relative = path.relative_to(root).as_posix()
-        if path.is_file() and relative != CARD_NAME and not path.name.startswith("."):
-            prints[relative] = FileFingerprint.of(path)
-    return prints
-
-
-def _merge_for_append(existing: DatasetCard, new: DatasetCard, *, unit_given: bool) -> DatasetCard:
-    """The existing card, with this writer's provenance noted for the appended sessions."""
-    if existing.layout_version != LAYOUT_VERSION:
-        raise LayoutError(
-            f"cannot append to a layout v{existing.layout_version} dataset",
-            path=CARD_NAME,
-            hint="Convert into a new folder instead.",
-        )
-    if new.frame_rate_hz is not None and existing.frame_rate_hz not in (None, new.frame_rate_hz):
-        raise LayoutError(
-            f"frame rate {new.frame_rate_hz} Hz differs from the dataset's {existing.frame_rate_hz} Hz",
-            path=CARD_NAME,
-            hint="Resample to the dataset's frame rate, or convert into a new folder.",
-        )
-    if unit_given and new.response_unit != existing.response_unit:
-        raise LayoutError(
-            f"response unit {new.response_unit!r} differs from the dataset's {existing.response_unit!r}",
-            path=CARD_NAME,
-            hint="Convert the responses to the dataset's unit, or convert into a new folder.",
-        )
-    if existing.frame_rate_hz is None:
-        existing.frame_rate_hz = new.frame_rate_hz
-    existing.recipe_text = new.recipe_text or existing.recipe_text
-    existing.recipe_sha256 = new.recipe_sha256 or existing.recipe_sha256
-    return existing

@@ -400,8 +400,12 @@ def test_failed_or_clashing_append_leaves_the_dataset_as_it_was(tmp_path):
         DatasetWriter(root, append=True) as writer,
     ):
         writer.create_session("s9").write_responses("a", np.ones((7, 41)))
-    with pytest.raises(errors.LayoutError, match="response unit"):
+    with pytest.raises(errors.LayoutError, match="response unit") as caught:
         DatasetWriter(root, append=True, response_unit="dF/F").open()
+    assert caught.value.path == str(root / CARD_NAME)
+    with pytest.raises(errors.LayoutError, match="frame rate 30.0 Hz differs") as caught:
+        DatasetWriter(root, append=True, frame_rate_hz=30.0).open()
+    assert caught.value.path == str(root / CARD_NAME) and caught.value.hint
     assert sorted(os.listdir(root)) == listing and (root / CARD_NAME).read_text() == card_text
     assert _siblings(tmp_path) == ["ds"]
 
