@@ -123,7 +123,7 @@ class LinkedPreview(QWidget):
         self.channel_box.setEnabled(n_channels > 1)
         self.neuron_box.setRange(0, max(data.n_neurons - 1, 0))
         self.neuron_box.setEnabled(data.n_neurons > 0)
-        self.traces_plot.setLabel("left", f"{data.unit}, one neuron above the other")
+        self.traces_plot.setLabel("left", f"{data.unit} (stacked)")
         self.neurons = list(range(min(MAX_TRACES, data.n_neurons)))
         self.slider.blockSignals(True)
         self.slider.setRange(0, max(data.n_frames - 1, 0))
