@@ -143,16 +143,20 @@ class DatasetCard:
 
     def stale_files(self, folder: str | os.PathLike[str]) -> list[str]:
         """Relative paths whose size or mtime differ from the card, or that are gone."""
-        stale = []
+        return list(self.changed_files(folder))
+
+    def changed_files(self, folder: str | os.PathLike[str]) -> dict[str, FileFingerprint | None]:
+        """``{relative path: fingerprint now}`` of the listed files that changed (None: gone)."""
+        changed: dict[str, FileFingerprint | None] = {}
         for relative, expected in self.files.items():
             try:
                 actual = FileFingerprint.of(Path(folder) / relative)
             except OSError:
-                stale.append(relative)
+                changed[relative] = None
                 continue
             if actual != expected:
-                stale.append(relative)
-        return stale
+                changed[relative] = actual
+        return changed
 
 
 def _bad(path: str | None, message: str) -> LayoutError:
