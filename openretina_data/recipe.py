@@ -164,7 +164,9 @@ class ResponseSource:
     """One response recording of a session, cut into epochs of stimuli."""
 
     path: str = field(
-        metadata=_doc("Response file or folder (Phy/Kilosort), relative to the recipe.")
+        metadata=_doc(
+            "Response file or folder (Phy/Kilosort folder, NWB file with Units), relative to the recipe."
+        )
     )
     kind: ResponseKind = field(
         metadata=_doc("binned (per frame), spike_times, or traces (calcium / voltage).")

@@ -28,8 +28,9 @@ from openretina_data.errors import (
 )
 from openretina_data.recipe import FrameTimes as FrameTimesSpec
 from openretina_data.recipe import Recipe, ResponseSource
-from openretina_data.sources.base import SourceReader
+from openretina_data.sources.base import SourceReader, open_source
 from openretina_data.sources.lazy import LazyArray
+from openretina_data.sources.spikes import SpikeUnits
 from openretina_data.timing import (
     FrameTimes,
     detect_edges,
@@ -207,6 +208,58 @@ class PhyUnits:
         return window_times, units
 
 
+class SortedUnits:
+    """Spike trains held in memory, sorted by time (an NWB ``Units`` table, ...).
+
+    Same interface as :class:`PhyUnits`; times are seconds.
+    """
+
+    def __init__(self, units: SpikeUnits) -> None:
+        times, index = units.flat()
+        order = np.argsort(times, kind="stable")
+        self.times = np.asarray(times[order], dtype=np.float64)
+        self.index = np.asarray(index[order], dtype=np.int64)
+        self.unit_ids = np.asarray(units.unit_ids, dtype=np.int64)
+        self.n_spikes = int(self.times.size)
+        self.times_dtype = self.times.dtype
+        self.bytes_in = self.times.nbytes + self.index.nbytes
+
+    @classmethod
+    def from_source(cls, path: Path, source: ResponseSource, *, session: str | None) -> SortedUnits:
+        """The sorted units of any source whose reader offers ``units()`` (NWB, Kilosort)."""
+        if source.unit != "s":
+            raise RecipeError(
+                f"spike times from {path.name} are read in seconds, but the recipe says {source.unit!r}",
+                path=path,
+                session=session,
+                hint="Set unit: s for NWB Units tables.",
+            )
+        with open_source(path, source.format) as reader:
+            read_units = getattr(reader, "units", None)
+            if read_units is None:
+                raise RecipeError(
+                    f"{reader.description} holds no sorted spike trains",
+                    path=path,
+                    session=session,
+                    hint="Use a Kilosort/Phy folder or an NWB file with a Units table, "
+                    "or kind: binned / traces.",
+                )
+            units = read_units()
+        if source.unit_filter:
+            units = units.select(source.unit_filter)
+        return cls(units)
+
+    def first_last_raw(self) -> tuple[Any, Any]:
+        return float(self.times[0]), float(self.times[-1])
+
+    def count_between(self, first_raw: Any, last_raw: Any) -> int:
+        return int(np.searchsorted(self.times, last_raw) - np.searchsorted(self.times, first_raw))
+
+    def window(self, first_raw: Any, last_raw: Any) -> tuple[np.ndarray, np.ndarray]:
+        lo, hi = np.searchsorted(self.times, [first_raw, last_raw])
+        return self.times[lo:hi], self.index[lo:hi]
+
+
 class SpikeReader(ResponseReader):
     """Spike times binned into counts on frame edges (optionally divided into Hz)."""
 
@@ -219,19 +272,17 @@ class SpikeReader(ResponseReader):
         *,
         session: str | None = None,
     ) -> None:
-        if not path.is_dir():
-            raise RecipeError(
-                "spike times are read from a Kilosort/Phy folder",
-                path=path,
-                session=session,
-                hint="Point `path` at the folder holding spike_times.npy and spike_clusters.npy.",
+        self.units: PhyUnits | SortedUnits
+        if path.is_dir() and (path / "spike_times.npy").exists():
+            self.units = PhyUnits(path, source.unit_filter, session=session)
+            self.scale = _seconds_per_unit(
+                source.unit, source.sampling_rate_hz, session=session, path=path
             )
-        self.units = PhyUnits(path, source.unit_filter, session=session)
+        else:
+            self.units = SortedUnits.from_source(path, source, session=session)
+            self.scale = 1.0
         self.n_neurons = int(self.units.unit_ids.size)
         self.bytes_in = self.units.bytes_in
-        self.scale = _seconds_per_unit(
-            source.unit, source.sampling_rate_hz, session=session, path=path
-        )
         self.edges = edges
         self.as_rate = recipe.binning.spike_unit == "Hz"
 

@@ -19,6 +19,7 @@ from openretina_data.convert import CancelToken, Progress, convert, run
 from openretina_data.errors import CancelledError, LayoutError, RecipeError, ShapeError
 from openretina_data.layout import check
 from openretina_data.layout.card import read_card
+from openretina_data.plan import plan
 from openretina_data.recipe import (
     Epoch,
     FrameTimes,
@@ -417,3 +418,39 @@ def test_movies_from_hdf5_and_matlab_files(tmp_path: Path, container: str) -> No
     run(recipe)
     written = np.load(tmp_path / "dataset" / "stimuli" / "train.npy")
     np.testing.assert_array_equal(written, movie.transpose(3, 0, 1, 2))
+
+
+def test_spike_times_from_an_nwb_units_table(tmp_path: Path) -> None:
+    from openretina_data.testing.formats import write_nwb
+
+    nwb, _ = write_nwb(tmp_path / "rec.nwb")
+    np.save(tmp_path / "movie.npy", np.zeros((270, 4, 4), np.float32))  # 9 s at 30 Hz
+    source = ResponseSource(
+        path="rec.nwb",
+        kind="spike_times",
+        unit="s",
+        unit_filter=["good"],
+        epochs=[Epoch(stimulus="movie")],
+        frame_times=FrameTimes(kind="rate", start_s=0.5),
+    )
+    recipe = Recipe(
+        output="out",
+        frame_rate_hz=30.0,
+        stimuli=[StimulusSpec(name="movie", path="movie.npy")],
+        sessions=[SessionSpec(name="a", responses=[source])],
+        base_dir=tmp_path,
+    )
+    run(recipe)
+    with h5py.File(nwb) as f:  # the Units table as stored: ragged spike times + labels
+        flat = f["units/spike_times"][()]
+        ends = f["units/spike_times_index"][()]
+        quality = [q.decode() if isinstance(q, bytes) else q for q in f["units/quality"][()]]
+    trains = np.split(flat, ends[:-1])
+    edges = 0.5 + np.arange(271) / 30.0
+    expected = [
+        np.histogram(t, edges)[0] for t, q in zip(trains, quality, strict=True) if q == "good"
+    ]
+    with h5py.File(tmp_path / "out" / "a.hdf5") as f:
+        np.testing.assert_array_equal(f["responses_movie"][()], np.stack(expected))
+    source.unit = "samples"
+    assert any("seconds" in p.message for p in plan(recipe, overwrite=True).errors)
