@@ -13,7 +13,8 @@ records an :class:`Outcome`:
 Whatever the result, it also records every source file whose SHA-256 or mtime
 changed, anything left in the output folder or as a temporary/lock file, and whether
 a hostile payload's marker file appeared. :func:`run_corpus` does all of it and
-:func:`markdown_table` prints the README table.
+:func:`entry_table` (one row per entry point) and :func:`markdown_table` (one row per case)
+print the README tables.
 
 The wizard's add-file path lives in ``app`` (which the core never imports); callers
 pass it in ``extra`` (see ``benchmarks/reliability.py``).
@@ -382,6 +383,21 @@ def markdown_table(outcomes: list[Outcome]) -> str:
                 cell += " (MEMORY)"
             cells.append(cell)
         rows.append(f"| {case} | " + " | ".join(cells) + " |")
+    return "\n".join([summary_line(outcomes), "", *rows])
+
+
+def entry_table(outcomes: list[Outcome]) -> str:
+    """The short README table: one row per entry point, and the summary line."""
+    rows = [
+        "| entry point | cases | clear error | safely accepted | not clean |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for entry in dict.fromkeys(o.entry for o in outcomes):
+        mine = [o for o in outcomes if o.entry == entry]
+        refused = sum(o.result == "refused" for o in mine)
+        accepted = sum(o.result == "accepted" and o.allowed_to_accept for o in mine)
+        bad = sum(not o.clean for o in mine)
+        rows.append(f"| {entry} | {len(mine)} | {refused} | {accepted} | {bad} |")
     return "\n".join([summary_line(outcomes), "", *rows])
 
 

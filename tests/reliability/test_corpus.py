@@ -25,6 +25,7 @@ from openretina_data.testing.corrupt import (
 )
 from openretina_data.testing.reliability import (
     ENTRY_POINTS,
+    entry_table,
     markdown_table,
     run_corpus,
     run_one,
@@ -141,7 +142,14 @@ def test_run_corpus_tabulates_the_runs() -> None:
 def test_the_benchmark_script_prints_the_table() -> None:
     script = ROOT / "benchmarks" / "reliability.py"
     result = subprocess.run(
-        [sys.executable, str(script), "--only", "yaml-billion-laughs", "tiff-zero-length"],
+        [
+            sys.executable,
+            str(script),
+            "--cases",
+            "--only",
+            "yaml-billion-laughs",
+            "tiff-zero-length",
+        ],
         capture_output=True,
         text=True,
         timeout=300,
@@ -152,3 +160,13 @@ def test_the_benchmark_script_prints_the_table() -> None:
     assert result.stdout.startswith("2 cases × ")
     assert "all clean errors" in result.stdout
     assert "| tiff-zero-length | error | error |" in result.stdout
+
+
+def test_the_entry_point_table_adds_up() -> None:
+    outcomes = run_corpus(only=["npy-zero-length", "yaml-billion-laughs"])
+    lines = entry_table(outcomes).splitlines()
+    assert lines[0] == summary_line(outcomes)
+    rows = [line.split(" | ") for line in lines[4:]]
+    assert sum(int(row[1]) for row in rows) == len(outcomes)
+    assert {row[0].strip("| ") for row in rows} == {o.entry for o in outcomes}
+    assert all(row[4].rstrip(" |") == "0" for row in rows)
