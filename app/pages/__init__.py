@@ -1,0 +1,1 @@
+"""One module per wizard page; each edits one part of the Recipe."""

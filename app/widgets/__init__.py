@@ -1,0 +1,1 @@
+"""Reusable widgets: linked preview plots, PSTH, file tables."""
