@@ -167,6 +167,23 @@ def test_check_flags_a_dataset_whose_files_do_not_match_its_card(tmp_path: Path)
     assert any("s1.hdf5" in (p.file or "") + p.message for p in report.problems)
 
 
+def test_overwriting_a_dataset_never_follows_its_symlinks_out(tmp_path: Path) -> None:
+    recipe = binned_recording(tmp_path, n_sessions=2)
+    target = run(recipe)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    precious = (target / "s1.hdf5").rename(elsewhere / "s1.hdf5")
+    content = precious.read_bytes()
+    (target / "s1.hdf5").symlink_to(precious)
+    (target / "stimuli").rename(elsewhere / "stimuli")
+    (target / "stimuli").symlink_to(elsewhere / "stimuli", target_is_directory=True)
+    kept = _files(elsewhere)
+    run(recipe, overwrite=True)
+    assert precious.read_bytes() == content and _files(elsewhere) == kept
+    assert not (target / "s1.hdf5").is_symlink() and check(target).ok
+    assert _leftovers(tmp_path) == []
+
+
 def _mount_tmpfs(folder: Path, options: str) -> bool:
     """Mount a small tmpfs on ``folder`` when this process may (root with CAP_SYS_ADMIN)."""
     if os.geteuid() != 0:
