@@ -235,32 +235,13 @@ def frame_times_from_triggers(
     source : str
         Label stored in the result.
     """
-    triggers = np.asarray(trigger_times_s, dtype=np.float64).ravel()
-    if triggers.size < 2:
-        raise TimingError(
-            f"need at least 2 trigger times to measure the frame interval, got {triggers.size}",
-            hint="Check the trigger channel and threshold, or give a frame rate instead.",
-        )
-    if not np.all(np.isfinite(triggers)):
-        raise NonFiniteError(
-            f"{count(np.count_nonzero(~np.isfinite(triggers)))} trigger times are NaN/Inf",
-            hint="Drop the NaN/Inf entries from the trigger times (or re-detect the triggers "
-            "from the raw channel with detect_edges).",
-        )
-    steps = np.diff(triggers)
-    if np.any(steps <= 0):
-        first = int(np.flatnonzero(steps <= 0)[0])
-        raise TimingError(
-            f"trigger times must increase; trigger {count(first + 1)} "
-            f"({seconds(triggers[first + 1])}) is not after trigger {count(first)} "
-            f"({seconds(triggers[first])})",
-            hint="Sort the times, or check that the array holds times and not durations.",
-        )
+    triggers = _checked_triggers(trigger_times_s)
     if frames_per_trigger < 1:
         raise TimingError(
             f"frames_per_trigger must be at least 1, got {frames_per_trigger}",
             hint="Use 1 when every frame sends a trigger.",
         )
+    steps = np.diff(triggers)
     warnings: list[str] = []
     notes: list[str] = []
     median = float(np.median(steps))
@@ -369,6 +350,32 @@ def frame_times_from_triggers(
         warnings=tuple(warnings),
         notes=tuple(notes),
     )
+
+
+def _checked_triggers(trigger_times_s: ArrayLike) -> FloatArray:
+    """``(triggers,)`` float64 seconds: at least 2, finite and strictly increasing."""
+    triggers = np.asarray(trigger_times_s, dtype=np.float64).ravel()
+    if triggers.size < 2:
+        raise TimingError(
+            f"need at least 2 trigger times to measure the frame interval, got {triggers.size}",
+            hint="Check the trigger channel and threshold, or give a frame rate instead.",
+        )
+    if not np.all(np.isfinite(triggers)):
+        raise NonFiniteError(
+            f"{count(np.count_nonzero(~np.isfinite(triggers)))} trigger times are NaN/Inf",
+            hint="Drop the NaN/Inf entries from the trigger times (or re-detect the triggers "
+            "from the raw channel with detect_edges).",
+        )
+    steps = np.diff(triggers)
+    if np.any(steps <= 0):
+        first = int(np.flatnonzero(steps <= 0)[0])
+        raise TimingError(
+            f"trigger times must increase; trigger {count(first + 1)} "
+            f"({seconds(triggers[first + 1])}) is not after trigger {count(first)} "
+            f"({seconds(triggers[first])})",
+            hint="Sort the times, or check that the array holds times and not durations.",
+        )
+    return triggers
 
 
 def _duplicates(triggers: FloatArray, min_interval: float) -> IntArray:
