@@ -78,60 +78,75 @@ print(session, inputs.shape, targets.shape)  # (batch, channels, chunk, h, w), (
 
 @dataclass
 class LoaderCheck:
-    """What loading the dataset gave: batches per split and session, and one sample batch."""
+    """What loading the dataset gave: the core's loader summary and one sample batch.
 
-    batches: dict[str, dict[str, int]] = field(default_factory=dict)
+    ``summary`` is :func:`openretina_data.loader_summary.loader_summary`'s dict, the
+    same numbers ``openretina-data loader-check`` prints.
+    """
+
+    summary: dict[str, Any] = field(default_factory=dict)
     session: str = ""
-    input_shape: tuple[int, ...] = ()
-    target_shape: tuple[int, ...] = ()
     sample_frame: np.ndarray | None = None  # (h, w): first frame of the first clip
     sample_targets: np.ndarray | None = None  # (chunk, neurons) of the first clip
 
+    @property
+    def batches(self) -> dict[str, dict[str, int]]:
+        """Batches per split and session."""
+        return {
+            split: {session: int(entry["batches"]) for session, entry in by_session.items()}
+            for split, by_session in self.summary.get("splits", {}).items()
+        }
+
     def to_text(self) -> str:
-        lines = [
-            f"sample batch from session {self.session}: inputs {self.input_shape}, targets {self.target_shape}"
-        ]
-        for split, sessions in self.batches.items():
-            counts = ", ".join(f"{s}: {n}" for s, n in sessions.items())
-            lines.append(f"{split}: {counts} batches")
-        return "\n".join(lines)
+        from openretina_data.loader_summary import format_summary
+
+        return format_summary(self.summary)
 
 
 def check_loaders(dataset: str | Path, settings: LoaderSettings) -> LoaderCheck:
-    """Load the dataset with our openretina-compatible loaders and draw one batch.
+    """Run the core's loader check on ``dataset`` and draw one training batch to plot.
 
+    The numbers come from :func:`~openretina_data.loader_summary.loader_summary` (one
+    epoch over every split, as ``openretina-data loader-check`` runs it); the sample is
+    the first batch of the first training session of loaders built the same way.
     Runs in a worker thread (importing torch takes seconds).
     """
     from openretina_data.base_dataloader import multiple_movies_dataloaders
     from openretina_data.h5_dataset_reader import load_responses, load_stimuli
+    from openretina_data.loader_summary import dataset_settings, loader_summary
 
-    movies = load_stimuli(
-        str(dataset),
-        settings.test_names,
-        settings.stimulus_size,
-        settings.norm_mean,
-        settings.norm_std,
+    params = {
+        "train_chunk_size": settings.train_chunk_size,
+        "batch_size": settings.batch_size,
+        "clip_length": settings.clip_length,
+        "num_val_clips": settings.num_val_clips,
+    }
+    summary = loader_summary(
+        dataset,
+        test_names=settings.test_names,
+        norm_mean=settings.norm_mean,
+        norm_std=settings.norm_std,
+        **params,
     )
-    responses = load_responses(str(dataset), settings.test_names)
+    names, size, mean, std = dataset_settings(
+        Path(dataset), summary["test_names"], settings.norm_mean, settings.norm_std
+    )
+    movies = load_stimuli(str(dataset), names, size, mean, std, mmap=True)
+    responses = load_responses(str(dataset), names)
     loaders: dict[str, dict[str, Any]] = multiple_movies_dataloaders(
         responses,
         movies,
         train_chunk_size=settings.train_chunk_size,
         batch_size=settings.batch_size,
+        seed=summary["params"]["seed"],
         clip_length=settings.clip_length,
         num_val_clips=settings.num_val_clips,
     )
-    result = LoaderCheck(
-        batches={
-            split: {s: len(dl) for s, dl in by_session.items()}
-            for split, by_session in loaders.items()
-        }
-    )
     session = next(iter(loaders["train"]))
     inputs, targets = next(iter(loaders["train"][session]))[:2]
-    result.session = session
-    result.input_shape = tuple(inputs.shape)
-    result.target_shape = tuple(targets.shape)
-    result.sample_frame = inputs[0, 0, 0].numpy().astype(np.float32)
-    result.sample_targets = targets[0].numpy().astype(np.float32)
-    return result
+    return LoaderCheck(
+        summary=summary,
+        session=session,
+        sample_frame=inputs[0, 0, 0].numpy().astype(np.float32),
+        sample_targets=targets[0].numpy().astype(np.float32),
+    )

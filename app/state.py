@@ -122,7 +122,7 @@ class WizardState:
     """Everything the wizard edits: one Recipe, plus what probing found and what was confirmed."""
 
     recipe: Recipe = field(default_factory=new_recipe)
-    mode: str = "new"  # "new" | "recipe" | "dataset"
+    mode: str = "new"  # "new" | "recipe" | "dataset" | "preset" (a published dataset)
     recipe_path: str = ""
     dataset_path: str = ""
     probes: dict[str, Probed] = field(default_factory=dict)

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget, QWizard
 from app.pages.base import WizardPage
 from app.pages.normalisation import NormalisationPage
 from app.pages.preview import PreviewPage
+from app.pages.published import PublishedPage
 from app.pages.responses import ResponsesPage
 from app.pages.sessions import SessionsPage
 from app.pages.start import StartPage
@@ -45,6 +46,8 @@ def stylesheet() -> str:
 
 class ImportWizard(QWizard):
     """Start → Stimuli → Responses → Sessions → Timing → Normalisation → Preview → Write → Use.
+
+    A published dataset goes Start → Convert a published dataset → Use.
 
     Parameters
     ----------
@@ -81,7 +84,9 @@ class ImportWizard(QWizard):
         self.preview_page = PreviewPage(self)
         self.write_page = WritePage(self)
         self.use_page = UsePage(self)
+        self.published_page = PublishedPage(self)
         self.pages: dict[str, WizardPage] = {}
+        self.numbers: dict[str, int] = {}
         for page in (
             self.start_page,
             self.stimuli_page,
@@ -92,11 +97,16 @@ class ImportWizard(QWizard):
             self.preview_page,
             self.write_page,
             self.use_page,
+            self.published_page,  # Start → published → Use, reached only from Start
         ):
             self.pages[page.page_id] = page
-            self.addPage(page)
+            self.numbers[page.page_id] = self.addPage(page)
         self.resize(1180, 700)  # fits a 1366×768 screen with a task bar
         self.setMinimumSize(900, 580)
+
+    def page_number(self, page_id: str) -> int:
+        """QWizard's number of the page ``page_id`` (for ``nextId``)."""
+        return self.numbers[page_id]
 
     # --- actions the pages ask for ------------------------------------------------
 
@@ -158,8 +168,8 @@ class ImportWizard(QWizard):
         return viewer
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
-        write = self.write_page
-        if write.busy():
+        running = [p for p in (self.write_page, self.published_page) if p.runner.busy()]
+        if running:
             answer = QMessageBox.question(
                 self,
                 "Conversion running",
@@ -168,7 +178,8 @@ class ImportWizard(QWizard):
             if answer != QMessageBox.StandardButton.Yes:
                 event.ignore()
                 return
-            write.cancel_and_wait()
+            for busy_page in running:
+                busy_page.runner.cancel_and_wait()
         for page in self.pages.values():
             stop = getattr(page, "stop_work", None)
             if stop is not None:

@@ -37,6 +37,7 @@ class StartPage(WizardPage):
         self.new_button = QPushButton("&New conversion")
         self.recipe_button = QPushButton("Open a &recipe…")
         self.dataset_button = QPushButton("&Inspect a dataset…")
+        self.published_button = QPushButton("Convert a &published dataset…")
         rows = (
             (
                 self.new_button,
@@ -47,6 +48,11 @@ class StartPage(WizardPage):
                 self.recipe_button,
                 self.choose_recipe,
                 "Load a recipe saved earlier (YAML/JSON) and review it page by page — e.g. to convert next week's sessions.",
+            ),
+            (
+                self.published_button,
+                self.convert_published,
+                "Convert a dataset you downloaded from a paper (e.g. Maheswaranathan et al. 2023) in one step.",
             ),
             (
                 self.dataset_button,
@@ -95,7 +101,9 @@ class StartPage(WizardPage):
                 item.setData(Qt.ItemDataRole.UserRole, path)
                 widget.addItem(item)
         state = self.state
-        if state.mode == "recipe" and state.recipe_path:
+        if state.mode == "preset":
+            self.loaded.setText("Press Next to choose the published dataset and its archive.")
+        elif state.mode == "recipe" and state.recipe_path:
             self.loaded.setText(f"Recipe loaded: {state.recipe_path} — press Next to review it.")
         else:
             self.loaded.setText("Press Next to start a new conversion with your stimulus files.")
@@ -107,6 +115,16 @@ class StartPage(WizardPage):
         self.wizard_.new_conversion()
         self.load()
         self.wizard_.next()
+
+    def convert_published(self) -> None:
+        self.state.mode = "preset"
+        self.load()
+        self.wizard_.next()
+
+    def nextId(self) -> int:  # noqa: N802 - Qt API
+        if self.state.mode == "preset":
+            return self.wizard_.page_number("published")
+        return self.wizard_.page_number("stimuli")
 
     def choose_recipe(self) -> None:
         path, _ = QFileDialog.getOpenFileName(

@@ -137,9 +137,7 @@ class UsePage(WizardPage):
         )
         self.task = BackgroundTask(lambda: check_loaders(folder, settings), self)
         self.task.finished.connect(self._show)
-        self.task.failed.connect(
-            lambda e: self.loader_text.setText(f"Loading failed: {format_error(e)}")
-        )
+        self.task.failed.connect(self._failed)
         self.task.start()
 
     def _failed(self, error: BaseException) -> None:
@@ -183,6 +181,9 @@ class UsePage(WizardPage):
         if not self.state.written_dir:
             return ["No dataset was written yet."]
         return [] if self.check_ok else ["The written dataset did not pass the check (see above)."]
+
+    def nextId(self) -> int:  # noqa: N802 - Qt API
+        return -1  # the last page, whichever way it was reached
 
     def stop_work(self) -> None:
         if self.task is not None and self.task.running:

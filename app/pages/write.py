@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, QTimer, QUrl
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
@@ -15,13 +13,13 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPlainTextEdit,
-    QProgressBar,
     QPushButton,
 )
 
 from app.pages.base import WizardPage
+from app.widgets.conversion import ConversionRunner
 from app.workers import BackgroundTask
-from openretina_data.errors import CancelledError, format_error
+from openretina_data.errors import format_error
 from openretina_data.recipe import save_recipe
 
 if TYPE_CHECKING:
@@ -100,54 +98,43 @@ class WritePage(WizardPage):
         self.plan_warnings.setWordWrap(True)
         self.plan_warnings.setProperty("role", "warning")
         self.plan_warnings.setVisible(False)
-        controls = QHBoxLayout()
-        self.convert_button = QPushButton("&Convert")
-        self.convert_button.setToolTip(
-            "Write the dataset (in the background; the window stays usable)"
-        )
-        self.convert_button.clicked.connect(self.start)
-        self.cancel_button = QPushButton("C&ancel")
-        self.cancel_button.setToolTip("Stop now; nothing half-written is kept")
-        self.cancel_button.clicked.connect(self.cancel)
-        self.cancel_button.setEnabled(False)
-        self.progress = QProgressBar()
-        self.timing = QLabel()
-        self.open_button = QPushButton("&Open folder")
-        self.open_button.clicked.connect(self.open_folder)
-        self.open_button.setEnabled(False)
+        self.runner = ConversionRunner()
+        self.runner.convert_requested.connect(self.start)
+        self.runner.ended.connect(self._ended)
         self.save_button = QPushButton("&Save recipe…")
         self.save_button.setToolTip(
             "Save the recipe to re-run this conversion (e.g. next week's sessions)"
         )
         self.save_button.clicked.connect(self.choose_recipe_path)
-        for widget in (self.convert_button, self.cancel_button):
-            controls.addWidget(widget)
-        controls.addWidget(self.progress, 1)
-        controls.addWidget(self.timing)
-        controls.addWidget(self.open_button)
-        controls.addWidget(self.save_button)
-        self.log = QPlainTextEdit()
-        self.log.setObjectName("log")
-        self.log.setReadOnly(True)
-        self.log.setToolTip("What the conversion did, step by step")
+        self.runner.add_button(self.save_button)
         self.body.addLayout(out)
         self.body.addWidget(self.plan_text)
         self.body.addWidget(self.plan_problems)
         self.body.addWidget(self.plan_warnings)
-        self.body.addLayout(controls)
-        self.body.addWidget(self.log, 1)
+        self.body.addWidget(self.runner, 1)
         self.finish_layout()
         self.plan_errors: list[str] = []
         self.plan_task: BackgroundTask | None = None
         self.planning = False
         self._replan = False
-        self.task: BackgroundTask | None = None
-        self._started = 0.0
-        self.outcome = ""  # "", "done", "cancelled", "failed"
-        self._clock = QTimer(self)
-        self._clock.setInterval(500)
-        self._clock.timeout.connect(self._tick)
-        self._last: tuple[int, int] = (0, 0)
+
+    # The runner's parts, by the names the tests and the screenshots use.
+    @property
+    def convert_button(self) -> QPushButton:
+        return self.runner.convert_button
+
+    @property
+    def log(self) -> QPlainTextEdit:
+        return self.runner.log
+
+    @property
+    def task(self) -> BackgroundTask | None:
+        return self.runner.task
+
+    @property
+    def outcome(self) -> str:
+        """ "", "done", "cancelled" or "failed" (of the last conversion)."""
+        return self.runner.outcome
 
     # --- plan ---------------------------------------------------------------------
 
@@ -215,108 +202,37 @@ class WritePage(WizardPage):
     # --- convert ------------------------------------------------------------------
 
     def busy(self) -> bool:
-        return self.task is not None and self.task.running
+        return self.runner.busy()
 
     def start(self) -> None:
         """Convert in a worker thread; the UI only receives Progress events."""
         if self.busy() or self.plan_errors or self.planning:
             return
         recipe = self.state.recipe
-        self.log.clear()
-        self.outcome = ""
         self.state.written_dir = ""
-        self._log(f"Converting into {recipe.resolve(recipe.output)}")
         overwrite = self.overwrite.isChecked()
-        # Every Progress reaches the log (convert yields once per slab, not per frame).
-        self.task = BackgroundTask(lambda: run_convert(recipe, overwrite), self, min_interval_s=0.0)
-        self.task.progress.connect(self._progress)
-        self.task.finished.connect(self._done)
-        self.task.failed.connect(self._failed)
-        self.task.cancelled.connect(self._cancelled)
-        self._started = time.monotonic()
-        self._last = (0, 0)
-        self.progress.setValue(0)
-        self.convert_button.setEnabled(False)
-        self.cancel_button.setEnabled(True)
-        self.open_button.setEnabled(False)
-        self._clock.start()
-        self.task.start()
+        self.runner.run(lambda: run_convert(recipe, overwrite), recipe.resolve(recipe.output))
         self.refresh()
 
     def cancel(self) -> None:
-        if self.busy() and self.task is not None:
-            self._log("Cancelling at the next step…")
-            self.task.cancel()
+        self.runner.cancel()
 
     def cancel_and_wait(self) -> None:
         """Cancel and wait for the worker (window closing only)."""
-        if self.task is not None:
-            self.task.cancel()
-            self.task.wait()
+        self.runner.cancel_and_wait()
 
     def stop_work(self) -> None:
-        self._clock.stop()
+        self.runner.stop_clock()
         if self.plan_task is not None and self.plan_task.running:
             self.plan_task.wait()
 
-    def _progress(self, event: Any) -> None:
-        done, total = int(getattr(event, "done", 0)), int(getattr(event, "total", 0) or 0)
-        self._last = (done, total)
-        if total:
-            self.progress.setMaximum(total)
-            self.progress.setValue(min(done, total))
-        message = getattr(event, "message", "")
-        step = getattr(event, "step", "")
-        if message:
-            self._log(f"[{step}] {message}" if step else str(message))
-        self._tick()
-
-    def _tick(self) -> None:
-        elapsed = time.monotonic() - self._started
-        done, total = self._last
-        if not self.busy():
-            self.timing.setText(f"took {elapsed:.1f} s")
-            return
-        text = f"{elapsed:.0f} s elapsed"
-        if total and done:
-            text += f", about {elapsed * (total - done) / done:.0f} s left"
-        self.timing.setText(text)
-
-    def _finish(self, outcome: str) -> None:
-        self.outcome = outcome
-        self._clock.stop()
-        self._tick()
-        self.cancel_button.setEnabled(False)
+    def _ended(self, outcome: str) -> None:
+        if outcome == "done":
+            self.state.written_dir = self.runner.target
         self.convert_button.setEnabled(not self.plan_errors)
         self.refresh()
 
-    def _done(self, result: Any) -> None:
-        recipe = self.state.recipe
-        self.state.written_dir = str(recipe.resolve(recipe.output))
-        self.progress.setValue(self.progress.maximum())
-        self._log(f"Done: {self.state.written_dir}")
-        self.open_button.setEnabled(True)
-        self._finish("done")
-
-    def _failed(self, error: BaseException) -> None:
-        if isinstance(error, CancelledError):
-            self._cancelled()
-            return
-        self._log(f"Failed, nothing was written:\n{format_error(error)}")
-        self._finish("failed")
-
-    def _cancelled(self) -> None:
-        self._log("Cancelled: nothing was written.")
-        self._finish("cancelled")
-
-    def _log(self, line: str) -> None:
-        self.log.appendPlainText(line)
-
     # --- after --------------------------------------------------------------------
-
-    def open_folder(self) -> None:
-        if self.state.written_dir:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(self.state.written_dir))
 
     def choose_recipe_path(self) -> None:
         start = self.state.recipe_path or str(self.state.recipe.base_dir / "recipe.yaml")
@@ -329,7 +245,7 @@ class WritePage(WizardPage):
     def save_recipe(self, path: str | Path) -> Path:
         """Save the recipe being edited (paths stay relative to the recipe's folder)."""
         written = save_recipe(self.state.recipe, path)
-        self._log(f"Recipe saved: {written}")
+        self.log.appendPlainText(f"Recipe saved: {written}")
         return written
 
     def problems(self) -> list[str]:

@@ -1,0 +1,87 @@
+"""Start → Convert a published dataset → Use, on the Maheswaranathan miniature."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QWizard
+from pytestqt.qtbot import QtBot
+
+from app.screenshots import wait_until
+from app.wizard import ImportWizard
+from openretina_data.layout import check, read_card
+from openretina_data.testing.maheswaranathan import write_maheswaranathan_archive
+
+
+def _next_enabled(wizard: ImportWizard) -> bool:
+    return wizard.button(QWizard.WizardButton.NextButton).isEnabled()
+
+
+def test_a_published_dataset_converts_and_opens_on_the_use_page(
+    qtbot: QtBot, wizard: ImportWizard, tmp_path: Path
+) -> None:
+    archive = write_maheswaranathan_archive(tmp_path / "neural_code_data")
+    output = tmp_path / "mahes"
+    qtbot.mouseClick(wizard.start_page.published_button, Qt.MouseButton.LeftButton)
+    page = wizard.published_page
+    assert wizard.currentPage() is page
+    assert page.chosen.name == "maheswaranathan_2023"
+    assert "10.25740/rk663dm5577" in page.card.text()  # where to download it
+    assert not _next_enabled(wizard)
+    assert "ganglion_cell_data" in page.reason.text()  # what the folder must hold
+    assert not page.runner.convert_button.isEnabled()
+    page.archive.setText(str(tmp_path / "nowhere"))
+    assert "does not exist" in page.reason.text()
+    page.archive.setText(str(archive))
+    page.output.setText(str(output))
+    assert page.runner.convert_button.isEnabled()
+    assert "Press Convert" in page.reason.text()
+    qtbot.mouseClick(page.runner.convert_button, Qt.MouseButton.LeftButton)
+    assert wait_until(lambda: page.runner.outcome != "", 60), page.runner.log.toPlainText()
+    assert page.runner.outcome == "done", page.runner.log.toPlainText()
+    assert "[session" in page.runner.log.toPlainText()  # the preset's steps reach the log
+    assert _next_enabled(wizard)
+    assert check(output).ok
+    card = read_card(output)
+    assert card is not None and card.citation["doi"] == "10.1016/j.neuron.2023.06.007"
+    wizard.next()
+    use = wizard.use_page
+    assert wizard.currentPage() is use
+    assert use.check_ok
+    assert str(output.resolve()) in use.code.toPlainText()
+    assert wizard.button(QWizard.WizardButton.FinishButton).isVisible()
+    wizard.back()
+    assert wizard.currentPage() is page  # Back returns the way it came
+
+
+def test_a_published_conversion_refuses_an_existing_output_until_replace_is_ticked(
+    wizard: ImportWizard, tmp_path: Path
+) -> None:
+    archive = write_maheswaranathan_archive(tmp_path / "neural_code_data")
+    (tmp_path / "taken").mkdir()
+    wizard.start_page.convert_published()
+    page = wizard.published_page
+    page.archive.setText(str(archive))
+    page.output.setText(str(tmp_path / "taken"))
+    assert "already exists" in page.reason.text()
+    assert not page.runner.convert_button.isEnabled()
+    page.overwrite.setChecked(True)
+    assert page.runner.convert_button.isEnabled()
+
+
+def test_a_wrong_archive_folder_fails_with_the_presets_message_and_writes_nothing(
+    wizard: ImportWizard, tmp_path: Path
+) -> None:
+    (tmp_path / "empty").mkdir()
+    wizard.start_page.convert_published()
+    page = wizard.published_page
+    page.archive.setText(str(tmp_path / "empty"))
+    page.output.setText(str(tmp_path / "out"))
+    page.start()
+    assert wait_until(lambda: page.runner.outcome != "", 30)
+    assert page.runner.outcome == "failed"
+    assert "nothing was written" in page.runner.log.toPlainText()
+    assert "hint" in page.runner.log.toPlainText()
+    assert not (tmp_path / "out").exists()
+    assert not _next_enabled(wizard)
