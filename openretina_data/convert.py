@@ -411,7 +411,7 @@ def _session_job(
             )
             try:
                 if isinstance(reader, SpikeReader):
-                    unit_ids = reader.units.unit_ids
+                    unit_ids = reader.unit_ids
                 if frame_times is not None:
                     out.file.attrs[f"timing_{spec.responses.index(source)}"] = frame_times.summary()
                 offset = 0

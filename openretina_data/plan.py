@@ -454,7 +454,7 @@ def _plan_session(
         try:
             neurons.add(reader.n_neurons)
             if isinstance(reader, SpikeReader):
-                unit_ids = reader.units.unit_ids
+                unit_ids = reader.unit_ids
                 _check_spike_coverage(reader, found, name, source.path, result.timing)
             if isinstance(reader, TraceReader):
                 span = reader.n_samples / reader.rate
@@ -550,18 +550,18 @@ def _check_spike_coverage(
     reader: SpikeReader, found: _Collector, session: str, path: str, timing: list[str]
 ) -> None:
     """Do the spike times fall on the frames? A wrong unit or rate shows up here."""
-    units = reader.units
-    if units.n_spikes == 0:
+    trains = reader.trains
+    span = trains.span_s()
+    if span is None:
         found.add("warning", "the spike sorting holds no spikes", "", session=session, path=path)
         return
-    first_raw, last_raw = units.first_last_raw()
-    first, last = float(first_raw) * reader.scale, float(last_raw) * reader.scale
+    first, last = span
     start, stop = float(reader.edges[0]), float(reader.edges[-1])
-    inside = units.count_between(reader.raw_time(start), reader.raw_time(stop))
-    share = inside / units.n_spikes
+    inside = trains.count_in(start, stop)
+    share = inside / trains.n_spikes
     timing.append(
         f"spikes from {first:.3f} s to {last:.3f} s; frames from {start:.3f} s to {stop:.3f} s; "
-        f"{inside} of {units.n_spikes} spikes ({share:.0%}) fall on frames"
+        f"{inside} of {trains.n_spikes} spikes ({share:.0%}) fall on frames"
     )
     if inside == 0:
         found.add(

@@ -185,12 +185,17 @@ class ResponseSource:
         default="nt", metadata=_doc("binned/traces array axis order: nt (neurons, time) or tn.")
     )
     sampling_rate_hz: float | None = field(
-        default=None, metadata=_doc("Sample rate of traces, or of spike times given in samples.")
+        default=None,
+        metadata=_doc(
+            "Sample rate of traces, or of spike times given in samples "
+            "(a Kilosort folder's params.py gives it when empty)."
+        ),
     )
     unit_filter: list[str] = field(
         default_factory=list,
         metadata=_doc(
-            "Keep only units with these labels (Phy cluster_group, e.g. [good]); empty keeps all."
+            "Keep only units with these labels: Kilosort/Phy group or KSLabel (e.g. [good]), "
+            "suite2p iscell as cell / not_cell (e.g. [cell]); empty keeps all."
         ),
     )
     frame_times: FrameTimes = field(

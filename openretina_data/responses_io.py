@@ -2,8 +2,11 @@
 
 Each reader turns one :class:`~openretina_data.recipe.ResponseSource` into values per
 stimulus frame, ``(neurons, frames)`` float32, for any frame range ``f0:f1`` of the
-recording's frame clock. Spike times are searched in the (memory-mapped) sorted
-spike train, so memory stays bounded whatever the recording length.
+recording's frame clock, so memory stays bounded whatever the recording length.
+The values come from the core: :class:`~openretina_data.spike_trains.SpikeTrains`
+(the sources' Kilosort/NWB readers) with :func:`~openretina_data.timing.bin_spikes`
+per slab, :func:`~openretina_data.timing.resample_traces` per slab of trace samples,
+and frame times from the timing functions (rate, timestamps, trigger channel).
 """
 
 from __future__ import annotations
@@ -13,32 +16,31 @@ import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Literal
 
 import numpy as np
 
 from openretina_data.convert_io import open_array
 from openretina_data.errors import (
     MissingKeyError,
+    OpenRetinaDataError,
     RecipeError,
     ShapeError,
     SourceNotFoundError,
     TimingError,
-    UnreadableSourceError,
 )
 from openretina_data.recipe import FrameTimes as FrameTimesSpec
 from openretina_data.recipe import Recipe, ResponseSource
-from openretina_data.sources.base import SourceReader, open_source
-from openretina_data.sources.lazy import LazyArray
-from openretina_data.sources.spikes import SpikeUnits
+from openretina_data.sources.base import SourceReader
+from openretina_data.sources.suite2p import Suite2pReader
+from openretina_data.spike_trains import SpikeTrains, seconds_per_tick
 from openretina_data.timing import (
     FrameTimes,
-    detect_edges,
     frame_times_from_rate,
-    frame_times_from_triggers,
+    frame_times_from_signal,
+    frame_times_from_timestamps,
+    resample_traces,
 )
-
-_LABEL_COLUMNS = ("group", "KSLabel", "label")
 
 
 def frames_needed(source: ResponseSource, stimulus_frames: dict[str, int]) -> int:
@@ -92,176 +94,8 @@ class BinnedReader(ResponseReader):
         self.reader.close()
 
 
-class PhyUnits:
-    """Spike trains of a Kilosort/Phy folder: sorted spike times plus a cluster per spike."""
-
-    def __init__(self, folder: Path, unit_filter: list[str], *, session: str | None = None) -> None:
-        self.folder = folder
-        times_path, clusters_path = folder / "spike_times.npy", folder / "spike_clusters.npy"
-        if not clusters_path.exists():
-            clusters_path = folder / "spike_templates.npy"
-        for needed in (times_path, clusters_path):
-            if not needed.exists():
-                raise SourceNotFoundError(
-                    f"the Phy folder has no {needed.name}",
-                    path=folder,
-                    session=session,
-                    hint="Point `path` at the Kilosort/Phy output folder (with spike_times.npy).",
-                )
-        self.times_path, self.clusters_path = times_path, clusters_path
-        with self._mapped() as (times, clusters):
-            if times.shape != clusters.shape:
-                raise ShapeError(
-                    f"spike_times has {times.size} spikes but {clusters_path.name} has {clusters.size}",
-                    path=folder,
-                    session=session,
-                    hint="The two files come from different sortings; re-export the folder.",
-                )
-            self.n_spikes = int(times.size)
-            self.times_dtype = times.dtype
-            self.bytes_in = times.nbytes + clusters.nbytes
-        labels = self._labels()
-        if labels is not None:
-            ids = sorted(
-                c for c, label in labels.items() if not unit_filter or label in unit_filter
-            )
-        elif unit_filter:
-            raise SourceNotFoundError(
-                "unit_filter needs cluster_group.tsv or cluster_info.tsv in the Phy folder",
-                path=folder,
-                session=session,
-                hint="Curate the units in Phy (it writes cluster_group.tsv) or empty unit_filter.",
-            )
-        else:
-            ids = self._cluster_ids()
-        self.unit_ids = np.asarray(ids, dtype=np.int64)
-        top = int(max(self.unit_ids.max(initial=0), 0)) + 1
-        self.lookup = np.full(top, -1, dtype=np.int64)
-        self.lookup[self.unit_ids] = np.arange(self.unit_ids.size)
-
-    def _labels(self) -> dict[int, str] | None:
-        for name in ("cluster_group.tsv", "cluster_info.tsv", "cluster_KSLabel.tsv"):
-            path = self.folder / name
-            if not path.exists():
-                continue
-            try:
-                with path.open(newline="", encoding="utf-8") as handle:
-                    rows = list(csv.DictReader(handle, delimiter="\t"))
-            except (OSError, UnicodeDecodeError, csv.Error) as error:
-                raise UnreadableSourceError(f"cannot read {name}: {error}", path=path) from error
-            if not rows:
-                return {}
-            id_column = "cluster_id" if "cluster_id" in rows[0] else "id"
-            label_column = next((c for c in _LABEL_COLUMNS if c in rows[0]), None)
-            if id_column not in rows[0] or label_column is None:
-                continue
-            return {int(row[id_column]): (row[label_column] or "").strip() for row in rows}
-        return None
-
-    @contextmanager
-    def _mapped(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Both spike arrays as memory maps that are unmapped again afterwards.
-
-        A map kept open would keep every page it touched resident; mapping per use
-        keeps memory flat in recording length.
-        """
-        times = np.load(self.times_path, mmap_mode="r")
-        clusters = np.load(self.clusters_path, mmap_mode="r")
-        try:
-            yield times.reshape(-1), clusters.reshape(-1)
-        finally:
-            for mapped in (times, clusters):
-                handle = getattr(mapped, "_mmap", None)
-                del mapped
-                if handle is not None:
-                    handle.close()
-
-    def _cluster_ids(self, chunk: int = 1 << 24) -> list[int]:
-        found: set[int] = set()
-        for start in range(0, self.n_spikes, chunk):
-            with self._mapped() as (_, clusters):
-                found.update(int(c) for c in np.unique(np.array(clusters[start : start + chunk])))
-        return sorted(found)
-
-    def first_last_raw(self) -> tuple[Any, Any]:
-        """The first and last spike time, in the file's unit."""
-        with self._mapped() as (times, _):
-            return times[0].item(), times[-1].item()
-
-    def count_between(self, first_raw: Any, last_raw: Any) -> int:
-        """Number of spikes with ``first_raw <= time < last_raw`` (binary search only)."""
-        with self._mapped() as (times, _):
-            lo = np.searchsorted(times, np.asarray(first_raw, times.dtype), "left")
-            hi = np.searchsorted(times, np.asarray(last_raw, times.dtype), "left")
-            return int(hi - lo)
-
-    def window(self, first_raw: Any, last_raw: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Raw spike times in ``[first_raw, last_raw)`` and their unit index (−1 = dropped)."""
-        with self._mapped() as (times, all_clusters):
-            lo = int(np.searchsorted(times, np.asarray(first_raw, times.dtype), "left"))
-            hi = int(np.searchsorted(times, np.asarray(last_raw, times.dtype), "left"))
-            clusters = np.array(all_clusters[lo:hi], dtype=np.int64)
-            window_times = np.array(times[lo:hi])
-        inside = (clusters >= 0) & (clusters < self.lookup.size)
-        units = np.full(clusters.shape, -1, dtype=np.int64)
-        units[inside] = self.lookup[clusters[inside]]
-        return window_times, units
-
-
-class SortedUnits:
-    """Spike trains held in memory, sorted by time (an NWB ``Units`` table, ...).
-
-    Same interface as :class:`PhyUnits`; times are seconds.
-    """
-
-    def __init__(self, units: SpikeUnits) -> None:
-        times, index = units.flat()
-        order = np.argsort(times, kind="stable")
-        self.times = np.asarray(times[order], dtype=np.float64)
-        self.index = np.asarray(index[order], dtype=np.int64)
-        self.unit_ids = np.asarray(units.unit_ids, dtype=np.int64)
-        self.n_spikes = int(self.times.size)
-        self.times_dtype = self.times.dtype
-        self.bytes_in = self.times.nbytes + self.index.nbytes
-
-    @classmethod
-    def from_source(cls, path: Path, source: ResponseSource, *, session: str | None) -> SortedUnits:
-        """The sorted units of any source whose reader offers ``units()`` (NWB, Kilosort)."""
-        if source.unit != "s":
-            raise RecipeError(
-                f"spike times from {path.name} are read in seconds, but the recipe says {source.unit!r}",
-                path=path,
-                session=session,
-                hint="Set unit: s for NWB Units tables.",
-            )
-        with open_source(path, source.format) as reader:
-            read_units = getattr(reader, "units", None)
-            if read_units is None:
-                raise RecipeError(
-                    f"{reader.description} holds no sorted spike trains",
-                    path=path,
-                    session=session,
-                    hint="Use a Kilosort/Phy folder or an NWB file with a Units table, "
-                    "or kind: binned / traces.",
-                )
-            units = read_units()
-        if source.unit_filter:
-            units = units.select(source.unit_filter)
-        return cls(units)
-
-    def first_last_raw(self) -> tuple[Any, Any]:
-        return float(self.times[0]), float(self.times[-1])
-
-    def count_between(self, first_raw: Any, last_raw: Any) -> int:
-        return int(np.searchsorted(self.times, last_raw) - np.searchsorted(self.times, first_raw))
-
-    def window(self, first_raw: Any, last_raw: Any) -> tuple[np.ndarray, np.ndarray]:
-        lo, hi = np.searchsorted(self.times, [first_raw, last_raw])
-        return self.times[lo:hi], self.index[lo:hi]
-
-
 class SpikeReader(ResponseReader):
-    """Spike times binned into counts on frame edges (optionally divided into Hz)."""
+    """Spike times counted on frame edges (optionally divided into Hz), a slab at a time."""
 
     def __init__(
         self,
@@ -272,36 +106,18 @@ class SpikeReader(ResponseReader):
         *,
         session: str | None = None,
     ) -> None:
-        self.units: PhyUnits | SortedUnits
-        if path.is_dir() and (path / "spike_times.npy").exists():
-            self.units = PhyUnits(path, source.unit_filter, session=session)
-            self.scale = _seconds_per_unit(
-                source.unit, source.sampling_rate_hz, session=session, path=path
-            )
-        else:
-            self.units = SortedUnits.from_source(path, source, session=session)
-            self.scale = 1.0
-        self.n_neurons = int(self.units.unit_ids.size)
-        self.bytes_in = self.units.bytes_in
+        self.trains = SpikeTrains.open(source, path, session=session)
+        self.unit_ids = self.trains.unit_ids
+        self.n_neurons = int(self.unit_ids.size)
+        self.bytes_in = self.trains.bytes_in
         self.edges = edges
         self.as_rate = recipe.binning.spike_unit == "Hz"
 
-    def raw_time(self, seconds: float) -> Any:
-        raw = seconds / self.scale
-        return math.ceil(raw) if self.units.times_dtype.kind in "iu" else raw
-
     def read(self, start: int, stop: int) -> np.ndarray:
-        edges = self.edges[start : stop + 1]
-        raw_times, units = self.units.window(self.raw_time(edges[0]), self.raw_time(edges[-1]))
-        times = raw_times.astype(np.float64) * self.scale
-        bins = np.searchsorted(edges, times, "right") - 1
-        keep = (units >= 0) & (bins >= 0) & (bins < stop - start)
-        flat = units[keep] * (stop - start) + bins[keep]
-        counts = np.bincount(flat, minlength=self.n_neurons * (stop - start))
-        out = counts.reshape(self.n_neurons, stop - start).astype(np.float32)
-        if self.as_rate:
-            out /= np.diff(edges).astype(np.float32)
-        return out
+        return self.trains.bin(self.edges[start : stop + 1], as_rate=self.as_rate)
+
+    def close(self) -> None:
+        self.trains.close()
 
 
 class TraceReader(ResponseReader):
@@ -324,18 +140,25 @@ class TraceReader(ResponseReader):
                 hint="State the imaging / recording rate of the traces in Hz.",
             )
         self.reader, self.array = open_array(path, source.key, source.format, session=session)
-        if source.axes not in ("nt", "tn") or self.array.ndim != 2:
+        try:
+            if source.axes not in ("nt", "tn") or self.array.ndim != 2:
+                raise ShapeError(
+                    f"traces need a 2-D array with axes nt or tn; got {self.array.shape}, "
+                    f"axes {source.axes!r}",
+                    path=path,
+                    session=session,
+                    hint="Set axes: nt for (neurons, samples) or tn for (samples, neurons).",
+                )
+            self.rows = _kept_rows(self.reader, source, path, session)
+        except BaseException:
             self.reader.close()
-            raise ShapeError(
-                f"traces need a 2-D array with axes nt or tn; got {self.array.shape}, axes {source.axes!r}",
-                path=path,
-                session=session,
-                hint="Set axes: nt for (neurons, samples) or tn for (samples, neurons).",
-            )
+            raise
         self.axes = source.axes
         self.rate = float(source.sampling_rate_hz)
-        self.n_neurons = self.array.shape[source.axes.index("n")]
         self.n_samples = self.array.shape[source.axes.index("t")]
+        self.n_neurons = (
+            self.array.shape[source.axes.index("n")] if self.rows is None else self.rows.size
+        )
         self.bytes_in = self.array.nbytes
         self.edges = edges
         self.method = recipe.binning.trace_method
@@ -351,65 +174,64 @@ class TraceReader(ResponseReader):
             )
 
     def _samples(self, first: int, last: int) -> np.ndarray:
-        first, last = max(first, 0), min(last, self.n_samples)
         block = self.array[:, first:last] if self.axes == "nt" else self.array[first:last, :].T
-        return np.asarray(block, dtype=np.float64)
+        return block if self.rows is None else block[self.rows]
 
     def read(self, start: int, stop: int) -> np.ndarray:
         edges = self.edges[start : stop + 1]
         first = max(int(math.floor(edges[0] * self.rate)) - 1, 0)
         last = min(int(math.ceil(edges[-1] * self.rate)) + 2, self.n_samples)
+        first = min(first, max(last - 2, 0))  # interpolation needs two samples
         block = self._samples(first, last)
-        positions = (edges[:-1] + edges[1:]) / 2 * self.rate - first
-        linear = _interp_columns(block, positions)
-        if self.method == "linear":
-            return linear.astype(np.float32)
-        cumulative = np.concatenate(
-            [np.zeros((block.shape[0], 1)), np.cumsum(block, axis=1)], axis=1
-        )
-        index = np.clip(
-            np.ceil(edges * self.rate - 1e-9).astype(np.int64) - first, 0, block.shape[1]
-        )
-        counts = np.diff(index)
-        sums = cumulative[:, index[1:]] - cumulative[:, index[:-1]]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            area = np.where(counts > 0, sums / np.maximum(counts, 1), linear)
-        return area.astype(np.float32)
+        # Sample j is at j / rate exactly, and an edge within 1e-6 samples of a sample is
+        # put on it, so floating-point noise cannot move a sample into the next frame.
+        times = np.arange(first, last) / self.rate
+        ticks = edges * self.rate
+        on_sample = np.abs(ticks - np.rint(ticks)) < 1e-6
+        edges = np.where(on_sample, np.rint(ticks) / self.rate, edges)
+        method: Literal["linear", "mean"] = "mean" if self.method == "area" else "linear"
+        resampled = resample_traces(block, edges, timestamps_s=times, method=method)
+        values = resampled.values
+        outside = resampled.frames_without_samples
+        if outside.size and method == "mean":  # slower sampling than frames: interpolate those
+            linear = resample_traces(block, edges, timestamps_s=times)
+            values[:, outside] = linear.values[:, outside]
+            outside = linear.frames_without_samples
+        if outside.size:  # a last frame centre within one sample past the trace's end
+            values[:, outside] = block[:, -1:]
+        return values
 
     def close(self) -> None:
         self.reader.close()
 
 
-def _interp_columns(block: np.ndarray, positions: np.ndarray) -> np.ndarray:
-    """Linear interpolation of every row of ``block`` at fractional column positions."""
-    top = block.shape[1] - 1
-    clipped = np.clip(positions, 0, max(top, 0))
-    low = np.floor(clipped).astype(np.int64)
-    high = np.minimum(low + 1, top)
-    fraction = clipped - low
-    return block[:, low] * (1 - fraction) + block[:, high] * fraction
-
-
-def _seconds_per_unit(unit: str, rate: float | None, *, session: str | None, path: Path) -> float:
-    if unit == "s":
-        return 1.0
-    if unit == "ms":
-        return 1e-3
-    if unit == "samples":
-        if not rate or rate <= 0:
-            raise RecipeError(
-                "spike times in samples need sampling_rate_hz",
-                path=path,
-                session=session,
-                hint="State the acquisition rate, e.g. 30000 for most Neuropixels/Kilosort data.",
-            )
-        return 1.0 / rate
-    raise RecipeError(
-        f"spike time unit {unit!r} is not s, ms or samples",
-        path=path,
-        session=session,
-        hint="Set unit: s, ms or samples.",
-    )
+def _kept_rows(
+    reader: SourceReader, source: ResponseSource, path: Path, session: str | None
+) -> np.ndarray | None:
+    """Rows (ROIs) that ``unit_filter`` keeps: suite2p's ``iscell`` says "cell" or "not_cell"."""
+    if not source.unit_filter:
+        return None
+    if not isinstance(reader, Suite2pReader) or "iscell" not in reader.files:
+        raise RecipeError(
+            f"unit_filter {source.unit_filter} needs cell labels, and {path.name} has none",
+            path=path,
+            session=session,
+            key="unit_filter",
+            hint="Filter traces only in a suite2p plane folder with iscell.npy "
+            "(unit_filter: [cell]); otherwise empty unit_filter.",
+        )
+    iscell = np.asarray(reader.array("iscell"))
+    labels = np.where(iscell.reshape(iscell.shape[0], -1)[:, 0] > 0.5, "cell", "not_cell")
+    unknown = set(source.unit_filter) - {"cell", "not_cell"}
+    if unknown:
+        raise RecipeError(
+            f"suite2p ROIs are labelled cell or not_cell, not {sorted(unknown)}",
+            path=path,
+            session=session,
+            key="unit_filter",
+            hint="Write unit_filter: [cell] to keep the ROIs suite2p classified as cells.",
+        )
+    return np.flatnonzero(np.isin(labels, source.unit_filter))
 
 
 def frame_times_for(
@@ -428,49 +250,51 @@ def frame_times_for(
     path = recipe.resolve(spec.path)
     reader, array = open_array(path, spec.key, None, session=session)
     try:
-        if spec.kind == "timestamps":
-            scale = _seconds_per_unit(spec.unit, spec.sampling_rate_hz, session=session, path=path)
-            times = np.asarray(array[...], dtype=np.float64).reshape(-1) * scale
-        else:
-            times = _trigger_times(spec, array, path, session)
-        result = frame_times_from_triggers(
-            times,
-            expected_frames=expected_frames,
-            fill_dropped=spec.fill_dropped,
-            drop_duplicates=spec.drop_duplicates,
-            last_frame_s=None,
-            source="triggers" if spec.kind == "trigger" else "timestamps",
-        )
+        with _located(path, session):
+            if spec.kind == "timestamps":
+                scale = seconds_per_tick(
+                    spec.unit, spec.sampling_rate_hz, path=path, session=session
+                )
+                times = np.asarray(array[...], dtype=np.float64).reshape(-1) * scale
+                return frame_times_from_timestamps(
+                    times,
+                    expected_frames=expected_frames,
+                    fill_dropped=spec.fill_dropped,
+                    drop_duplicates=spec.drop_duplicates,
+                )
+            if not spec.sampling_rate_hz or spec.sampling_rate_hz <= 0:
+                raise RecipeError(
+                    "a trigger channel needs sampling_rate_hz",
+                    path=path,
+                    session=session,
+                    hint="State the acquisition rate of the trigger channel in Hz.",
+                )
+            # the channel is read in blocks by the timing functions
+            return frame_times_from_signal(
+                array,
+                spec.sampling_rate_hz,
+                threshold=spec.threshold,
+                edge=spec.edge,
+                debounce_s=spec.debounce_s,
+                expected_frames=expected_frames,
+                fill_dropped=spec.fill_dropped,
+                drop_duplicates=spec.drop_duplicates,
+            )
     finally:
         reader.close()
-    return result
 
 
-def _trigger_times(
-    spec: FrameTimesSpec, channel: LazyArray, path: Path, session: str | None
-) -> np.ndarray:
-    if not spec.sampling_rate_hz or spec.sampling_rate_hz <= 0:
-        raise RecipeError(
-            "a trigger channel needs sampling_rate_hz",
-            path=path,
-            session=session,
-            hint="State the acquisition rate of the trigger channel in Hz.",
-        )
-    if channel.ndim != 1:
-        raise ShapeError(
-            f"the trigger channel must be 1-D, got shape {channel.shape}",
-            path=path,
-            session=session,
-            hint="Pick the single trigger channel (key) or save it as a 1-D array.",
-        )
-    # detect_edges reads the (lazy) channel in blocks itself
-    return detect_edges(
-        channel,
-        spec.sampling_rate_hz,
-        threshold=spec.threshold,
-        edge=spec.edge,
-        debounce_s=spec.debounce_s,
-    )
+@contextmanager
+def _located(path: Path, session: str | None) -> Iterator[None]:
+    """Name the file and session in our errors raised without them (by the timing functions)."""
+    try:
+        yield
+    except OpenRetinaDataError as error:
+        if error.path is None:
+            error.path = str(path)
+        if error.session is None:
+            error.session = session
+        raise
 
 
 def open_response_reader(
