@@ -2,7 +2,8 @@
 
 Every check raises one of :mod:`openretina_data.errors` naming the session, file
 and key, with a hint; none reads array data. Problems in files no session needs
-are warnings.
+are warnings. :func:`stimuli_the_card_vouches_for` says which stimuli the dataset
+card lets the lazy loader trust.
 """
 
 from __future__ import annotations
@@ -26,12 +27,16 @@ from openretina_data.base import RESERVED_SPLIT_NAMES
 from openretina_data.errors import (
     DataValidationError,
     InvalidNameError,
+    LayoutError,
     MissingKeyError,
+    NonFiniteError,
     OpenRetinaDataError,
     ShapeError,
     SourceNotFoundError,
     UnreadableSourceError,
 )
+from openretina_data.layout import read_card
+from openretina_data.layout.names import STIMULI_DIR, STIMULUS_SUFFIX
 
 
 def check_stimulus_size(shape: tuple[int, ...], size: tuple[int, int, int], where: str) -> None:
@@ -223,3 +228,38 @@ def frames_by_stimulus(
     frames = dict(shared_frames)
     frames.update({n: s[1] for n, s in contents.stimuli.items() if len(s) == 4})
     return frames
+
+
+def stimuli_the_card_vouches_for(
+    base_data_path: str | os.PathLike[str], shared: Mapping[str, Any]
+) -> set[str]:
+    """Names of the shared stimuli that a dataset card matching their files records as finite.
+
+    With ``mmap=True`` nothing is scanned at load time (DESIGN.md §6: full passes run once,
+    at write/check): these stimuli are trusted, every other one is checked batch by batch
+    as it is read. A matching card that recorded NaN/Inf in a stimulus stops the load.
+    """
+    try:
+        card = read_card(base_data_path)
+    except LayoutError:
+        return set()  # openretina ignores the card; so does the loader (``check`` reports it)
+    if card is None:
+        return set()
+    stale = set(card.stale_files(base_data_path))
+    trusted = set()
+    for name in shared:
+        relative = f"{STIMULI_DIR}/{name}{STIMULUS_SUFFIX}"
+        result = card.checks.get(relative)
+        if result is None or relative in stale:
+            continue
+        if not result.all_finite:
+            raise NonFiniteError(
+                f"the dataset card records NaN/Inf in stimulus {name!r}",
+                path=os.path.join(os.fspath(base_data_path), relative),
+                key=name,
+                hint="Run `openretina-data check` on the folder to find the bad frames, then "
+                "fix or re-export that stimulus.",
+            )
+        if relative in card.files:  # fingerprinted and unchanged since the card was written
+            trusted.add(name)
+    return trusted

@@ -9,6 +9,7 @@ tensor (``__getitems__``) so a batch costs one pass over its frames.
 
 from __future__ import annotations
 
+import contextlib
 from collections import namedtuple
 from collections.abc import Iterator, Sequence
 from typing import Any, SupportsIndex
@@ -18,7 +19,7 @@ import torch
 from torch.utils.data import Dataset, Sampler, default_collate
 
 from openretina_data._sampling import draw_training_starts, fit_into_runs, shard
-from openretina_data.errors import DataValidationError
+from openretina_data.errors import DataValidationError, OpenRetinaDataError
 from openretina_data.frames import LazyMovie, as_lazy_movie
 
 DataPoint = namedtuple("DataPoint", ["inputs", "targets"])
@@ -61,6 +62,9 @@ class MovieDataSet(Dataset):
         "train", "validation", "val" or "test".
     chunk_size
         Frames per sample.
+    session
+        Session name, filled into errors raised while reading frames (a NaN/Inf found in a
+        stimulus on disk, say).
 
     Notes
     -----
@@ -79,7 +83,10 @@ class MovieDataSet(Dataset):
         group_assignment: np.ndarray | None,
         split: str,
         chunk_size: int,
+        *,
+        session: str | None = None,
     ) -> None:
+        self.session = session
         self.roi_ids = roi_ids
         self.roi_coords = roi_coords
         self.group_assignment = group_assignment
@@ -112,7 +119,18 @@ class MovieDataSet(Dataset):
         return self.samples[1]
 
     def _frames(self, start: int, stop: int) -> torch.Tensor:
-        return torch.from_numpy(self.movies.read(start, stop))
+        with self._located():
+            frames = self.movies.read(start, stop)
+        return torch.from_numpy(frames)
+
+    @contextlib.contextmanager
+    def _located(self) -> Iterator[None]:
+        """Name this dataset's session on our errors raised inside the block."""
+        try:
+            yield
+        except OpenRetinaDataError as error:
+            error.session = error.session or self.session
+            raise
 
     def __getitem__(self, idx: SupportsIndex | slice) -> DataPoint:
         if isinstance(idx, slice):
@@ -133,8 +151,9 @@ class MovieDataSet(Dataset):
         channels, _, height, width = self.movies.shape
         inputs = torch.empty((len(starts), channels, chunk, height, width), dtype=torch.float32)
         frames = inputs.numpy()
-        for row, start in enumerate(starts):
-            self.movies.read_into(frames[row], start)
+        with self._located():
+            for row, start in enumerate(starts):
+                self.movies.read_into(frames[row], start)
         offsets = torch.as_tensor(starts).unsqueeze(1) + torch.arange(chunk)
         targets = self.responses[offsets]
         batch = _Batch(DataPoint(inputs[i], targets[i]) for i in range(len(starts)))

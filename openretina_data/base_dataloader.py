@@ -187,7 +187,9 @@ def get_movie_dataloader(
         )
 
     served = {**responses, "avg": avg_tensor} if avg is not responses else avg_tensor
-    dataset = MovieDataSet(frames, served, roi_ids, roi_coords, group_assignment, split, chunk_size)
+    dataset = MovieDataSet(
+        frames, served, roi_ids, roi_coords, group_assignment, split, chunk_size, session=session
+    )
     sampler = MovieSampler(
         start_indices,
         split,

@@ -25,7 +25,13 @@ from typing import Any
 
 import numpy as np
 
-from openretina_data.errors import DataValidationError, ShapeError, UnreadableSourceError
+from openretina_data.array_checks import holds_values_in_memory
+from openretina_data.errors import (
+    DataValidationError,
+    NonFiniteError,
+    ShapeError,
+    UnreadableSourceError,
+)
 
 __all__ = ["FramePart", "LazyMovie", "as_lazy_movie"]
 
@@ -38,10 +44,24 @@ class FramePart:
     array
         The frames: a numpy array or memmap, an h5py dataset or a CPU torch tensor.
         Raw values in any real dtype (float or integer); they are cast on read.
+    verify_finite
+        Check every block read (after normalisation) for NaN/Inf and raise
+        :class:`~openretina_data.errors.NonFiniteError` naming the frames. Default: only
+        for frames on disk (memory maps, HDF5 datasets), whose values nobody scanned
+        when they were opened; pass False where a dataset card that matches the file
+        vouches for them (DESIGN.md §6), True for in-memory frames nobody checked.
+    name
+        The stimulus name, for messages.
     """
 
-    def __init__(self, array: Any) -> None:
+    def __init__(
+        self, array: Any, *, verify_finite: bool | None = None, name: str | None = None
+    ) -> None:
         self._array: Any = _as_readable(array)
+        if verify_finite is None:
+            verify_finite = not holds_values_in_memory(self._array)
+        self.verify_finite = verify_finite
+        self.name = name
         self._pid = os.getpid()
         self._reopen: tuple[str, ...] | None = _reopen_recipe(self._array)
         self._fd: int | None = None
@@ -85,13 +105,40 @@ class FramePart:
             if not identity:
                 np.subtract(target, np.float32(mean), out=target)
                 np.divide(target, np.float32(std), out=target)
-            return
-        raw = self.read(start, start + target.shape[1])
-        if identity:
-            np.copyto(target, raw, casting="unsafe")
         else:
-            np.subtract(raw, np.float32(mean), out=target, dtype=np.float32)
-            np.divide(target, np.float32(std), out=target)
+            raw = self.read(start, start + target.shape[1])
+            if identity:
+                np.copyto(target, raw, casting="unsafe")
+            else:
+                np.subtract(raw, np.float32(mean), out=target, dtype=np.float32)
+                np.divide(target, np.float32(std), out=target)
+        if self.verify_finite:
+            self._require_finite(target, start)
+
+    def _require_finite(self, frames: np.ndarray, start: int) -> None:
+        """Raise :class:`NonFiniteError` if ``frames`` (channels, n, h, w), read from
+        ``start``, hold a NaN/Inf. One summing pass; the exact scan runs only when the
+        sum is not finite (a NaN/Inf, or finite values whose sum overflowed)."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            if frames.size == 0 or np.isfinite(np.add.reduce(frames, axis=None)):
+                return
+        bad = ~np.isfinite(frames).all(axis=(0, 2, 3))
+        if not bad.any():
+            return
+        stop = start + frames.shape[1]
+        first = start + int(np.flatnonzero(bad)[0])
+        path = self._reopen[1] if self._reopen is not None else None
+        key = self.name or (self._reopen[2] if self._reopen and self._reopen[0] == "hdf5" else None)
+        what = f"stimulus {self.name!r}" if self.name else "the stimulus"
+        raise NonFiniteError(
+            f"{what} holds NaN/Inf in its frames {start} to {stop - 1} (first at frame "
+            f"{first}; values as read and normalised). Stimuli on disk are checked batch by "
+            "batch unless a dataset card that matches the files vouches for them",
+            path=path,
+            key=key,
+            hint="Run `openretina-data check` on the dataset folder to list every bad frame, "
+            "then fix the stimulus (replace the NaN/Inf values) or re-export it.",
+        )
 
     def _pread(self, target: np.ndarray, start: int) -> None:
         assert self._reopen is not None

@@ -56,6 +56,7 @@ from openretina_data._h5_checks import (
     open_shared_stimuli,
     require_train_and_test,
     sessions_with_responses,
+    stimuli_the_card_vouches_for,
 )
 from openretina_data._h5_session import (
     RESPONSES_PREFIX,
@@ -66,21 +67,19 @@ from openretina_data._h5_session import (
     read_session_info,
     stimulus_files,
 )
-from openretina_data.array_checks import require_finite
+from openretina_data.array_checks import holds_values_in_memory, require_finite
 from openretina_data.base import (
     MoviesTrainTestSplit,
     ResponsesTrainTestSplit,
 )
 from openretina_data.errors import (
     DataValidationError,
-    LayoutError,
     MissingKeyError,
     NonFiniteError,
     OpenRetinaDataError,
     ShapeError,
 )
-from openretina_data.layout import read_card
-from openretina_data.layout.names import STIMULI_DIR, STIMULUS_SUFFIX
+from openretina_data.frames import FramePart
 from openretina_data.movie_view import NormalizedMovie
 
 
@@ -110,6 +109,12 @@ class TrainTestStimuliProcessor:
         Accepted for compatibility; unused, as in openretina 1.1.1.
     lazy
         Return :class:`NormalizedMovie` views (normalised on read) instead of float32 arrays.
+        Their frames on disk are checked for NaN/Inf batch by batch as they are read,
+        except the stimuli named in ``finite_stimuli``; session-specific stimuli (in RAM)
+        are checked here.
+    finite_stimuli
+        Shared stimuli known to hold no NaN/Inf (a dataset card that matches their files
+        says so), so lazy reads of them skip the per-batch check.
     """
 
     def __init__(
@@ -121,6 +126,7 @@ class TrainTestStimuliProcessor:
         train_stimuli: Iterable[str] | None = None,
         *,
         lazy: bool = False,
+        finite_stimuli: Iterable[str] = (),
     ) -> None:
         self._test_stimuli = set(test_stimuli)
         self._name_to_stimulus = name_to_stimulus
@@ -128,6 +134,7 @@ class TrainTestStimuliProcessor:
         self._norm_std = 1.0 if norm_std is None else norm_std
         self._train_stimuli = set(train_stimuli) if train_stimuli is not None else None
         self._lazy = lazy
+        self._finite_stimuli = frozenset(finite_stimuli)
 
     def _stimulus(self, name: str, session_specific: Mapping[str, Any], session: str | None) -> Any:
         if name in session_specific:
@@ -184,11 +191,12 @@ class TrainTestStimuliProcessor:
         test_names = [n for n in names if n in self._test_stimuli]
         require_train_and_test(train_names, test_names, sorted(self._test_stimuli), session)
         if self._lazy:
+            parts = {n: self._lazy_part(n, stimuli[n], session) for n in names}
             train: Any = NormalizedMovie(
-                [stimuli[n] for n in train_names], self._norm_mean, self._norm_std, train_names
+                [parts[n] for n in train_names], self._norm_mean, self._norm_std, train_names
             )
             tests: dict[str, Any] = {
-                n: NormalizedMovie([stimuli[n]], self._norm_mean, self._norm_std, [n])
+                n: NormalizedMovie([parts[n]], self._norm_mean, self._norm_std, [n])
                 for n in test_names
             }
         else:
@@ -201,6 +209,16 @@ class TrainTestStimuliProcessor:
         except NonFiniteError as error:
             _raise_for_first_non_finite(stimuli, train_names + test_names, session)
             raise error
+
+    def _lazy_part(self, name: str, stimulus: Any, session: str | None) -> FramePart:
+        """``stimulus`` as a part of a lazy movie: checked now if in RAM, per batch if on disk
+        and not vouched for by the card."""
+        if holds_values_in_memory(stimulus):
+            require_finite(
+                stimulus, what=f"stimulus {name!r}", time_axis=1, key=name, session=session
+            )
+            return FramePart(stimulus, verify_finite=False, name=name)
+        return FramePart(stimulus, verify_finite=name not in self._finite_stimuli, name=name)
 
     def _joined_train(
         self, stimuli: Mapping[str, Any], train_names: list[str], session: str | None
@@ -238,31 +256,6 @@ def _raise_for_first_non_finite(
         )
 
 
-def _refuse_stimuli_the_card_flags(
-    base_data_path: str | os.PathLike[str], shared: Mapping[str, Any]
-) -> None:
-    """With ``mmap=True`` nothing is scanned; a fresh dataset card that recorded NaN/Inf
-    in a stimulus still stops the load (DESIGN.md §6: full passes run once, at write/check)."""
-    try:
-        card = read_card(base_data_path)
-    except LayoutError:
-        return  # openretina ignores the card; so does the loader (``check`` reports it)
-    if card is None:
-        return
-    stale = set(card.stale_files(base_data_path))
-    for name in shared:
-        relative = f"{STIMULI_DIR}/{name}{STIMULUS_SUFFIX}"
-        result = card.checks.get(relative)
-        if result is not None and relative not in stale and not result.all_finite:
-            raise NonFiniteError(
-                f"the dataset card records NaN/Inf in stimulus {name!r}",
-                path=os.path.join(os.fspath(base_data_path), relative),
-                key=name,
-                hint="Run `openretina-data check` on the folder to find the bad frames, then "
-                "fix or re-export that stimulus.",
-            )
-
-
 def load_stimuli(
     base_data_path: str | os.PathLike[str],
     test_names: Iterable[str],
@@ -288,8 +281,11 @@ def load_stimuli(
     mmap
         Return lazily normalised :class:`~openretina_data.movie_view.NormalizedMovie`
         views over memory maps (no copy in RAM). Their values are not scanned for NaN/Inf
-        here; a dataset card (``openretina_data.json``) that matches the files and recorded
-        NaN/Inf in a needed stimulus raises :class:`~openretina_data.errors.NonFiniteError`.
+        here: a dataset card (``openretina_data.json``) that matches a stimulus file vouches
+        for it (and one that recorded NaN/Inf in a needed stimulus raises
+        :class:`~openretina_data.errors.NonFiniteError` now); every other stimulus is checked
+        batch by batch as the dataloaders read it, raising ``NonFiniteError`` naming its
+        file and frames.
 
     Returns
     -------
@@ -306,9 +302,10 @@ def load_stimuli(
     size = (int(stimulus_size[0]), int(stimulus_size[1]), int(stimulus_size[2]))
     sessions = sessions_with_responses(base_data_path)
     shared = open_shared_stimuli(base_data_path, sessions, size)
-    if mmap:
-        _refuse_stimuli_the_card_flags(base_data_path, shared)
-    processor = TrainTestStimuliProcessor(names, shared, norm_mean, norm_std, lazy=mmap)
+    trusted = stimuli_the_card_vouches_for(base_data_path, shared) if mmap else set()
+    processor = TrainTestStimuliProcessor(
+        names, shared, norm_mean, norm_std, lazy=mmap, finite_stimuli=trusted
+    )
     shared_frames = {name: int(array.shape[1]) for name, array in shared.items()}
     result = {}
     for contents in sessions:

@@ -48,6 +48,8 @@ class NormalizedMovie(LazyMovie):
     ) -> None:
         super().__init__(parts, norm_mean, norm_std)
         self.names: tuple[str, ...] = tuple(names) if names is not None else ()
+        for part, name in zip(self.parts, self.names, strict=False):
+            part.name = part.name or name  # for messages about its frames
 
     @property
     def boundaries(self) -> tuple[int, ...]:

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from openretina_data import h5_dataset_reader as reader
+from openretina_data.base_dataloader import multiple_movies_dataloaders
 from openretina_data.errors import (
     DataValidationError,
     InvalidNameError,
@@ -23,6 +24,7 @@ from openretina_data.errors import (
     SourceNotFoundError,
 )
 from openretina_data.layout import DatasetWriter
+from openretina_data.layout.names import CARD_NAME
 from openretina_data.movie_view import NormalizedMovie
 
 SIZE = [2, 6, 5]  # channels, height, width
@@ -444,6 +446,79 @@ def test_mmap_load_ignores_a_card_that_no_longer_matches_the_files(tmp_path: Pat
     np.save(tmp_path / "stimuli" / "a.npy", random_movie(30, 7))  # fixed after the card
     movies = reader.load_stimuli(tmp_path, TEST, SIZE, None, None, mmap=True)
     np.testing.assert_array_equal(np.asarray(movies["s0"].train), random_movie(30, 7))
+
+
+def serve_every_batch(root: Path) -> None:
+    """Load ``root`` memory-mapped and read every batch of every dataloader once."""
+    movies = reader.load_stimuli(root, TEST, SIZE, 1.0, 2.0, mmap=True)
+    loaders = multiple_movies_dataloaders(
+        reader.load_responses(root, TEST),
+        movies,
+        train_chunk_size=5,
+        batch_size=1,
+        clip_length=5,
+        num_val_clips=1,
+    )
+    for split in loaders.values():
+        for loader in split.values():
+            for _batch in loader:
+                pass
+
+
+@pytest.mark.parametrize(("stimulus", "frame"), [("b", 12), ("t", 3)])
+def test_mmap_dataloaders_refuse_an_inf_stimulus_without_a_card(
+    tmp_path: Path, stimulus: str, frame: int
+) -> None:
+    """Reliability corpus finding: no card, so the lazy loader checks every batch it reads."""
+    make_dataset(tmp_path)
+    path = tmp_path / "stimuli" / f"{stimulus}.npy"
+    movie = np.load(path)
+    movie[1, frame, 2, 3] = np.inf
+    np.save(path, movie)
+    with pytest.raises(NonFiniteError, match=f"first at frame {frame}\\b") as caught:
+        serve_every_batch(tmp_path)
+    error = caught.value
+    assert (error.path, error.key) == (str(path), stimulus)
+    assert error.session in ("s0", "s1") and "openretina-data check" in (error.hint or "")
+
+
+def test_mmap_dataloaders_check_a_stimulus_changed_since_its_card(tmp_path: Path) -> None:
+    write_with_card(tmp_path, bad_stimulus=None)
+    serve_every_batch(tmp_path)
+    broken = random_movie(30, 1)
+    broken[0, 17, 1, 1] = np.nan
+    np.save(tmp_path / "stimuli" / "a.npy", broken)  # new mtime: the card no longer vouches
+    with pytest.raises(NonFiniteError, match="first at frame 17") as caught:
+        serve_every_batch(tmp_path)
+    assert (caught.value.session, caught.value.key) == ("s0", "a")
+
+
+def lazy_parts(movies: Mapping[str, Any]) -> dict[str, bool]:
+    """``{stimulus: checked per batch}`` of every part of every lazy movie."""
+    found = {}
+    for split in movies.values():
+        for movie in (split.train, *split.test_dict.values()):
+            found.update({part.name: part.verify_finite for part in movie.parts})
+    return found
+
+
+def test_a_card_that_matches_the_files_spares_the_per_batch_check(tmp_path: Path) -> None:
+    write_with_card(tmp_path, bad_stimulus=None)
+    movies = reader.load_stimuli(tmp_path, TEST, SIZE, None, None, mmap=True)
+    assert lazy_parts(movies) == {"a": False, "t": False}
+    (tmp_path / CARD_NAME).unlink()
+    movies = reader.load_stimuli(tmp_path, TEST, SIZE, None, None, mmap=True)
+    assert lazy_parts(movies) == {"a": True, "t": True}
+
+
+def test_mmap_load_checks_a_session_specific_stimulus_at_once(tmp_path: Path) -> None:
+    data = make_dataset(tmp_path)
+    own = random_movie(20, 9)
+    own[0, 5, 0, 0] = np.nan
+    write_session(tmp_path / "s1.hdf5", data["responses"]["s1"], stimuli={"b": own})
+    with pytest.raises(NonFiniteError, match="stimulus 'b'") as caught:
+        reader.load_stimuli(tmp_path, TEST, SIZE, None, None, mmap=True)
+    assert caught.value.session == "s1"
 
 
 def test_everything_our_writer_stores_reads_back(tmp_path: Path) -> None:

@@ -1,0 +1,83 @@
+"""openretina_data.frames: lazy frames on disk are checked for NaN/Inf block by block."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from openretina_data.errors import NonFiniteError
+from openretina_data.frames import FramePart, LazyMovie
+
+
+def movie_with(bad_frame: int | None, value: float = np.inf, frames: int = 40) -> np.ndarray:
+    movie = np.random.default_rng(0).random((2, frames, 3, 4)).astype(np.float32)
+    if bad_frame is not None:
+        movie[1, bad_frame, 2, 0] = value
+    return movie
+
+
+def mapped(tmp_path: Path, movie: np.ndarray) -> np.ndarray:
+    np.save(tmp_path / "train.npy", movie)
+    return np.load(tmp_path / "train.npy", mmap_mode="r")
+
+
+def test_frames_on_disk_are_checked_by_default_and_in_memory_ones_are_not(tmp_path: Path) -> None:
+    assert FramePart(mapped(tmp_path, movie_with(None))).verify_finite
+    with h5py.File(tmp_path / "s0.hdf5", "w") as file:
+        file["stimulus_x"] = movie_with(None)
+    with h5py.File(tmp_path / "s0.hdf5", "r") as file:
+        assert FramePart(file["stimulus_x"]).verify_finite
+    assert not FramePart(movie_with(None)).verify_finite
+
+
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
+def test_a_memory_mapped_nan_or_inf_names_file_stimulus_and_frames(
+    tmp_path: Path, bad: float
+) -> None:
+    movie = LazyMovie([FramePart(mapped(tmp_path, movie_with(23, bad)), name="train")], 0.5, 2.0)
+    movie.read(0, 20)  # frames before the bad one read fine
+    with pytest.raises(NonFiniteError) as caught:
+        movie.read(20, 30)
+    error = caught.value
+    assert error.path == str(tmp_path / "train.npy") and error.key == "train"
+    assert "frames 20 to 29" in error.message and "first at frame 23" in error.message
+    assert "openretina-data check" in (error.hint or "")
+
+
+def test_the_check_reports_frames_of_the_file_not_of_a_view(tmp_path: Path) -> None:
+    """A training view that skips clips still names the frame numbers in the stimulus file."""
+    movie = LazyMovie([mapped(tmp_path, movie_with(33))]).select([(0, 10), (30, 40)])
+    with pytest.raises(NonFiniteError, match="frames 30 to 39 .first at frame 33"):
+        movie.read(5, 20)
+
+
+def test_an_hdf5_stimulus_is_checked_and_named_by_its_key(tmp_path: Path) -> None:
+    with h5py.File(tmp_path / "s0.hdf5", "w") as file:
+        file["stimulus_x"] = movie_with(4, np.nan).astype(np.float64)
+    with h5py.File(tmp_path / "s0.hdf5", "r") as file:
+        movie = LazyMovie([file["stimulus_x"]])
+        with pytest.raises(NonFiniteError) as caught:
+            movie.read(0, 8)
+    assert caught.value.path == str(tmp_path / "s0.hdf5") and caught.value.key == "/stimulus_x"
+
+
+def test_finite_values_whose_sum_overflows_are_not_an_error(tmp_path: Path) -> None:
+    movie = np.full((1, 10, 4, 4), 3e38, dtype=np.float32)
+    np.testing.assert_array_equal(LazyMovie([mapped(tmp_path, movie)]).read(0, 10), movie)
+
+
+def test_a_trusted_part_is_not_scanned(tmp_path: Path) -> None:
+    """verify_finite=False (a matching dataset card vouches for the file) reads without a check."""
+    part = FramePart(mapped(tmp_path, movie_with(3)), verify_finite=False)
+    assert np.isinf(LazyMovie([part]).read(0, 5)).any()
+
+
+def test_the_check_survives_pickling_into_a_worker(tmp_path: Path) -> None:
+    movie = LazyMovie([FramePart(mapped(tmp_path, movie_with(2)), name="train")])
+    copy = pickle.loads(pickle.dumps(movie))
+    with pytest.raises(NonFiniteError, match="stimulus 'train'"):
+        copy.read(0, 4)
