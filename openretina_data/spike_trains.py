@@ -29,7 +29,7 @@ from openretina_data.timing import bin_spikes
 #: Below this many spikes a search reads the remaining range at once.
 _SEARCH_BLOCK = 1 << 16
 #: Spikes read at once when listing the unit ids of a whole sorting.
-_ID_CHUNK = 1 << 24
+_ID_CHUNK = 1 << 22
 #: Ticks per second of each spike time unit a recipe may state.
 _FIXED_RATES = {"s": 1.0, "ms": 1000.0}
 
