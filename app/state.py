@@ -235,6 +235,32 @@ class WizardState:
                 source.frame_times = FrameTimes(kind="trigger", path=trigger)
         return session
 
+    def move_source(self, source: ResponseSource, session_name: str | None) -> SessionSpec:
+        """Move ``source`` into the session ``session_name``, or into a new session when None.
+
+        A session may read several sources (e.g. one file per stimulus epoch, recorded
+        one after the other); a session left without sources is removed. Returns the
+        session that now holds ``source``.
+        """
+        sessions = self.recipe.sessions
+        old = next(s for s in sessions if any(r is source for r in s.responses))
+        target = next((s for s in sessions if s.name == session_name), None)
+        if target is old or (target is None and len(old.responses) == 1):
+            return old  # already there, or already alone in its session
+        if target is None:
+            taken = {s.name for s in sessions}
+            name = session_name or guess_session_name(source.path)
+            base, number = name, 2
+            while name in taken:
+                name, number = f"{base}_{number}", number + 1
+            target = SessionSpec(name=name, responses=[])
+            sessions.insert(sessions.index(old) + 1, target)
+        old.responses = [r for r in old.responses if r is not source]
+        target.responses.append(source)
+        if not old.responses:
+            sessions.remove(old)
+        return target
+
     def add_trigger(self, path: str, key: str | None = None) -> None:
         """A trigger channel: the frame times of every session whose name it mentions."""
         if path not in self.triggers:

@@ -42,12 +42,12 @@ def stimulus_frames(recipe: Any) -> dict[str, int]:
     return {s.name: s.shape[1] + recipe.lag_frames for s in checked.stimuli if s.shape is not None}
 
 
-def open_reader(recipe: Any, session: Any, frames: dict[str, int]) -> Any:
-    """The core's reader of a session's first response source, binned on its frame times."""
+def open_reader(recipe: Any, session: Any, frames: dict[str, int], source_index: int = 0) -> Any:
+    """The core's reader of one response source of a session, binned on its frame times."""
     from openretina_data.responses_io import open_response_reader
 
     reader, _times = open_response_reader(
-        session.responses[0], recipe, frames, session=session.name
+        session.responses[source_index], recipe, frames, session=session.name
     )
     return reader
 
@@ -186,6 +186,7 @@ class PreviewPage(WizardPage):
         self.body.addWidget(self.tabs, 1)
         self.finish_layout()
         self.sessions: list[Any] = []
+        self.epoch_refs: list[tuple[int, int]] = []  # (source index, epoch index) per choice
         self.frames: dict[str, int] = {}
         self.trials: Any = None
         self._reader: Any = None
@@ -229,14 +230,20 @@ class PreviewPage(WizardPage):
         self.message.style().polish(self.message)
 
     def _fill_epochs(self) -> None:
+        """One choice per epoch of every response source of the session."""
         index = self.session.currentIndex()
         self.epoch.blockSignals(True)
         self.epoch.clear()
-        if 0 <= index < len(self.sessions) and self.sessions[index].responses:
-            for epoch in self.sessions[index].responses[0].epochs:
-                self.epoch.addItem(
-                    epoch.stimulus + (f" ×{epoch.repeats}" if epoch.repeats > 1 else "")
-                )
+        self.epoch_refs = []
+        if 0 <= index < len(self.sessions):
+            sources = self.sessions[index].responses
+            for i, source in enumerate(sources):
+                for j, epoch in enumerate(source.epochs):
+                    self.epoch_refs.append((i, j))
+                    where = f" (file {i + 1} of {len(sources)})" if len(sources) > 1 else ""
+                    self.epoch.addItem(
+                        epoch.stimulus + (f" ×{epoch.repeats}" if epoch.repeats > 1 else "") + where
+                    )
         self.epoch.blockSignals(False)
         self.show_selection()
 
@@ -247,17 +254,20 @@ class PreviewPage(WizardPage):
         whole channel), so it runs in a worker; windows are read later, lazily.
         """
         recipe = self.state.recipe
-        s_index, e_index = self.session.currentIndex(), self.epoch.currentIndex()
+        s_index, choice = self.session.currentIndex(), self.epoch.currentIndex()
         self.close_reader()
         self._selection += 1
-        if s_index < 0 or e_index < 0:
+        if s_index < 0 or not 0 <= choice < len(self.epoch_refs):
             self.preview.set_data(None)
             return
+        source_index, e_index = self.epoch_refs[choice]
         session, frames, ticket = self.sessions[s_index], dict(self.frames), self._selection
         self.busy = True
         self.message.setText("Binning the responses on the frame times…")
-        task = BackgroundTask(lambda: open_reader(recipe, session, frames), self)
-        task.finished.connect(lambda reader: self._opened(ticket, reader, s_index, e_index))
+        task = BackgroundTask(lambda: open_reader(recipe, session, frames, source_index), self)
+        task.finished.connect(
+            lambda reader: self._opened(ticket, reader, s_index, (source_index, e_index))
+        )
         task.failed.connect(lambda error: self._open_failed(ticket, error))
         self._opener = task
         task.start()
@@ -268,7 +278,7 @@ class PreviewPage(WizardPage):
             self._problem(f"Cannot preview this yet: {format_error(error)}")
             self.preview.set_data(None)
 
-    def _opened(self, ticket: int, reader: Any, s_index: int, e_index: int) -> None:
+    def _opened(self, ticket: int, reader: Any, s_index: int, choice: tuple[int, int]) -> None:
         if ticket != self._selection:  # the user chose another epoch meanwhile
             reader.close()
             return
@@ -276,7 +286,8 @@ class PreviewPage(WizardPage):
         self._reader = reader
         recipe = self.state.recipe
         session = self.sessions[s_index]
-        source = session.responses[0]
+        source_index, e_index = choice
+        source = session.responses[source_index]
         epoch = source.epochs[e_index]
         try:
             spec = recipe.stimulus(epoch.stimulus)

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
     QDoubleSpinBox,
@@ -40,6 +41,7 @@ COLUMNS = (
     "Confirmed",
 )
 KINDS = ("binned", "spike_times", "traces")
+NEW_SESSION = "(a new session)"
 KEEP = {"all units": [], "good only": ["good"], "good + mua": ["good", "mua"]}
 
 
@@ -82,7 +84,7 @@ def describe(probed: Probed | None, source: ResponseSource) -> tuple[Variable | 
 
 
 class ResponsesPage(WizardPage):
-    """One row per response source; each becomes a session (renamed on the next page)."""
+    """One row per response source; each starts as its own session and may join another."""
 
     page_id = "responses"
 
@@ -186,12 +188,25 @@ class ResponsesPage(WizardPage):
                 if probed and probed.info and not folder
                 else []
             )
-            self.table.set_text(
-                row,
-                0,
-                session_label(self.state.recipe, session),
-                tip="Rename sessions on the Sessions page",
-            )
+            if "{session}" in session:
+                self.table.set_text(
+                    row,
+                    0,
+                    session_label(self.state.recipe, session),
+                    tip="Every folder the pattern finds is one session",
+                )
+            else:
+                names = [s.name for s in self.state.recipe.sessions if "{session}" not in s.name]
+                self.table.set_combo(
+                    row,
+                    0,
+                    [*names, NEW_SESSION],
+                    session,
+                    lambda t, s=source: self._move(s, t),
+                    tip="The session this source belongs to. Pick another session's name when "
+                    "one recording was saved in several files (e.g. one per stimulus); "
+                    "rename sessions on the Sessions page.",
+                )
             self.table.set_text(row, 1, short_path(source.path), tip=source.path)
             if len(keys) > 1:
                 self.table.set_combo(
@@ -245,6 +260,12 @@ class ResponsesPage(WizardPage):
             confirmed.setToolTip("Tick when kind, unit and sampling rate are right")
             confirmed.toggled.connect(lambda on, s=source: self._confirm(s, on))
             self.table.setCellWidget(row, 8, confirmed)
+
+    def _move(self, source: ResponseSource, session: str) -> None:
+        self.state.move_source(source, None if session == NEW_SESSION else session)
+        # Rebuild after this signal returns: the combo that sent it is one of the cells.
+        QTimer.singleShot(0, self.load)
+        self.refresh()
 
     def _set(self, source: ResponseSource, name: str, value: object) -> None:
         setattr(source, name, value)

@@ -46,8 +46,9 @@ class SessionsPage(WizardPage):
         super().__init__(
             wizard,
             "Sessions",
-            "Each response source is one session, matched to stimuli by file and folder names. "
-            "Edit a cell to fix a name or the stimuli shown (write repeats as test×10).",
+            "One row per response file, matched to stimuli by file and folder names; a session "
+            "recorded in several files has one row per file. Edit a cell to fix a name or the "
+            "stimuli shown (write repeats as test×10).",
         )
         self.table = DropTable(COLUMNS)
         self.table.itemChanged.connect(self._edited)
@@ -62,6 +63,7 @@ class SessionsPage(WizardPage):
         self.finish_layout()
         self._filling = False
         self.views: list[SessionView] = []
+        self.rows: list[tuple[SessionView, int]] = []  # (session, index of its source)
 
     def match_again(self) -> None:
         recipe = self.state.recipe
@@ -77,18 +79,37 @@ class SessionsPage(WizardPage):
         recipe = self.state.recipe
         problems = dict(session_problems(recipe))
         self.views = session_views(recipe)
-        self.table.setRowCount(len(self.views))
-        for row, view in enumerate(self.views):
-            source = view.concrete.responses[0] if view.concrete.responses else None
-            name_tip = (
-                f"Found by the pattern {recipe.session_pattern}: the folder name is the session name"
-                if view.templated
-                else "Becomes <session>.hdf5"
-            )
-            self.table.set_text(row, 0, view.name, editable=not view.templated, tip=name_tip)
+        self.rows = [
+            (view, index)
+            for view in self.views
+            for index in range(max(len(view.spec.responses), 1))
+        ]
+        self.table.setRowCount(len(self.rows))
+        for row, (view, index) in enumerate(self.rows):
+            count = len(view.spec.responses)
+            source = view.concrete.responses[index] if index < count else None
+            spec_source = view.spec.responses[index] if index < count else None
+            if index == 0:
+                name_tip = (
+                    f"Found by the pattern {recipe.session_pattern}: the folder name is the "
+                    "session name"
+                    if view.templated
+                    else "Becomes <session>.hdf5"
+                )
+                self.table.set_text(row, 0, view.name, editable=not view.templated, tip=name_tip)
+            else:
+                self.table.set_text(
+                    row,
+                    0,
+                    f"  ↳ {view.name}, file {index + 1} of {count}",
+                    tip="Read after the session's previous file, as one recording",
+                )
             self.table.set_text(row, 1, source.path if source else "", tip="Response source")
-            shown = view.spec.responses[0].epochs if view.spec.responses else []
-            epochs_tip = f"Known stimuli: {', '.join(s.name for s in recipe.stimuli)}"
+            shown = spec_source.epochs if spec_source else []
+            epochs_tip = (
+                f"Stimuli shown while this file was recorded, in order. "
+                f"Known stimuli: {', '.join(s.name for s in recipe.stimuli)}"
+            )
             if view.templated:
                 epochs_tip += " · shared by every session of the pattern"
             self.table.set_text(row, 2, epochs_text(shown), editable=True, tip=epochs_tip)
@@ -100,7 +121,7 @@ class SessionsPage(WizardPage):
             else:
                 timing = f"fixed rate, {recipe.frame_rate_hz:g} Hz"
             self.table.set_text(row, 3, timing, tip="Change on the Timing page")
-            hint = problems.get(view.spec.name, "")
+            hint = problems.get(view.spec.name, "") if index == 0 else ""
             status = QTableWidgetItem(f"problem: {hint}" if hint else "ok")
             status.setFlags(status.flags() & ~Qt.ItemFlag.ItemIsEditable)
             status.setForeground(QBrush(QColor("#a61b1b" if hint else "#1e6b2e")))
@@ -111,11 +132,11 @@ class SessionsPage(WizardPage):
     def _edited(self, item: QTableWidgetItem) -> None:
         if self._filling:
             return
-        view = self.views[item.row()]
-        if item.column() == 0 and not view.templated:
+        view, index = self.rows[item.row()]
+        if item.column() == 0 and index == 0 and not view.templated:
             view.spec.name = item.text().strip()
-        elif item.column() == 2 and view.spec.responses:
-            view.spec.responses[0].epochs = parse_epochs(item.text())
+        elif item.column() == 2 and index < len(view.spec.responses):
+            view.spec.responses[index].epochs = parse_epochs(item.text())
         self.load()
         self.refresh()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -162,15 +163,23 @@ class TimingPage(WizardPage):
     def views(self) -> list[SessionView]:
         return [v for v in session_views(self.state.recipe) if v.spec.responses]
 
-    def current_view(self) -> SessionView | None:
-        views = self.views()
+    def entries(self) -> list[tuple[SessionView, int]]:
+        """(session, index of its response source): one choice per source."""
+        return [(v, i) for v in self.views() for i in range(len(v.spec.responses))]
+
+    def _entry(self) -> tuple[SessionView, int] | None:
+        entries = self.entries()
         index = self.session.currentIndex()
-        return views[index] if 0 <= index < len(views) else None
+        return entries[index] if 0 <= index < len(entries) else None
+
+    def current_view(self) -> SessionView | None:
+        entry = self._entry()
+        return entry[0] if entry else None
 
     def current(self) -> ResponseSource | None:
         """The recipe's response source being edited (a template's is shared)."""
-        view = self.current_view()
-        return view.spec.responses[0] if view else None
+        entry = self._entry()
+        return entry[0].spec.responses[entry[1]] if entry else None
 
     def load(self) -> None:
         self._filling = True
@@ -180,9 +189,12 @@ class TimingPage(WizardPage):
         self.spike_unit.setCurrentText(recipe.binning.spike_unit)
         index = max(self.session.currentIndex(), 0)
         self.session.clear()
-        for view in self.views():
+        for view, i in self.entries():
             shared = " — settings shared by all sessions of the pattern" if view.templated else ""
-            self.session.addItem(f"{view.name} ({view.spec.responses[0].kind}){shared}")
+            source = view.spec.responses[i]
+            count = len(view.spec.responses)
+            part = f", file {i + 1} of {count}: {Path(source.path).name}" if count > 1 else ""
+            self.session.addItem(f"{view.name} ({source.kind}{part}){shared}")
         self._filling = False
         self.session.setCurrentIndex(min(index, self.session.count() - 1))
         self._show_session()
@@ -288,8 +300,8 @@ class TimingPage(WizardPage):
             self._recheck = True  # the settings changed while checking: check again after
             return
         self._recheck = False
-        view = self.current_view()
-        concrete = view.concrete.responses[0].frame_times.path if view else times.path
+        entry = self._entry()
+        concrete = entry[0].concrete.responses[entry[1]].frame_times.path if entry else times.path
         path = self.state.recipe.resolve(concrete or times.path)
         lengths = self.state.stimulus_lengths()
         epochs = source.epochs if source else []

@@ -87,3 +87,23 @@ def test_the_example_files_added_by_hand_match_sessions_and_triggers(example_roo
     assert state.page_problems("sessions") == []
     # What the files cannot say, the pages ask for: units, rates, repeats.
     assert any("sampling rate" in p for p in state.page_problems("timing"))
+
+
+def test_moving_a_source_joins_and_splits_sessions(tmp_path: Path) -> None:
+    state = WizardState()
+    for name in ("s0_natural", "s0_test", "s1"):
+        np.save(tmp_path / f"{name}.npy", np.zeros((3, 40), np.float32))
+        state.add_responses(str(tmp_path / f"{name}.npy"), probe_path(tmp_path / f"{name}.npy"))
+    assert [s.name for s in state.recipe.sessions] == ["s0_natural", "s0_test", "s1"]
+    second = state.recipe.sessions[1].responses[0]
+    joined = state.move_source(second, "s0_natural")
+    assert [s.name for s in state.recipe.sessions] == ["s0_natural", "s1"]  # the empty one goes
+    assert [Path(r.path).name for r in joined.responses] == ["s0_natural.npy", "s0_test.npy"]
+    alone = state.move_source(second, None)
+    assert alone.name == "s0_test" and alone.responses == [second]
+    assert [s.name for s in state.recipe.sessions] == ["s0_natural", "s0_test", "s1"]
+    state.move_source(state.recipe.sessions[2].responses[0], None)  # s1 alone already
+    assert [s.name for s in state.recipe.sessions] == ["s0_natural", "s0_test", "s1"]
+    state.move_source(second, "s0_natural")
+    taken = state.move_source(state.recipe.sessions[0].responses[0], None)
+    assert taken.name == "s0_natural_2"  # a new session never takes an existing name
