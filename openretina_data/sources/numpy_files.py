@@ -14,11 +14,12 @@ import tokenize
 import zipfile
 import zlib
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 
 from openretina_data.errors import UnsafeContentError
+from openretina_data.layout.reading import NpyHeader, parse_npy_header
 from openretina_data.sources.base import (
     BY_MAGIC,
     NO,
@@ -37,19 +38,6 @@ CORRUPT = (
     NotImplementedError, tokenize.TokenError, zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error,
 )  # fmt: skip
 ZIP_MAGIC = b"PK\x03\x04"
-
-
-def read_npy_header(handle: IO[bytes]) -> tuple[tuple[int, ...], np.dtype[Any], bool, int]:
-    """``(shape, dtype, fortran_order, header_size)`` of the ``.npy`` stream at ``handle``.
-
-    Raises ``ValueError`` on a malformed header (callers turn it into our error).
-    """
-    version = np.lib.format.read_magic(handle)
-    if version == (1, 0):
-        shape, fortran, dtype = np.lib.format.read_array_header_1_0(handle)
-    else:
-        shape, fortran, dtype = np.lib.format.read_array_header_2_0(handle)
-    return tuple(shape), np.dtype(dtype), bool(fortran), handle.tell()
 
 
 def map_array(
@@ -85,9 +73,11 @@ class NpyReader(SourceReader):
         self.key = self.path.stem
         try:
             with self.path.open("rb") as handle:
-                self.shape, self.dtype, self.fortran, self.offset = read_npy_header(handle)
+                header = parse_npy_header(handle)
         except CORRUPT as error:
             raise self.unreadable("header", error) from error
+        self.shape, self.dtype = header.shape, header.dtype
+        self.fortran, self.offset = header.fortran_order, header.data_offset
         refuse_objects(self.dtype, self.path, self.key)
         expected = self.offset + math.prod(self.shape) * self.dtype.itemsize
         if self.path.stat().st_size < expected:
@@ -125,33 +115,33 @@ class NpzReader(SourceReader):
 
     def __init__(self, path: Any) -> None:
         super().__init__(path)
-        self._members: dict[str, tuple[zipfile.ZipInfo, tuple[int, ...], np.dtype[Any], bool, int]]
-        self._members = {}
+        self._members: dict[str, tuple[zipfile.ZipInfo, NpyHeader]] = {}
         try:
             with zipfile.ZipFile(self.path) as archive:
                 for info in archive.infolist():
                     if not info.filename.endswith(".npy"):
                         continue
                     with archive.open(info) as handle:
-                        shape, dtype, fortran, size = read_npy_header(handle)
-                    self._members[info.filename[:-4]] = (info, shape, dtype, fortran, size)
+                        header = parse_npy_header(handle)
+                    self._members[info.filename[:-4]] = (info, header)
         except CORRUPT as error:
             raise self.unreadable("archive", error) from error
 
     def probe(self) -> SourceInfo:
         variables = []
         notes = []
-        for key, (_, shape, dtype, _, _) in self._members.items():
-            if dtype.hasobject:
+        for key, (_, header) in self._members.items():
+            if header.dtype.hasobject:
                 notes.append(f"{key!r} holds Python objects and will not be loaded")
                 continue
-            variables.append(guess_variable(key, shape, dtype))
+            variables.append(guess_variable(key, header.shape, header.dtype))
         return SourceInfo(str(self.path), self.name, tuple(variables), notes=tuple(notes))
 
     def array(self, key: str) -> LazyArray:
         if key not in self._members:
             raise missing_key(key, list(self._members), self.path)
-        info, shape, dtype, fortran, header_size = self._members[key]
+        info, header = self._members[key]
+        shape, dtype, header_size = header.shape, header.dtype, header.data_offset
         refuse_objects(dtype, self.path, key)
         if info.compress_type == zipfile.ZIP_STORED and int(np.prod(shape)) > 0:
             with self.path.open("rb") as raw:
@@ -166,7 +156,7 @@ class NpzReader(SourceReader):
                 dtype,
                 mode="r",
                 shape=shape,
-                order="F" if fortran else "C",
+                order="F" if header.fortran_order else "C",
                 offset=offset,
             )
             return IndexableArray(mapped)

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import pickle
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 
 from openretina_data.errors import UnreadableSourceError, UnsafeContentError
-from openretina_data.safe_pickle import ALLOWED_GLOBALS
+from openretina_data.layout.reading import parse_npy_header
+from openretina_data.safe_pickle import unpickle_plain_data
 from openretina_data.sources.base import (
     BY_MARKER,
     NO,
@@ -28,7 +29,7 @@ from openretina_data.sources.base import (
     register,
 )
 from openretina_data.sources.lazy import LazyArray
-from openretina_data.sources.numpy_files import NpyReader, read_npy_header
+from openretina_data.sources.numpy_files import NpyReader
 
 TRACES = {
     "F": ("traces", 0.9, "a.u.", "suite2p F.npy: ROI fluorescence (rois, frames)"),
@@ -37,20 +38,6 @@ TRACES = {
     "iscell": ("cell_metadata", 0.9, None, "suite2p iscell.npy: (rois, [is cell, probability])"),
 }
 SCALAR_OPS = ("fs", "nframes", "nplanes", "nchannels", "tau", "Ly", "Lx")
-
-
-class _DataOnlyUnpickler(pickle.Unpickler):
-    def __init__(self, handle: IO[bytes], path: Path) -> None:
-        super().__init__(handle)
-        self._path = path
-
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) not in ALLOWED_GLOBALS:
-            raise UnsafeContentError(
-                f"the pickle references {module}.{name}, which is not plain data; refused to load it",
-                path=self._path,
-            )
-        return super().find_class(module, name)
 
 
 def load_pickled_npy(path: Path) -> Any:
@@ -65,10 +52,9 @@ def load_pickled_npy(path: Path) -> Any:
     """
     try:
         with path.open("rb") as handle:
-            _, dtype, _, _ = read_npy_header(handle)
-            if not dtype.hasobject:
+            if not parse_npy_header(handle).dtype.hasobject:
                 raise ValueError("the array holds no Python objects")
-            value = _DataOnlyUnpickler(handle, path).load()
+            value = unpickle_plain_data(handle, path)
     except UnsafeContentError:
         raise
     except (
