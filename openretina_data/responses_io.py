@@ -63,35 +63,45 @@ class ResponseReader:
         """Release file handles."""
 
 
-class BinnedReader(ResponseReader):
-    """An array already holding one value per frame, ``nt`` or ``tn`` axes."""
+class _NeuronsByTime:
+    """A 2-D array stored with axes ``nt`` or ``tn``, read a range of time steps at a time."""
 
-    def __init__(self, source: ResponseSource, path: Path, *, session: str | None = None) -> None:
+    def __init__(
+        self, source: ResponseSource, path: Path, what: str, *, session: str | None
+    ) -> None:
         self.reader, self.array = open_array(path, source.key, source.format, session=session)
-        self.axes = source.axes
         if source.axes not in ("nt", "tn") or self.array.ndim != 2:
             self.reader.close()
             raise ShapeError(
-                f"binned responses need a 2-D array with axes nt or tn; got shape "
-                f"{self.array.shape} with axes {source.axes!r}",
+                f"{what} need a 2-D array with axes nt or tn; got shape {self.array.shape} "
+                f"with axes {source.axes!r}",
                 path=path,
                 session=session,
                 hint="Set axes: nt for (neurons, time) or tn for (time, neurons).",
             )
-        neurons_axis = source.axes.index("n")
-        self.n_neurons = self.array.shape[neurons_axis]
-        self.frames_available = self.array.shape[1 - neurons_axis]
-        self.bytes_in = self.array.nbytes
+        self.axes = source.axes
+        self.n_neurons = self.array.shape[source.axes.index("n")]
+        self.n_times = self.array.shape[source.axes.index("t")]
+
+    def columns(self, first: int, last: int) -> np.ndarray:
+        """Time steps ``first:last`` of every neuron: ``(neurons, last - first)``."""
+        return self.array[:, first:last] if self.axes == "nt" else self.array[first:last, :].T
+
+
+class BinnedReader(ResponseReader):
+    """An array already holding one value per frame, ``nt`` or ``tn`` axes."""
+
+    def __init__(self, source: ResponseSource, path: Path, *, session: str | None = None) -> None:
+        self.data = _NeuronsByTime(source, path, "binned responses", session=session)
+        self.n_neurons = self.data.n_neurons
+        self.frames_available = self.data.n_times
+        self.bytes_in = self.data.array.nbytes
 
     def read(self, start: int, stop: int) -> np.ndarray:
-        if self.axes == "nt":
-            block = self.array[:, start:stop]
-        else:
-            block = self.array[start:stop, :].T
-        return np.asarray(block, dtype=np.float32)
+        return np.asarray(self.data.columns(start, stop), dtype=np.float32)
 
     def close(self) -> None:
-        self.reader.close()
+        self.data.reader.close()
 
 
 class SpikeReader(ResponseReader):
@@ -139,32 +149,21 @@ class TraceReader(ResponseReader):
                 session=session,
                 hint="State the imaging / recording rate of the traces in Hz.",
             )
-        self.reader, self.array = open_array(path, source.key, source.format, session=session)
+        self.data = _NeuronsByTime(source, path, "traces", session=session)
         try:
-            if source.axes not in ("nt", "tn") or self.array.ndim != 2:
-                raise ShapeError(
-                    f"traces need a 2-D array with axes nt or tn; got {self.array.shape}, "
-                    f"axes {source.axes!r}",
-                    path=path,
-                    session=session,
-                    hint="Set axes: nt for (neurons, samples) or tn for (samples, neurons).",
-                )
-            self.rows = _kept_rows(self.reader, source, path, session)
+            self.rows = _kept_rows(self.data.reader, source, path, session)
         except BaseException:
-            self.reader.close()
+            self.data.reader.close()
             raise
-        self.axes = source.axes
         self.rate = float(source.sampling_rate_hz)
-        self.n_samples = self.array.shape[source.axes.index("t")]
-        self.n_neurons = (
-            self.array.shape[source.axes.index("n")] if self.rows is None else self.rows.size
-        )
-        self.bytes_in = self.array.nbytes
+        self.n_samples = self.data.n_times
+        self.n_neurons = self.data.n_neurons if self.rows is None else self.rows.size
+        self.bytes_in = self.data.array.nbytes
         self.edges = edges
         self.method = recipe.binning.trace_method
         duration = self.n_samples / self.rate
         if edges[-1] > duration + 1e-9 or edges[0] < 0:
-            self.reader.close()
+            self.data.reader.close()
             raise TimingError(
                 f"the frames run from {edges[0]:.3f} s to {edges[-1]:.3f} s but the traces cover "
                 f"0 .. {duration:.3f} s ({self.n_samples} samples at {self.rate:g} Hz)",
@@ -174,7 +173,7 @@ class TraceReader(ResponseReader):
             )
 
     def _samples(self, first: int, last: int) -> np.ndarray:
-        block = self.array[:, first:last] if self.axes == "nt" else self.array[first:last, :].T
+        block = self.data.columns(first, last)
         return block if self.rows is None else block[self.rows]
 
     def read(self, start: int, stop: int) -> np.ndarray:
@@ -202,7 +201,7 @@ class TraceReader(ResponseReader):
         return values
 
     def close(self) -> None:
-        self.reader.close()
+        self.data.reader.close()
 
 
 def _kept_rows(
