@@ -24,7 +24,7 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed $(VENV)/.reference
 	$(VENV)/bin/ruff check openretina_data app tests benchmarks
 	$(VENV)/bin/ruff format --check openretina_data app tests benchmarks
-	$(VENV)/bin/mypy openretina_data
+	$(VENV)/bin/mypy openretina_data app
 	$(VENV)/bin/lint-imports
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtWidgets import QApplication, QWidget
@@ -57,8 +58,7 @@ def take_screenshots(folder: Path, size: tuple[int, int] = (1180, 700)) -> list[
         wizard.open_recipe(recipe_path)
         wizard.show()
         for number, page_id in enumerate(PAGES, start=1):
-            page = wizard.pages[page_id]
-            wait_until(lambda p=page: wizard.currentPage() is p, 5)
+            wait_until(partial(_showing, wizard, page_id), 5)
             settle()
             name = folder / f"{number:02d}-{page_id}.png"
             special = _BEFORE_SHOT.get(page_id)
@@ -79,6 +79,10 @@ def take_screenshots(folder: Path, size: tuple[int, int] = (1180, 700)) -> list[
         wizard.deleteLater()
         settle(0.1)  # let the deletions happen before the temporary folder goes
     return shots
+
+
+def _showing(wizard: ImportWizard, page_id: str) -> bool:
+    return wizard.currentPage() is wizard.pages[page_id]
 
 
 def _timing(wizard: ImportWizard, name: Path) -> list[Path]:

@@ -180,86 +180,86 @@ class ResponsesPage(WizardPage):
         rows = self.rows()
         self.table.setRowCount(len(rows))
         for row, (session, source) in enumerate(rows):
-            probed = self.state.probes.get(source.path)
-            variable, what = describe(probed, source)
-            folder = bool(probed and probed.info and probed.info.format in FOLDER_FORMATS)
-            keys = (
-                [v.key for v in probed.info.variables]
-                if probed and probed.info and not folder
-                else []
+            self._fill_row(row, session, source)
+
+    def _fill_row(self, row: int, session: str, source: ResponseSource) -> None:
+        """One source's row: every cell edits ``source`` directly."""
+        probed = self.state.probes.get(source.path)
+        variable, what = describe(probed, source)
+        folder = bool(probed and probed.info and probed.info.format in FOLDER_FORMATS)
+        keys = (
+            [v.key for v in probed.info.variables] if probed and probed.info and not folder else []
+        )
+        if "{session}" in session:
+            self.table.set_text(
+                row,
+                0,
+                session_label(self.state.recipe, session),
+                tip="Every folder the pattern finds is one session",
             )
-            if "{session}" in session:
-                self.table.set_text(
-                    row,
-                    0,
-                    session_label(self.state.recipe, session),
-                    tip="Every folder the pattern finds is one session",
-                )
-            else:
-                names = [s.name for s in self.state.recipe.sessions if "{session}" not in s.name]
-                self.table.set_combo(
-                    row,
-                    0,
-                    [*names, NEW_SESSION],
-                    session,
-                    lambda t, s=source: self._move(s, t),
-                    tip="The session this source belongs to. Pick another session's name when "
-                    "one recording was saved in several files (e.g. one per stimulus); "
-                    "rename sessions on the Sessions page.",
-                )
-            self.table.set_text(row, 1, short_path(source.path), tip=source.path)
-            if len(keys) > 1:
-                self.table.set_combo(
-                    row,
-                    2,
-                    keys,
-                    source.key or "",
-                    lambda t, s=source: self._set(s, "key", t or None),
-                    tip="Which array holds the responses",
-                )
-            else:
-                self.table.set_text(row, 2, "folder" if folder else source.key or "")
-            self.table.set_text(row, 3, what, tip=variable.reason if variable else what)
+        else:
+            names = [s.name for s in self.state.recipe.sessions if "{session}" not in s.name]
             self.table.set_combo(
                 row,
-                4,
-                KINDS,
-                source.kind,
-                lambda t, s=source: self._set_kind(s, t),
-                tip="binned: one value per frame · spike_times: event times · traces: calcium/voltage",
+                0,
+                [*names, NEW_SESSION],
+                session,
+                lambda t: self._move(source, t),
+                tip="The session this source belongs to. Pick another session's name when "
+                "one recording was saved in several files (e.g. one per stimulus); "
+                "rename sessions on the Sessions page.",
             )
+        self.table.set_text(row, 1, short_path(source.path), tip=source.path)
+        if len(keys) > 1:
             self.table.set_combo(
                 row,
-                5,
-                RESPONSE_UNITS[source.kind],
-                source.unit,
-                lambda t, s=source: self._set(s, "unit", t),
-                tip="The unit the numbers are in (never guessed silently)",
+                2,
+                keys,
+                source.key or "",
+                lambda t: self._set(source, "key", t or None),
+                tip="Which array holds the responses",
             )
-            rate = QDoubleSpinBox()
-            rate.setRange(0.0, 1_000_000.0)
-            rate.setDecimals(1)
-            rate.setSpecialValueText("not needed" if not needs_rate(source) else "required")
-            rate.setValue(source.sampling_rate_hz or 0.0)
-            rate.setToolTip("Samples per second of traces, or of spike times given in samples")
-            rate.valueChanged.connect(
-                lambda v, s=source: self._set(s, "sampling_rate_hz", v or None)
-            )
-            self.table.setCellWidget(row, 6, rate)
-            keep = next((k for k, v in KEEP.items() if v == source.unit_filter), "all units")
-            self.table.set_combo(
-                row,
-                7,
-                list(KEEP),
-                keep,
-                lambda t, s=source: self._set(s, "unit_filter", list(KEEP[t])),
-                tip="Keep only units the spike sorter labelled good",
-            )
-            confirmed = QCheckBox()
-            confirmed.setChecked(source.path in self.state.confirmed)
-            confirmed.setToolTip("Tick when kind, unit and sampling rate are right")
-            confirmed.toggled.connect(lambda on, s=source: self._confirm(s, on))
-            self.table.setCellWidget(row, 8, confirmed)
+        else:
+            self.table.set_text(row, 2, "folder" if folder else source.key or "")
+        self.table.set_text(row, 3, what, tip=variable.reason if variable else what)
+        self.table.set_combo(
+            row,
+            4,
+            KINDS,
+            source.kind,
+            lambda t: self._set_kind(source, t),
+            tip="binned: one value per frame · spike_times: event times · traces: calcium/voltage",
+        )
+        self.table.set_combo(
+            row,
+            5,
+            RESPONSE_UNITS[source.kind],
+            source.unit,
+            lambda t: self._set(source, "unit", t),
+            tip="The unit the numbers are in (never guessed silently)",
+        )
+        rate = QDoubleSpinBox()
+        rate.setRange(0.0, 1_000_000.0)
+        rate.setDecimals(1)
+        rate.setSpecialValueText("not needed" if not needs_rate(source) else "required")
+        rate.setValue(source.sampling_rate_hz or 0.0)
+        rate.setToolTip("Samples per second of traces, or of spike times given in samples")
+        rate.valueChanged.connect(lambda v: self._set(source, "sampling_rate_hz", v or None))
+        self.table.setCellWidget(row, 6, rate)
+        keep = next((k for k, v in KEEP.items() if v == source.unit_filter), "all units")
+        self.table.set_combo(
+            row,
+            7,
+            list(KEEP),
+            keep,
+            lambda t: self._set(source, "unit_filter", list(KEEP[t])),
+            tip="Keep only units the spike sorter labelled good",
+        )
+        confirmed = QCheckBox()
+        confirmed.setChecked(source.path in self.state.confirmed)
+        confirmed.setToolTip("Tick when kind, unit and sampling rate are right")
+        confirmed.toggled.connect(lambda on: self._confirm(source, on))
+        self.table.setCellWidget(row, 8, confirmed)
 
     def _move(self, source: ResponseSource, session: str) -> None:
         self.state.move_source(source, None if session == NEW_SESSION else session)

@@ -143,61 +143,63 @@ class StimuliPage(WizardPage):
         stimuli = self.state.recipe.stimuli
         self.table.setRowCount(len(stimuli))
         for row, spec in enumerate(stimuli):
-            probed = self.state.probes.get(spec.path)
-            variable = probed.variable(spec.key) if probed else None
-            keys = [v.key for v in probed.info.variables] if probed and probed.info else []
-            self.table.set_text(
-                row,
-                0,
-                spec.name,
-                editable=True,
-                tip="Name used in the dataset (stimuli/<name>.npy)",
-            )
-            self.table.set_text(row, 1, Path(spec.path).name, tip=spec.path)
-            if len(keys) > 1:
-                self.table.set_combo(
-                    row,
-                    2,
-                    keys,
-                    spec.key or "",
-                    lambda text, s=spec: self._set(s, "key", text),
-                    tip="Which array in the file is the movie",
-                )
-            else:
-                self.table.set_text(row, 2, spec.key or (keys[0] if keys else ""))
-            shape = (
-                "×".join(str(n) for n in variable.shape)
-                if variable
-                else ("?" if not probed or probed.error else "pick an array")
-            )
-            self.table.set_text(row, 3, shape)
-            self.table.set_text(row, 4, np.dtype(variable.dtype).name if variable else "")
-            role = (
-                f"{variable.role} ({variable.confidence:.0%})"
-                if variable
-                else (probed.error if probed else "")
-            )
-            self.table.set_text(row, 5, role, tip=variable.reason if variable else role)
-            self.table.set_combo(
-                row,
-                6,
-                AXIS_CHOICES,
-                spec.axes,
-                lambda text, s=spec: self._set(s, "axes", text),
-                editable=True,
-                tip="Axis order as letters: c colour, t time, h height, w width",
-            )
-            test = QCheckBox()
-            test.setChecked(spec.split == "test")
-            test.setToolTip("Test stimulus (held out, usually shown repeatedly)")
-            test.toggled.connect(
-                lambda on, s=spec: self._set(s, "split", "test" if on else "train")
-            )
-            self.table.setCellWidget(row, 7, test)
+            self._fill_row(row, spec)
         self._filling = False
         if stimuli and self.table.currentRow() < 0:
             self.table.selectRow(0)
         self.update_thumbnail()
+
+    def _fill_row(self, row: int, spec: StimulusSpec) -> None:
+        """One stimulus's row: every cell edits ``spec`` directly."""
+        probed = self.state.probes.get(spec.path)
+        variable = probed.variable(spec.key) if probed else None
+        keys = [v.key for v in probed.info.variables] if probed and probed.info else []
+        self.table.set_text(
+            row,
+            0,
+            spec.name,
+            editable=True,
+            tip="Name used in the dataset (stimuli/<name>.npy)",
+        )
+        self.table.set_text(row, 1, Path(spec.path).name, tip=spec.path)
+        if len(keys) > 1:
+            self.table.set_combo(
+                row,
+                2,
+                keys,
+                spec.key or "",
+                lambda text: self._set(spec, "key", text),
+                tip="Which array in the file is the movie",
+            )
+        else:
+            self.table.set_text(row, 2, spec.key or (keys[0] if keys else ""))
+        shape = (
+            "×".join(str(n) for n in variable.shape)
+            if variable
+            else ("?" if not probed or probed.error else "pick an array")
+        )
+        self.table.set_text(row, 3, shape)
+        self.table.set_text(row, 4, np.dtype(variable.dtype).name if variable else "")
+        role = (
+            f"{variable.role} ({variable.confidence:.0%})"
+            if variable
+            else (probed.error if probed else "")
+        )
+        self.table.set_text(row, 5, role, tip=variable.reason if variable else role)
+        self.table.set_combo(
+            row,
+            6,
+            AXIS_CHOICES,
+            spec.axes,
+            lambda text: self._set(spec, "axes", text),
+            editable=True,
+            tip="Axis order as letters: c colour, t time, h height, w width",
+        )
+        test = QCheckBox()
+        test.setChecked(spec.split == "test")
+        test.setToolTip("Test stimulus (held out, usually shown repeatedly)")
+        test.toggled.connect(lambda on: self._set(spec, "split", "test" if on else "train"))
+        self.table.setCellWidget(row, 7, test)
 
     def _set(self, spec: StimulusSpec, field_name: str, value: str) -> None:
         setattr(spec, field_name, (value or None) if field_name == "key" else value)
