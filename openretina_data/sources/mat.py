@@ -9,7 +9,10 @@ them reversed). v5 files cannot be sliced on disk: a variable is loaded whole on
 first access (scipy's ``variable_names``), never before. Structs and cells of v5
 files are loaded when probed, to list their fields, if the file is at most
 :data:`EXPAND_LIMIT_BYTES`; in bigger files they are listed whole and
-``Mat5Reader.keys_of(name)`` lists their fields.
+``Mat5Reader.keys_of(name)`` lists their fields. A v5 variable whose bytes run past
+the end of the file (truncated) or whose header claims more values than the file
+could hold (see :mod:`~openretina_data.sources._mat5_elements`) is noted by ``probe``
+and refused by ``array`` before anything is allocated.
 """
 
 from __future__ import annotations
@@ -20,6 +23,14 @@ from typing import Any
 import h5py
 import numpy as np
 
+from openretina_data.errors import UnreadableSourceError
+from openretina_data.sources._mat5_elements import (
+    Element,
+    absurd_claim,
+    available_memory_bytes,
+    top_level_elements,
+    truncation,
+)
 from openretina_data.sources.base import (
     BY_MARKER,
     SourceInfo,
@@ -200,7 +211,39 @@ class Mat5Reader(SourceReader):
             self._whos = [(n, tuple(s), c) for n, s, c in scipy.io.whosmat(self.path)]
         except Exception as error:  # scipy raises many types on corrupt files
             raise self.unreadable("variable list", error) from error
+        try:
+            elements, self._file_size = top_level_elements(self.path)
+        except OSError as error:
+            raise self.unreadable("variable list", error) from error
+        # scipy lists one variable per element, in file order
+        self._element: dict[str, Element] = {
+            name: element for (name, _, _), element in zip(self._whos, elements, strict=False)
+        }
+        self._classes = {name: (shape, cls) for name, shape, cls in self._whos}
         self._loaded: dict[str, dict[str, np.ndarray]] = {}
+
+    def _damage(self, name: str, available: int | None) -> str | None:
+        """Why top-level variable ``name`` cannot be read, or None (reads only the tag walk)."""
+        element = self._element.get(name)
+        if element is not None and (reason := truncation(element, self._file_size)):
+            return reason
+        shape, cls = self._classes.get(name, ((), ""))
+        if cls not in _CLASS_DTYPES:
+            return None
+        itemsize = np.dtype(_CLASS_DTYPES[cls]).itemsize
+        stored = None if cls == "sparse" else element  # a sparse matrix is stored small
+        return absurd_claim(shape, itemsize, stored, self._file_size, available)
+
+    def _refuse_damaged(self, name: str) -> None:
+        reason = self._damage(name, available_memory_bytes())
+        if reason is not None:
+            raise UnreadableSourceError(
+                f"cannot read MATLAB variable {name!r}: {reason}",
+                path=self.path,
+                key=name,
+                hint="Re-export the variable from MATLAB (save -v7.3 for big arrays), or pick "
+                "another variable; reading this one would fail or exhaust memory.",
+            )
 
     def _load(self, name: str) -> dict[str, np.ndarray]:
         """Every leaf of top-level variable ``name`` (loads that variable, once)."""
@@ -241,9 +284,12 @@ class Mat5Reader(SourceReader):
     def probe(self) -> SourceInfo:
         small = self.path.stat().st_size <= EXPAND_LIMIT_BYTES
         variables: list[Variable] = []
-        notes = []
-        for key, (shape, dtype, name) in self._entries(expand=small).items():
-            cls = next(c for n, _, c in self._whos if n == name)
+        available = available_memory_bytes()
+        damaged = {n: r for n, _, _ in self._whos if (r := self._damage(n, available))}
+        notes = [f"{n!r} cannot be read: {r}" for n, r in damaged.items()]
+        expand = small and not damaged  # a damaged file's structs are listed whole
+        for key, (shape, dtype, name) in self._entries(expand=expand).items():
+            cls = self._classes[name][1]
             if key == name and cls in ("struct", "cell"):
                 notes.append(
                     f"{name!r} is a {cls}; its fields are listed by open_source(...).keys_of"
@@ -262,10 +308,14 @@ class Mat5Reader(SourceReader):
 
     def keys_of(self, name: str) -> list[str]:
         """The keys inside top-level struct/cell ``name`` (loads that variable)."""
+        self._refuse_damaged(name)
         return [k for k, (_, _, top) in self._entries(expand=name).items() if top == name]
 
     def array(self, key: str) -> LazyArray:
-        entries = self._entries(expand=key.split("/", 1)[0])
+        name = key.split("/", 1)[0]
+        if name in self._classes:
+            self._refuse_damaged(name)
+        entries = self._entries(expand=name)
         if key not in entries:
             raise missing_key(key, list(entries), self.path)
         shape, dtype, name = entries[key]

@@ -25,6 +25,7 @@ Examples
 from __future__ import annotations
 
 import struct
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -228,18 +229,38 @@ def _absurd_h5(folder: Path) -> Path:
     return path
 
 
-def _absurd_mat5(folder: Path) -> Path:
-    """An uncompressed MAT v5 file whose first array's dims claim 2^30 x 8 x 6 values."""
+def _write_mat5_compressed(folder: Path) -> Path:
+    """A compressed MAT v5 file (``savemat(..., do_compression=True)``) with a noisy movie."""
     from scipy.io import savemat
 
     path = folder / "movie.mat"
-    savemat(path, {"stimulus": np.zeros((60, 8, 6), np.float32)}, do_compression=False)
-    data = bytearray(path.read_bytes())
-    dims_tag = 128 + 8 + 16  # file header, matrix tag, array-flags sub-element
-    assert struct.unpack("<I", data[dims_tag : dims_tag + 4])[0] == 5  # miINT32 dims
-    data[dims_tag + 8 : dims_tag + 12] = struct.pack("<i", 2**30)
-    path.write_bytes(bytes(data))
+    movie = np.random.default_rng(0).random((60, 8, 6)).astype(np.float32)
+    savemat(path, {"stimulus": movie, "fs": 30.0}, do_compression=True)
     return path
+
+
+def _absurd_mat5(*, compress: bool) -> Callable[[Path], Path]:
+    """A MAT v5 file whose first array's dims claim 2^30 x 8 x 6 float32 values (192 GiB)."""
+
+    def write(folder: Path) -> Path:
+        from scipy.io import savemat
+
+        path = folder / "movie.mat"
+        savemat(path, {"stimulus": np.zeros((60, 8, 6), np.float32)}, do_compression=compress)
+        data = path.read_bytes()
+        kind, nbytes = struct.unpack("<II", data[128:136])
+        element = bytearray(zlib.decompress(data[136 : 136 + nbytes]) if compress else data[128:])
+        dims_tag = 8 + 16  # matrix tag, array-flags sub-element
+        assert struct.unpack("<I", element[dims_tag : dims_tag + 4])[0] == 5  # miINT32 dims
+        element[dims_tag + 8 : dims_tag + 12] = struct.pack("<i", 2**30)
+        if compress:
+            packed = zlib.compress(bytes(element))
+            path.write_bytes(data[:128] + struct.pack("<II", kind, len(packed)) + packed)
+        else:
+            path.write_bytes(data[:128] + bytes(element))
+        return path
+
+    return write
 
 
 def _absurd_tiff(path: Path) -> Path:
@@ -331,10 +352,10 @@ def source_cases() -> list[Case]:
         file_case("mat5-zero-length", "an empty .mat", _empty("movie.mat"), key="stimulus"),
         file_case(
             "mat5-truncated",
-            "a MAT v5 file cut short",
-            _then(_write_mat5, truncate),
+            "a compressed MAT v5 file cut short",
+            _then(_write_mat5_compressed, truncate),
             key="stimulus",
-            may_accept=READERS + (PLAN, PLAN_CLI),  # compressed data is only checked when read
+            may_accept=READERS,  # listed with a note; reading (plan, convert) is refused
         ),
         file_case(
             "mat5-tag-flipped",
@@ -357,9 +378,16 @@ def source_cases() -> list[Case]:
         file_case(
             "mat5-absurd-dims",
             "a MAT v5 array header claiming 2^30 frames",
-            _absurd_mat5,
+            _absurd_mat5(compress=False),
             key="stimulus",
             may_accept=READERS,  # listing shows the claimed shape; reading it is refused
+        ),
+        file_case(
+            "mat5-compressed-absurd-dims",
+            "a compressed MAT v5 array header claiming 2^30 frames (192 GiB)",
+            _absurd_mat5(compress=True),
+            key="stimulus",
+            may_accept=READERS,  # refused on read: > 1000x the file and > available memory
         ),
         file_case("tiff-zero-length", "an empty .tif", _empty("movie.tif")),
         file_case(
