@@ -1,7 +1,7 @@
 """Walk the bundled example through every page offscreen and save one PNG per page.
 
-``openretina-data-wizard --screenshots DIR`` writes ``01-start.png`` … ``09-use.png``
-and ``10-viewer.png``. Also used by the end-to-end test's helpers: :func:`wait_until`
+``openretina-data-wizard --screenshots DIR`` writes ``01-start.png`` … ``09-use.png``,
+``10-viewer.png`` and ``11-published.png`` (a published dataset converted by its preset). Also used by the end-to-end test's helpers: :func:`wait_until`
 spins the event loop (never sleeps the UI thread blind) until a condition holds.
 """
 
@@ -77,8 +77,30 @@ def take_screenshots(folder: Path, size: tuple[int, int] = (1180, 700)) -> list[
             viewer.deleteLater()
         wizard.close()
         wizard.deleteLater()
+        shots.append(_published(Path(tmp), folder / "11-published.png", size))
         settle(0.1)  # let the deletions happen before the temporary folder goes
     return shots
+
+
+def _published(tmp: Path, name: Path, size: tuple[int, int]) -> Path:
+    """Start → Convert a published dataset, on the Maheswaranathan miniature."""
+    from openretina_data.testing.maheswaranathan import write_maheswaranathan_archive
+
+    archive = write_maheswaranathan_archive(tmp / "neural_code_data")
+    wizard = ImportWizard(open_settings(tmp / "settings-published.ini"))
+    wizard.resize(*size)
+    wizard.show()
+    wizard.start_page.convert_published()
+    page = wizard.published_page
+    page.archive.setText(str(archive))
+    page.output.setText(str(tmp / "maheswaranathan_2023"))
+    page.start()
+    wait_until(lambda: page.runner.outcome != "", 60)
+    settle()
+    save(wizard, name)
+    wizard.close()
+    wizard.deleteLater()
+    return name
 
 
 def _showing(wizard: ImportWizard, page_id: str) -> bool:

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QLabel,
     QListWidget,
     QListWidgetItem,
     QSpinBox,
@@ -44,6 +45,7 @@ class NormalisationPage(WizardPage):
         row = QHBoxLayout()
         norm = QGroupBox("Stimulus normalisation")
         form = QFormLayout(norm)
+        self.norm_form = form
         self.mode = QComboBox()
         for value, text in MODES.items():
             self.mode.addItem(text, value)
@@ -59,6 +61,13 @@ class NormalisationPage(WizardPage):
             box.valueChanged.connect(self._edit)
         form.addRow("Mean", self.mean)
         form.addRow("Std", self.std)
+        self.computed_note = QLabel(
+            "Computed over the training movies while the dataset is written, then stored "
+            "in the dataset card."
+        )
+        self.computed_note.setWordWrap(True)
+        self.computed_note.setProperty("role", "hint")
+        form.addRow(self.computed_note)
         self.dtype = QComboBox()
         self.dtype.addItems(["float32", "uint8"])
         self.dtype.setToolTip(
@@ -135,6 +144,10 @@ class NormalisationPage(WizardPage):
         given = self.mode.currentData() == "given"
         self.mean.setEnabled(given)
         self.std.setEnabled(given)
+        # A computed mean is not known yet: show no number rather than a misleading 0.
+        self.norm_form.setRowVisible(self.mean, given)
+        self.norm_form.setRowVisible(self.std, given)
+        self.computed_note.setVisible(self.mode.currentData() == "compute")
 
     def _edit(self) -> None:
         if self._filling:

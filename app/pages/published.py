@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,16 +28,16 @@ if TYPE_CHECKING:
 
 def preset_card(preset: Preset) -> str:
     """The paper, data DOI, licence and download place of ``preset``, as rich text."""
-    c = preset.citation
+    c = {key: escape(value) for key, value in preset.citation.items()}
     rows = [
         ("Paper", f"{c.get('authors', '')}. <i>{c.get('title', '')}</i>. {c.get('journal', '')}"),
         ("Paper DOI", c.get("doi", "")),
-        ("Data", c.get("data_doi", "")),
+        ("Data DOI", c.get("data_doi", "")),
         ("Download", f"<a href='{c.get('url', '')}'>{c.get('url', '')}</a>"),
         ("Licence", c.get("license", "")),
         ("Recorded", f"{c.get('species', '')}; {c.get('recording_method', '')}"),
         ("Responses", c.get("units", "")),
-        ("Archive folder", f"<code>{preset.archive_layout}</code>"),
+        ("Archive folder", f"<code>{escape(preset.archive_layout)}</code>"),
     ]
     cells = "".join(
         f"<tr><td style='padding-right:12px'><b>{name}</b></td><td>{value}</td></tr>"
@@ -181,6 +182,15 @@ class PublishedPage(WizardPage):
     def stop_work(self) -> None:
         self.runner.stop_clock()
         self.runner.cancel_and_wait()
+
+    def refresh(self) -> None:
+        done = (
+            ""
+            if self.runner.outcome != "done"
+            else ("Written. Press Next to check the dataset and load it as openretina will.")
+        )
+        self.reason.show_problems(self.problems(), ready=done)
+        self.completeChanged.emit()
 
     def problems(self) -> list[str]:
         if self.runner.busy():

@@ -93,7 +93,8 @@ class ResponsesPage(WizardPage):
             wizard,
             "Responses",
             "Add what was recorded: Kilosort/Phy folders, suite2p output, trace files or binned "
-            "arrays, and trigger channels. Kind and unit are suggested; tick Confirmed once right.",
+            "arrays, and trigger channels. Kind and unit are suggested; tick Confirmed once right. "
+            "One recording saved in several files: pick the same Session for each.",
         )
         self.table = DropTable(COLUMNS)
         self.table.setToolTip("Drop spike-sorter folders or response files here")

@@ -106,6 +106,7 @@ class TimingPage(WizardPage):
         sform.addRow("File", file_row)
         self.key = QLineEdit()
         self.key.setToolTip("Array inside that file (empty if it holds only one)")
+        self.key.setPlaceholderText("the only array in the file")
         self.key.editingFinished.connect(self._edit)
         sform.addRow("Array", self.key)
         self.sampling = QDoubleSpinBox()

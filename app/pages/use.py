@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -74,8 +75,12 @@ class UsePage(WizardPage):
         for button in (self.check_button, self.export_button, self.copy_button, self.view_button):
             row.addWidget(button)
         row.addStretch(1)
-        self.loader_text = QLabel("Press ‘Check the dataloaders’ to load a sample batch.")
+        self.loader_text = QLabel(
+            "Press ‘Check the dataloaders’ to build the training, validation and test loaders, "
+            "run one epoch and plot a sample batch."
+        )
         self.loader_text.setWordWrap(True)
+        self.loader_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.code = QPlainTextEdit()
         self.code.setObjectName("log")
         self.code.setReadOnly(True)
@@ -95,6 +100,7 @@ class UsePage(WizardPage):
             row=2, col=0, title="its targets (8 neurons, stacked)"
         )
         self.sample_plot.setLabel("bottom", "frame in chunk")
+        self.sample_plot.setLabel("left", "response (stacked)")
         self.plots.ci.layout.setRowStretchFactor(1, 2)
         self.plots.ci.layout.setRowStretchFactor(2, 3)
         split = QSplitter()
@@ -149,6 +155,7 @@ class UsePage(WizardPage):
         self.loader_text.style().polish(self.loader_text)
 
     def _show(self, result: LoaderCheck) -> None:
+        self.loader_text.setObjectName("log")  # a table: monospace
         self.loader_text.setProperty("role", "ok")
         self.loader_text.style().polish(self.loader_text)
         self.result = result

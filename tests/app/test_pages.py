@@ -248,3 +248,18 @@ def test_the_array_picker_of_a_container_changes_what_is_checked(
     assert not _next_enabled(wizard)
     assert "has 3 letters but the array has 1 axes" in page.reason.text()
     assert wait_until(lambda: page.table.item(0, 3).text() == "120", 5)  # the shape follows
+
+
+def test_a_computed_mean_shows_no_number_until_given(
+    wizard: ImportWizard, example_recipe: Path
+) -> None:
+    assert wizard.open_recipe(example_recipe)
+    _go_to(wizard, "normalisation")
+    page = wizard.pages["normalisation"]
+    assert page.mode.currentData() == "compute"
+    assert not page.mean.isVisible() and page.computed_note.isVisible()
+    page.mode.setCurrentIndex(page.mode.findData("given"))
+    assert page.mean.isVisible() and page.std.isVisible()
+    assert not page.computed_note.isVisible()
+    page.mode.setCurrentIndex(page.mode.findData("none"))
+    assert not page.mean.isVisible() and not page.computed_note.isVisible()
