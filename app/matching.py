@@ -96,6 +96,15 @@ def match_epochs(response_path: str, session: str, stimuli: Sequence[StimulusSpe
     return [Epoch(stimulus=s.name) for s in chosen]
 
 
+def named_in_file(response_path: str, epochs: list[Epoch]) -> list[Epoch]:
+    """The epochs whose stimulus the response file's name mentions (all if it names none).
+
+    For a session saved in several files: ``s0_test.npy`` holds the ``test`` epochs.
+    """
+    named = [e for e in epochs if _mentions(response_path, e.stimulus)]
+    return named or epochs
+
+
 def _mentions(path: str, name: str) -> bool:
     """True when ``name`` is a folder of ``path`` or a ``_``/``-`` part of its file name."""
     parts = [p for p in path.replace("\\", "/").split("/") if p]

@@ -17,6 +17,7 @@ from app.matching import (
     axes_problem,
     guess_session_name,
     match_epochs,
+    named_in_file,
     session_problems,
     session_views,
     valid_name,
@@ -259,6 +260,9 @@ class WizardState:
         target.responses.append(source)
         if not old.responses:
             sessions.remove(old)
+        if len(target.responses) > 1:  # one file per stimulus, if the file names say so
+            for part in target.responses:
+                part.epochs = named_in_file(part.path, part.epochs)
         return target
 
     def add_trigger(self, path: str, key: str | None = None) -> None:

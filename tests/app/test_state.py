@@ -107,3 +107,25 @@ def test_moving_a_source_joins_and_splits_sessions(tmp_path: Path) -> None:
     state.move_source(second, "s0_natural")
     taken = state.move_source(state.recipe.sessions[0].responses[0], None)
     assert taken.name == "s0_natural_2"  # a new session never takes an existing name
+
+
+def test_files_joined_into_one_session_keep_the_stimuli_their_names_mention(
+    tmp_path: Path,
+) -> None:
+    state = WizardState()
+    for name in ("natural", "test"):
+        np.save(tmp_path / f"{name}.npy", np.zeros((40, 4, 5), np.float32))
+        state.add_stimulus(str(tmp_path / f"{name}.npy"), probe_path(tmp_path / f"{name}.npy"))
+    state.recipe.stimuli[1].split = "test"
+    for name in ("s0_natural", "s0_test", "s0_extra"):
+        np.save(tmp_path / f"{name}.npy", np.zeros((3, 40), np.float32))
+        state.add_responses(str(tmp_path / f"{name}.npy"), probe_path(tmp_path / f"{name}.npy"))
+    first, second, third = (s.responses[0] for s in state.recipe.sessions)
+    assert [e.stimulus for e in second.epochs] == ["natural", "test"]  # before: every one
+    state.move_source(second, "s0_natural")
+    state.move_source(third, "s0_natural")
+    assert [[e.stimulus for e in r.epochs] for r in (first, second, third)] == [
+        ["natural"],
+        ["test"],
+        ["natural", "test"],  # a name that mentions no stimulus keeps them all
+    ]
