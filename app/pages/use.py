@@ -147,9 +147,18 @@ class UsePage(WizardPage):
         self.task.start()
 
     def _failed(self, error: BaseException) -> None:
+        state = self.state
+        where = (
+            "Change them in the snippet below (the arguments of multiple_movies_dataloaders)."
+            if state.mode == "preset"
+            else "Change them on the Normalisation and splits page (Back)."
+        )
+        self.loader_text.setObjectName("")
         self.loader_text.setText(
             f"Loading failed: {format_error(error)}\n"
-            "Change the clip, chunk or batch settings on the Normalisation and splits page (Back)."
+            f"The loader settings were: clip {state.clip_length} frames, "
+            f"{state.num_val_clips} validation clips, chunk {state.train_chunk_size} frames, "
+            f"batch {state.batch_size}. {where}"
         )
         self.loader_text.setProperty("role", "problem")
         self.loader_text.style().polish(self.loader_text)

@@ -85,3 +85,23 @@ def test_a_wrong_archive_folder_fails_with_the_presets_message_and_writes_nothin
     assert "hint" in page.runner.log.toPlainText()
     assert not (tmp_path / "out").exists()
     assert not _next_enabled(wizard)
+
+
+def test_loader_settings_too_long_for_a_published_dataset_say_where_to_change_them(
+    wizard: ImportWizard, tmp_path: Path
+) -> None:
+    archive = write_maheswaranathan_archive(tmp_path / "neural_code_data")
+    wizard.start_page.convert_published()
+    page = wizard.published_page
+    page.archive.setText(str(archive))
+    page.output.setText(str(tmp_path / "mahes"))
+    page.start()
+    assert wait_until(lambda: page.runner.outcome != "", 60)
+    wizard.next()
+    use = wizard.use_page
+    wizard.state.num_val_clips = 50  # 50 clips of 90 frames: more than the 360-frame miniature
+    use.run_loader_check()
+    assert wait_until(lambda: "failed" in use.loader_text.text(), 60)
+    text = use.loader_text.text()
+    assert "50 validation clips" in text and "snippet" in text
+    assert use.result is None
