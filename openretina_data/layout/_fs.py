@@ -1,10 +1,14 @@
-"""File-system steps of an atomic write: lock, temporary names, fsync, stale clean-up."""
+"""File-system steps of an atomic write: lock, temporary names, fsync, swap, stale clean-up."""
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
+import functools
 import os
 import shutil
+import sys
 from pathlib import Path
 
 from openretina_data.errors import OutputError
@@ -83,11 +87,68 @@ class TargetLock:
             self.held = False
 
 
+AT_FDCWD = -100  # renameat2: paths relative to the working folder
+RENAME_EXCHANGE = 2  # renameat2: swap the two names atomically
+#: errno values meaning "this kernel / file system cannot exchange": fall back to renames.
+_NO_EXCHANGE = {errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV}
+
+
+@functools.cache
+def _renameat2() -> object | None:
+    """libc's ``renameat2`` (glibc >= 2.28 on Linux), or None where there is none."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        function = libc.renameat2
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_uint,
+    ]
+    function.restype = ctypes.c_int
+    return function
+
+
+def exchange(first: Path, second: Path) -> bool:
+    """Swap ``first`` and ``second`` in one atomic step; False where the system cannot.
+
+    Both must exist. On Linux this is ``renameat2(..., RENAME_EXCHANGE)``: at every
+    instant each name points at a complete entry, so a process killed around it leaves
+    either the old or the new one at each name, never a gap. Returns False (nothing
+    changed) on other systems, old C libraries and file systems without the call.
+
+    Raises
+    ------
+    OSError
+        The exchange was possible but failed (permissions, a missing path ...).
+    """
+    function = _renameat2()
+    if function is None:
+        return False
+    result = function(  # type: ignore[operator]
+        AT_FDCWD, os.fsencode(first), AT_FDCWD, os.fsencode(second), RENAME_EXCHANGE
+    )
+    if result == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in _NO_EXCHANGE:
+        return False
+    raise OSError(code, os.strerror(code), os.fspath(first), None, os.fspath(second))
+
+
 def clean_stale(target: Path) -> None:
     """Remove temporary leftovers of killed writers for ``target`` (caller holds the lock).
 
-    If the target itself is missing but a ``.old`` copy survives (a writer died between
-    the two renames of an overwrite), the old dataset is put back.
+    A ``.tmp`` folder is removed whatever it holds: a half-written dataset, or the
+    previous one that an :func:`exchange` swapped out just before its writer died. If
+    the target itself is missing but a ``.old`` copy survives (a writer without
+    :func:`exchange` died between the two renames of an overwrite), the old dataset is
+    put back.
     """
     parent = target.parent
     if not parent.is_dir():

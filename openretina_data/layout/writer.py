@@ -356,7 +356,11 @@ class DatasetWriter:
         _fs.fsync_tree(root)
         old: Path | None = None
         if self.target.exists():
-            old = _fs.temp_sibling(self.target, "old")
+            if _fs.exchange(root, self.target):  # atomic: the target is never absent
+                _fs.fsync_dir(self.target.parent)
+                _fs.remove_tree(root)  # now the previous dataset
+                return
+            old = _fs.temp_sibling(self.target, "old")  # fallback: two renames
             self.target.rename(old)
         root.rename(self.target)
         _fs.fsync_dir(self.target.parent)

@@ -27,7 +27,8 @@ from openretina_data.convert import run
 from openretina_data.errors import OutputError, RecipeError, UnreadableSourceError
 from openretina_data.h5_dataset_reader import load_stimuli
 from openretina_data.layout import check, read_card
-from openretina_data.layout._fs import clean_stale
+from openretina_data.layout._fs import clean_stale, exchange
+from openretina_data.layout.names import CARD_NAME
 from openretina_data.plan import plan
 from openretina_data.recipe import Recipe, load_recipe
 from openretina_data.sources import probe
@@ -38,7 +39,7 @@ STOPPING_CHILD = textwrap.dedent(
     """
     import os, pathlib, sys, time
     from openretina_data import convert
-    from openretina_data.layout import writer
+    from openretina_data.layout import _fs, writer
     from openretina_data.recipe import load_recipe
 
     point = sys.argv[2]
@@ -63,13 +64,28 @@ STOPPING_CHILD = textwrap.dedent(
                 stop()
             return real_create(self, name, **kwargs)
         writer.DatasetWriter.create_session = create_session
-    elif point == "rename":  # the finished temporary folder is about to become the target
-        real_rename = pathlib.Path.rename
+    elif point in ("rename", "rename-without-exchange"):
+        # the finished temporary folder is about to become the target: by a rename when
+        # there is none, by an atomic exchange (Linux) or, where the system cannot
+        # exchange, by two renames (this stops between them)
+        real_rename, real_exchange = pathlib.Path.rename, _fs.exchange
         def rename(self, target):
             if ".tmp-" in self.name and pathlib.Path(target).name == "dataset":
                 stop()
             return real_rename(self, target)
+        def exchange(first, second):
+            if point == "rename-without-exchange":
+                return False
+            stop()
         pathlib.Path.rename = rename
+        _fs.exchange = exchange
+    elif point == "swapped":  # the new dataset is in place, the old one not yet removed
+        real_exchange = _fs.exchange
+        def exchange(first, second):
+            if real_exchange(first, second):
+                stop()
+            return False
+        _fs.exchange = exchange
     from openretina_data import convert_io
     convert_io.SLAB_BYTES = 4096
     convert.RESPONSE_SLAB_FRAMES = 16
@@ -113,7 +129,7 @@ def _stopped_child(recipe_path: Path, point: str) -> Iterator[subprocess.Popen[s
 
 
 @pytest.mark.parametrize("previous", [False, True], ids=["new", "overwrite"])
-@pytest.mark.parametrize("point", ["slab", "between-sessions", "rename"])
+@pytest.mark.parametrize("point", ["slab", "between-sessions", "rename", "rename-without-exchange"])
 def test_sigkill_at_any_point_leaves_nothing_half_written(
     tmp_path: Path, point: str, previous: bool
 ) -> None:
@@ -128,8 +144,8 @@ def test_sigkill_at_any_point_leaves_nothing_half_written(
         assert len(temps) == 1, "the child should be writing into a temporary folder"
     # What a user finds after the kill: the previous dataset or nothing, never a partial one.
     if previous:
-        if not target.exists():  # killed between the two renames of an overwrite ...
-            assert point == "rename"
+        if point == "rename-without-exchange":  # no atomic swap: killed between two renames
+            assert not target.exists()
             (old,) = [p for p in tmp_path.iterdir() if ".old-" in p.name]
             assert _files(old) == before
             clean_stale(target)  # ... so the next writer's first step puts it back
@@ -144,6 +160,38 @@ def test_sigkill_at_any_point_leaves_nothing_half_written(
     assert _leftovers(tmp_path) == []
     assert check(target).ok
     assert sorted(read_card(target).sessions) == ["s0", "s1"]  # type: ignore[union-attr]
+
+
+def test_sigkill_after_the_swap_leaves_the_complete_new_dataset(tmp_path: Path) -> None:
+    """Linux swaps old and new in one step (renameat2 RENAME_EXCHANGE): the target is never
+    absent; killed before the swap it is the old dataset (above), after it the new one."""
+    recipe = binned_recording(tmp_path, n_sessions=2, train_frames=200)
+    target = run(recipe)
+    card = read_card(target)
+    assert card is not None
+    card.description = "the previous dataset"
+    (target / CARD_NAME).write_text(card.to_json(), encoding="utf-8")
+    before = _files(target)
+    with _stopped_child(tmp_path / "recipe.yaml", "swapped"):
+        (old,) = [p for p in tmp_path.iterdir() if ".tmp-" in p.name]
+    assert _files(old) == before  # the previous dataset, swapped out whole
+    assert check(target).ok and read_card(target).description != "the previous dataset"  # type: ignore[union-attr]
+    assert sorted(read_card(target).sessions) == ["s0", "s1"]  # type: ignore[union-attr]
+    run(recipe, overwrite=True)  # the next writer removes the swapped-out copy
+    assert _leftovers(tmp_path) == [] and check(target).ok
+
+
+def test_exchange_swaps_two_folders_in_place(tmp_path: Path) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    (first / "a").write_text("first")
+    (second / "b").write_text("second")
+    assert exchange(first, second)  # Linux with glibc >= 2.28 on ext4/xfs/btrfs/tmpfs
+    assert [p.name for p in first.iterdir()] == ["b"]
+    assert [p.name for p in second.iterdir()] == ["a"]
+    with pytest.raises(FileNotFoundError):
+        exchange(first, tmp_path / "missing")
 
 
 def test_a_second_writer_is_refused_while_the_first_runs(tmp_path: Path) -> None:
