@@ -15,6 +15,9 @@ neurons))``), with these differences:
   the join between two training stimuli only when ``allow_over_boundaries`` is True.
   Start shifts are drawn as openretina draws them (from ``np.random``), so where no
   boundary is involved the chunks are the same for the same global seed.
+* Stimuli on disk that no matching dataset card vouches for are checked for NaN/Inf
+  batch by batch as they are read (a cheap pass over the normalised batch); one raises
+  :class:`~openretina_data.errors.NonFiniteError` naming the file, session and frames.
 * NaN responses raise :class:`~openretina_data.errors.NonFiniteError` (or, with
   ``nan_policy="exclude"``, chunks containing them are skipped) instead of returning
   ``None``; data shorter than one chunk and training splits with fewer samples than one

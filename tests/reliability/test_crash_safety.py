@@ -330,6 +330,8 @@ def test_a_read_only_output_folder_gives_an_output_error(
         ("npy-absurd-shape", "probe"),
         ("npy-overflowing-shape", "probe"),
         ("h5-absurd-shape", "plan"),
+        ("mat5-absurd-dims", "plan"),
+        ("mat5-compressed-absurd-dims", "plan"),
         ("ds-stimulus-absurd-shape", "load_stimuli"),
         ("ds-stimulus-overflowing-shape", "load_stimuli"),
     ],
