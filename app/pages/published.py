@@ -84,8 +84,8 @@ class PublishedPage(WizardPage):
         for row, (label, field, button) in enumerate(
             (
                 ("&Dataset", self.preset, None),
-                ("&Archive folder", self.archive, archive_button),
-                ("&Output folder", self.output, output_button),
+                ("A&rchive folder", self.archive, archive_button),
+                ("O&utput folder", self.output, output_button),
             )
         ):
             name = QLabel(label)
