@@ -62,6 +62,7 @@ class FramePart:
             verify_finite = not holds_values_in_memory(self._array)
         self.verify_finite = verify_finite
         self.name = name
+        self._seen_finite: np.ndarray | None = None  # (time,) bool, made on the first check
         self._pid = os.getpid()
         self._reopen: tuple[str, ...] | None = _reopen_recipe(self._array)
         self._fd: int | None = None
@@ -117,15 +118,18 @@ class FramePart:
 
     def _require_finite(self, frames: np.ndarray, start: int) -> None:
         """Raise :class:`NonFiniteError` if ``frames`` (channels, n, h, w), read from
-        ``start``, hold a NaN/Inf. One summing pass; the exact scan runs only when the
-        sum is not finite (a NaN/Inf, or finite values whose sum overflowed)."""
-        with np.errstate(over="ignore", invalid="ignore"):
-            if frames.size == 0 or np.isfinite(np.add.reduce(frames, axis=None)):
-                return
-        bad = ~np.isfinite(frames).all(axis=(0, 2, 3))
-        if not bad.any():
-            return
+        ``start``, hold a NaN/Inf: one pass over the block while it is still in cache, the
+        first time these frames are read (frames seen finite are remembered, so later
+        epochs skip the pass)."""
         stop = start + frames.shape[1]
+        if self._seen_finite is None:
+            self._seen_finite = np.zeros(self.shape[1], dtype=bool)
+        if self._seen_finite[start:stop].all():
+            return
+        if np.isfinite(frames).all():
+            self._seen_finite[start:stop] = True
+            return
+        bad = ~np.isfinite(frames).all(axis=(0, 2, 3))
         first = start + int(np.flatnonzero(bad)[0])
         path = self._reopen[1] if self._reopen is not None else None
         key = self.name or (self._reopen[2] if self._reopen and self._reopen[0] == "hdf5" else None)
@@ -159,6 +163,7 @@ class FramePart:
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_fd"] = None
+        state["_seen_finite"] = None  # a per-process cache: each worker checks what it reads
         if self._reopen is not None:
             state["_array"] = None  # reopened from the file in the receiving process
         return state

@@ -81,3 +81,15 @@ def test_the_check_survives_pickling_into_a_worker(tmp_path: Path) -> None:
     copy = pickle.loads(pickle.dumps(movie))
     with pytest.raises(NonFiniteError, match="stimulus 'train'"):
         copy.read(0, 4)
+
+
+def test_frames_seen_finite_are_remembered_but_new_ones_are_checked(tmp_path: Path) -> None:
+    """Later epochs skip the pass over frames already seen finite, never over unseen ones."""
+    part = FramePart(mapped(tmp_path, movie_with(23)))
+    movie = LazyMovie([part])
+    movie.read(0, 20)
+    assert part._seen_finite is not None and part._seen_finite[:20].all()
+    assert not part._seen_finite[20:].any()
+    with pytest.raises(NonFiniteError, match="frames 10 to 24"):
+        movie.read(10, 25)  # overlaps the seen frames and reaches the bad one
+    assert not part._seen_finite[20:].any()
