@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,6 +24,42 @@ def display_available() -> bool:
     if sys.platform.startswith("linux"):
         return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
     return True
+
+
+def qt_window_problem() -> str | None:
+    """Why Qt could not open a window on this X11 display, or ``None`` if it can.
+
+    Qt aborts the whole process when its platform plugin fails to load, so the system
+    libraries the xcb plugin needs are looked for first (PySide6 wheels do not ship
+    them; minimal Linux installs often lack ``libxcb-cursor0``).
+    """
+    if not sys.platform.startswith("linux") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    if os.environ.get("QT_QPA_PLATFORM", "xcb") != "xcb":
+        return None
+    import ctypes
+    import ctypes.util
+
+    import PySide6
+
+    plugin = Path(PySide6.__file__).parent / "Qt" / "plugins" / "platforms" / "libqxcb.so"
+    if plugin.exists():
+        try:
+            ctypes.CDLL(str(plugin))
+        except OSError as error:
+            names = re.findall(r"lib[\w.+-]+\.so[\w.]*", str(error))
+            missing = next((n for n in names if n != plugin.name), str(error))
+            return f"a system library Qt needs is missing: {missing}"
+    if ctypes.util.find_library("xcb-cursor") is None:
+        return "a system library Qt needs is missing: libxcb-cursor.so.0"
+    return None
+
+
+QT_LIBRARIES_HINT = (
+    "On Debian/Ubuntu: sudo apt install libxcb-cursor0 libxcb-icccm4 libxcb-image0 "
+    "libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xkb1 "
+    "libxkbcommon-x11-0 libegl1"
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,6 +97,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.example and not display_available():
         print("No display found: running the example headlessly instead of opening the wizard.")
+        from openretina_data.demo import run_headless
+
+        return run_headless(args.demo_dir)
+    problem = qt_window_problem() if display_available() else None
+    if problem is not None:
+        if not args.example:
+            print(
+                f"error: the wizard cannot open a window: {problem}.\n  hint: {QT_LIBRARIES_HINT}"
+            )
+            return 1
+        print(
+            f"The wizard cannot open a window ({problem}): running the example headlessly "
+            f"instead. {QT_LIBRARIES_HINT}"
+        )
         from openretina_data.demo import run_headless
 
         return run_headless(args.demo_dir)

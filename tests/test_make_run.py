@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from openretina_data.demo import run_headless
 from openretina_data.layout import check
 
@@ -46,3 +48,38 @@ def test_wizard_entry_without_display_says_so_and_runs_headless(tmp_path: Path) 
     first_line = result.stdout.splitlines()[0]
     assert "No display" in first_line
     assert (tmp_path / "demo" / "dataset" / "session_01.hdf5").exists()
+
+
+def test_display_without_qt_libraries_falls_back_to_headless(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import app.main
+
+    monkeypatch.setenv("DISPLAY", ":0")
+    monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")
+    monkeypatch.setattr(app.main, "qt_window_problem", lambda: "libxcb-cursor.so.0 is missing")
+    assert app.main.main(["--example", "--demo-dir", str(tmp_path / "demo")]) == 0
+    first_line = capsys.readouterr().out.splitlines()[0]
+    assert "cannot open a window (libxcb-cursor.so.0 is missing)" in first_line
+    assert "apt install" in first_line
+    assert check(tmp_path / "demo" / "dataset").ok
+
+
+def test_viewer_without_qt_libraries_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import app.main
+
+    monkeypatch.setenv("DISPLAY", ":0")
+    monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")
+    monkeypatch.setattr(app.main, "qt_window_problem", lambda: "libxcb-icccm.so.4 is missing")
+    assert app.main.main(["some_dataset"]) == 1
+    out = capsys.readouterr().out
+    assert "cannot open a window" in out and "hint:" in out
+
+
+def test_offscreen_platform_needs_no_x11_libraries(monkeypatch: pytest.MonkeyPatch) -> None:
+    import app.main
+
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    assert app.main.qt_window_problem() is None
