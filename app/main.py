@@ -100,7 +100,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         from openretina_data.demo import run_headless
 
         return run_headless(args.demo_dir)
-    problem = qt_window_problem() if display_available() else None
+    if not display_available():
+        print(
+            "error: no display found: the wizard needs a screen.\n"
+            "  hint: run it on a desktop session (or over ssh -X); without one, use "
+            "`openretina-data` (see `openretina-data --help`) or `--example` for the "
+            "headless example."
+        )
+        return 1
+    problem = qt_window_problem()
     if problem is not None:
         if not args.example:
             print(

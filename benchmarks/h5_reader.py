@@ -1,6 +1,6 @@
 """load_stimuli: our reader against openretina 1.1.1's on the same folder — time and peak memory.
 
-Run: ``flock /tmp/bigmem.lock .venv/bin/python benchmarks/h5_reader.py`` (about 1 min, peak
+Run: ``flock /tmp/bigmem.lock .venv-test/bin/python benchmarks/h5_reader.py`` (about 1 min, peak
 memory about 3 GiB in openretina's run; ``--frames`` scales it).
 
 Cases, each loaded in a fresh subprocess (so peaks do not mix), same arguments:

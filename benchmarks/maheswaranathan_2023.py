@@ -2,7 +2,7 @@
 
 Run (a scaled archive: 3 sessions of ``--frames`` training frames each, 2.5 kB a frame)::
 
-    flock /tmp/bigmem.lock .venv/bin/python benchmarks/maheswaranathan_2023.py --frames 60000
+    flock /tmp/bigmem.lock .venv-test/bin/python benchmarks/maheswaranathan_2023.py --frames 60000
 
 Each loader runs in a fresh subprocess that loads stimuli (normalised) and responses of
 every session and reports its peak RSS (VmHWM, Linux); ratios are against openretina in the same run.

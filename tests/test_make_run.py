@@ -83,3 +83,28 @@ def test_offscreen_platform_needs_no_x11_libraries(monkeypatch: pytest.MonkeyPat
 
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
     assert app.main.qt_window_problem() is None
+
+
+@pytest.mark.parametrize("argv", [[], ["some_dataset"]])
+def test_wizard_without_display_is_a_clear_error_not_a_qt_abort(
+    argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import app.main
+
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")
+    assert app.main.main(argv) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("error: no display found") and "hint:" in out
+
+
+def test_wizard_command_without_display_exits_cleanly_in_a_subprocess(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in {"DISPLAY", "WAYLAND_DISPLAY"}}
+    env.pop("QT_QPA_PLATFORM", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "app.main"], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "no display found" in result.stdout
+    assert "Traceback" not in result.stderr

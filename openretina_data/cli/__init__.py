@@ -11,12 +11,14 @@ Exit codes (all subcommands):
        conversion failed on bad input) — the message says what and where
     2  usage error (bad arguments, a path that does not exist)
     130 interrupted (Ctrl-C); nothing half-written is left behind
+    141 the reader of the output went away (`... | head`)
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -37,6 +39,7 @@ COMMANDS: tuple[str, ...] = (
 )
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, like other command-line tools
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,6 +68,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return int(args.func(args))
+    except BrokenPipeError:
+        # The reader went away (`... | head`): stop quietly, as shell tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except KeyboardInterrupt:
         print("interrupted; nothing half-written was left behind", file=sys.stderr)
         return EXIT_INTERRUPTED
