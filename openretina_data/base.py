@@ -27,9 +27,10 @@ exported here; torch is imported lazily, only by :func:`compute_data_info`.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import InitVar, dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -117,12 +118,20 @@ class MoviesTrainTestSplit:
         Clip permutations (Höfling 2024 format).
     norm_mean, norm_std : float or None
         Normalisation statistics the movies were normalised with (stimulus units).
+    train_joins : tuple[int, ...]
+        Not a dataclass field (openretina's code never sees it): the frames of ``train``
+        where one training stimulus ends and the next begins, recorded by
+        :meth:`mark_train_joins` (``h5_dataset_reader.load_stimuli`` does). Our
+        dataloaders keep training chunks from crossing them unless
+        ``allow_over_boundaries=True``. Empty by default.
 
     Raises
     ------
     ShapeError, InvalidNameError, NonFiniteError, DataValidationError
         On construction, for the problems listed in the module docstring.
     """
+
+    train_joins: ClassVar[tuple[int, ...]] = ()
 
     train: np.ndarray
     test_dict: dict = field(default_factory=dict)
@@ -157,6 +166,36 @@ class MoviesTrainTestSplit:
         _check_values(self.train, "train movie", time_axis=1)
         for name, movie in self.test_dict.items():
             _check_values(movie, f"test movie {name!r}", time_axis=1)
+
+    def mark_train_joins(self, joins: Iterable[int]) -> MoviesTrainTestSplit:
+        """Record where one training stimulus ends and the next begins in ``train``.
+
+        Parameters
+        ----------
+        joins
+            Frame numbers of ``train`` (each between 1 and its frames - 1) where a new
+            training stimulus starts.
+
+        Returns
+        -------
+        MoviesTrainTestSplit
+            This split (the joins are stored on it, as ``train_joins``).
+
+        Raises
+        ------
+        ShapeError
+            A join lies outside the training movie.
+        """
+        frames = int(self.train.shape[1])
+        marked = tuple(sorted({int(join) for join in joins}))
+        outside = [join for join in marked if not 0 < join < frames]
+        if outside:
+            raise ShapeError(
+                f"training stimulus joins {outside} lie outside the train movie's {frames} frames",
+                hint=f"Give the frames where a new training stimulus starts, between 1 and {frames - 1}.",
+            )
+        object.__setattr__(self, "train_joins", marked)
+        return self
 
     @cached_property
     def test_shape(self) -> tuple[int, int, int, int]:

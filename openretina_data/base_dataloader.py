@@ -299,16 +299,21 @@ class NeuronDataSplit:
 
 
 def _session_movies(movies: Any) -> tuple[LazyMovie, dict[str, LazyMovie]]:
-    """Training and test movies as LazyMovies; integer frames get the split's normalisation."""
+    """Training and test movies as LazyMovies; integer frames get the split's normalisation.
 
-    def lazy(array: Any) -> LazyMovie:
+    The training movie keeps the split's ``train_joins`` (where ``load_stimuli`` joined
+    two training stimuli into one array); openretina's splits have none.
+    """
+
+    def lazy(array: Any, joins: tuple[int, ...] = ()) -> LazyMovie:
         if isinstance(array, LazyMovie):
             return array
         if np.issubdtype(dtype_of(array), np.integer):
-            return as_lazy_movie(array, movies.norm_mean, movies.norm_std)
-        return as_lazy_movie(array)
+            return as_lazy_movie(array, movies.norm_mean, movies.norm_std, joins=joins)
+        return as_lazy_movie(array, joins=joins)
 
-    return lazy(movies.train), {name: lazy(test) for name, test in movies.test_dict.items()}
+    train = lazy(movies.train, tuple(getattr(movies, "train_joins", ())))
+    return train, {name: lazy(test) for name, test in movies.test_dict.items()}
 
 
 def _test_batch_size(batch_size: int, train_chunk_size: int, test_chunk_size: int) -> int:

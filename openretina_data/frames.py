@@ -226,10 +226,14 @@ class LazyMovie:
         Optional ``[(start, stop), ...]`` frame ranges of the parts laid end to end
         (in the time axis of all parts concatenated) that this movie shows, in order.
         Default: every frame once.
+    joins
+        Frames, in the time axis of all parts concatenated, where one stimulus ends and
+        the next begins *inside* a part (a training movie whose stimuli were already
+        joined into one array). The starts of the parts are joins anyway.
 
     Notes
     -----
-    ``joins`` lists where one part ends and the next begins and ``breaks`` where
+    ``joins`` lists where one stimulus (part) ends and the next begins and ``breaks`` where
     two consecutive ranges are not neighbours in the parts (a removed clip), both
     in this movie's own frame numbers. ``movie[:, a:b]`` returns a new float32
     array; ``np.asarray(movie)`` reads the whole movie (avoid for large data).
@@ -241,6 +245,8 @@ class LazyMovie:
         norm_mean: float | None = None,
         norm_std: float | None = None,
         ranges: Sequence[tuple[int, int]] | None = None,
+        *,
+        joins: Sequence[int] = (),
     ) -> None:
         self.parts = [part if isinstance(part, FramePart) else FramePart(part) for part in parts]
         if not self.parts:
@@ -259,6 +265,14 @@ class LazyMovie:
             )
         self._part_starts = np.cumsum([0] + [p.shape[1] for p in self.parts]).tolist()
         total = self._part_starts[-1]
+        for join in joins:
+            if not 0 < int(join) < total:
+                raise ShapeError(
+                    f"a stimulus join at frame {int(join)} lies outside the movie's {total} frames",
+                    hint="Joins are frames where one stimulus ends and the next begins, "
+                    f"between 1 and {total - 1}.",
+                )
+        self._stimulus_starts = sorted({*self._part_starts[1:-1], *(int(j) for j in joins)})
         if ranges is None:
             ranges = [(0, total)]
         self.ranges = [(int(a), int(b)) for a, b in ranges if int(b) > int(a)]
@@ -292,13 +306,13 @@ class LazyMovie:
 
     @property
     def joins(self) -> list[int]:
-        """Frame numbers where one part (stimulus) ends and the next begins."""
+        """Frame numbers where one stimulus (part, or given join) ends and the next begins."""
         found = []
         for (start, stop), offset in zip(self.ranges, self._range_starts, strict=False):
-            for join in self._part_starts[1:-1]:
+            for join in self._stimulus_starts:
                 if start < join < stop:
                     found.append(offset + join - start)
-            if start in self._part_starts[1:-1] and offset > 0:
+            if start in self._stimulus_starts and offset > 0:
                 found.append(offset)
         return sorted(set(found))
 
@@ -312,7 +326,9 @@ class LazyMovie:
                     hint="Choose clips inside the movie.",
                 )
             physical.extend(self._physical_pieces(start, stop - start))
-        return LazyMovie(self.parts, self.norm_mean, self.norm_std, physical)
+        return LazyMovie(
+            self.parts, self.norm_mean, self.norm_std, physical, joins=self._stimulus_starts
+        )
 
     # --- reading -------------------------------------------------------------------
 
@@ -386,14 +402,18 @@ class LazyMovie:
 
 
 def as_lazy_movie(
-    movie: Any, norm_mean: float | None = None, norm_std: float | None = None
+    movie: Any,
+    norm_mean: float | None = None,
+    norm_std: float | None = None,
+    *,
+    joins: Sequence[int] = (),
 ) -> LazyMovie:
     """``movie`` as a :class:`LazyMovie` (returned as is when it already is one).
 
-    ``norm_mean``/``norm_std`` apply to a plain array only. A LazyMovie (such as the
-    ``NormalizedMovie`` of ``h5_dataset_reader.load_stimuli(..., mmap=True)``) keeps its
-    own normalisation.
+    ``norm_mean``/``norm_std`` and ``joins`` (frames where one stimulus ends and the next
+    begins) apply to a plain array only. A LazyMovie (such as the ``NormalizedMovie`` of
+    ``h5_dataset_reader.load_stimuli(..., mmap=True)``) keeps its own normalisation and joins.
     """
     if isinstance(movie, LazyMovie):
         return movie
-    return LazyMovie([movie], norm_mean, norm_std)
+    return LazyMovie([movie], norm_mean, norm_std, joins=joins)

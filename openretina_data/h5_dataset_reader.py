@@ -178,6 +178,12 @@ class TrainTestStimuliProcessor:
         session
             Session name, for messages.
 
+        Returns
+        -------
+        MoviesTrainTestSplit
+            ``train_joins`` records where one training stimulus ends and the next begins,
+            so the dataloaders can keep chunks inside one stimulus.
+
         Raises
         ------
         MissingKeyError
@@ -203,12 +209,14 @@ class TrainTestStimuliProcessor:
             train = self._joined_train(stimuli, train_names, session)
             tests = {n: self._normalised(stimuli[n]) for n in test_names}
         try:
-            return MoviesTrainTestSplit(
+            split = MoviesTrainTestSplit(
                 train, tests, norm_mean=self._norm_mean, norm_std=self._norm_std
             )
         except NonFiniteError as error:
             _raise_for_first_non_finite(stimuli, train_names + test_names, session)
             raise error
+        starts = np.cumsum([int(stimuli[n].shape[1]) for n in train_names])[:-1]
+        return split.mark_train_joins(starts.tolist())
 
     def _lazy_part(self, name: str, stimulus: Any, session: str | None) -> FramePart:
         """``stimulus`` as a part of a lazy movie: checked now if in RAM, per batch if on disk
@@ -291,7 +299,10 @@ def load_stimuli(
     -------
     dict[str, MoviesTrainTestSplit]
         By session name (file stem): ``train`` (channels, train_time, height, width) with the
-        training stimuli joined in sorted name order; ``test_dict`` by test stimulus name.
+        training stimuli joined in sorted name order; ``test_dict`` by test stimulus name;
+        ``train_joins`` the frames of ``train`` where one training stimulus ends and the next
+        begins (``multiple_movies_dataloaders(..., allow_over_boundaries=False)`` keeps
+        training chunks from crossing them).
     """
     names = check_arguments(base_data_path, test_names)
     if len(stimulus_size) != 3:

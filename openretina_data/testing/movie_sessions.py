@@ -2,7 +2,9 @@
 
 ``frame_stamped_session`` makes a session whose frames carry their own frame number
 and whose responses carry it too, so a test can tell from any batch which frames it
-holds and whether inputs and targets line up. ``write_native_dataset`` writes a
+holds and whether inputs and targets line up; ``write_frame_stamped_dataset`` writes
+one as a native dataset whose training frames come from several stimuli (to see
+chunks that cross a join). ``write_native_dataset`` writes a
 native-layout folder of any size in bounded memory (the benchmark's 3.4 GiB
 sessions), readable by openretina 1.1.1's ``h5_dataset_reader`` and by ours.
 """
@@ -65,6 +67,39 @@ def frame_stamped_session(
         base.ResponsesTrainTestSplit(train=responses, test_dict=test_responses),
         base.MoviesTrainTestSplit(train=movie, test_dict=test_movies),
     )
+
+
+def write_frame_stamped_dataset(
+    folder: str | os.PathLike[str],
+    train_lengths: tuple[int, ...] = (455, 445),
+    test_frames: int = 60,
+    n_neurons: int = 2,
+    frame_size: tuple[int, int] = (1, 1),
+) -> Path:
+    """Write a one-session native dataset whose training frames carry their frame number.
+
+    Training stimulus ``i`` is ``stimuli/movie_<i>.npy`` (float32, one channel) with
+    ``train_lengths[i]`` frames; a reader that joins them in sorted name order gets a
+    training movie whose frame ``t`` equals ``t`` everywhere, so the first joins lie at
+    ``cumsum(train_lengths)[:-1]``. ``stimuli/test.npy`` holds ``-(t + 1)``. The session
+    ``s.hdf5`` has ``responses_<stim>`` (neurons, time) with neuron ``n`` at training frame
+    ``t`` equal to ``t + n * NEURON_STRIDE`` (test: stamped like its movie). Returns the folder.
+    """
+    root = Path(folder)
+    (root / "stimuli").mkdir(parents=True, exist_ok=True)
+    neurons = np.arange(n_neurons)[:, None] * NEURON_STRIDE
+    stamps: dict[str, np.ndarray] = {}
+    start = 0
+    for index, length in enumerate(train_lengths):
+        stamps[f"movie_{index}"] = np.arange(start, start + length, dtype=np.float64)
+        start += length
+    stamps["test"] = -(np.arange(test_frames) + 1.0)
+    with h5py.File(root / "s.hdf5", "w") as session:
+        for name, stamp in stamps.items():
+            movie = np.broadcast_to(stamp[None, :, None, None], (1, stamp.size, *frame_size))
+            np.save(root / "stimuli" / f"{name}.npy", movie.astype(np.float32))
+            session[f"responses_{name}"] = (stamp[None, :] + neurons).astype(np.float32)
+    return root
 
 
 def random_session(

@@ -86,6 +86,24 @@ def test_movies_split_matches_openretina(reference: ModuleType) -> None:
         ours.stim_id = "other"  # type: ignore[misc]
 
 
+def test_train_joins_ride_along_without_being_a_dataclass_field() -> None:
+    split = base.MoviesTrainTestSplit(train=movie(30), test=movie(10, seed=2))
+    assert split.train_joins == ()
+    assert split.mark_train_joins([20, 10, 20]) is split
+    assert split.train_joins == (10, 20)
+    assert "train_joins" not in {f.name for f in dataclasses.fields(split)}
+    assert pickle.loads(pickle.dumps(split)).train_joins == (10, 20)
+    assert isinstance(split.train, np.ndarray)  # train stays a plain array
+
+
+@pytest.mark.parametrize("join", [0, 30, -1])
+def test_train_joins_outside_the_train_movie_are_refused(join: int) -> None:
+    split = base.MoviesTrainTestSplit(train=movie(30), test=movie(10, seed=2))
+    with pytest.raises(ShapeError, match="between 1 and 29"):
+        split.mark_train_joins([join])
+    assert split.train_joins == ()
+
+
 def test_movies_split_with_several_tests_matches_openretina(reference: ModuleType) -> None:
     tests = {"a": movie(10, seed=3), "b": movie(14, seed=4)}
     ours = base.MoviesTrainTestSplit(movie(30), dict(tests))

@@ -28,11 +28,13 @@ from openretina_data.errors import (
     UnreadableSourceError,
 )
 from openretina_data.frames import LazyMovie
+from openretina_data.h5_dataset_reader import load_responses, load_stimuli
 from openretina_data.movie_view import NormalizedMovie
 from openretina_data.testing.movie_sessions import (
     NEURON_STRIDE,
     frame_stamped_session,
     random_session,
+    write_frame_stamped_dataset,
 )
 
 SMALL = {"train_chunk_size": 20, "batch_size": 4, "clip_length": 30, "num_val_clips": 5}
@@ -255,6 +257,40 @@ def test_training_chunks_do_not_span_stimulus_join_unless_allowed() -> None:
             frames = batch.inputs[:, 0, :, 0, 0].numpy()
             crossed += int(((frames[:, 0] < first) & (frames[:, -1] >= first)).sum())
     assert crossed > 0
+
+
+@pytest.mark.parametrize("mmap", [False, True])
+def test_training_chunks_do_not_span_the_stimulus_join_on_the_default_load_path(
+    tmp_path, mmap: bool
+) -> None:
+    # load_stimuli(mmap=False), the default, joins the training stimuli into one array;
+    # the join must still keep chunks apart (frames 0..454 come from movie_0, 455.. from movie_1).
+    join = 455
+    folder = write_frame_stamped_dataset(tmp_path, train_lengths=(join, 445))
+    movies = load_stimuli(folder, ["test"], [1, 1, 1], 0.0, 1.0, mmap=mmap)
+    assert isinstance(movies["s"].train, np.ndarray) != mmap
+    assert movies["s"].train_joins == (join,)
+    responses = load_responses(folder, ["test"])
+
+    def crossing_samples(allow_over_boundaries: bool) -> tuple[int, int]:
+        loaders = multiple_movies_dataloaders(
+            responses,
+            movies,
+            **SMALL,
+            val_clip_indices=[0],
+            allow_over_boundaries=allow_over_boundaries,
+        )
+        crossed = samples = 0
+        for _ in range(10):
+            for batch in loaders["train"]["s"]:
+                frames = served_frames(batch)
+                crossed += int(((frames[:, 0] < join) & (frames[:, -1] >= join)).sum())
+                samples += len(frames)
+        return crossed, samples
+
+    crossed, samples = crossing_samples(allow_over_boundaries=False)
+    assert crossed == 0 and samples > 0
+    assert crossing_samples(allow_over_boundaries=True)[0] > 0  # the join is reachable
 
 
 def test_nan_responses_raise_instead_of_silent_none() -> None:

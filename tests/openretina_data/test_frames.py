@@ -9,7 +9,7 @@ import h5py
 import numpy as np
 import pytest
 
-from openretina_data.errors import NonFiniteError
+from openretina_data.errors import NonFiniteError, ShapeError
 from openretina_data.frames import FramePart, LazyMovie
 
 
@@ -93,3 +93,18 @@ def test_frames_seen_finite_are_remembered_but_new_ones_are_checked(tmp_path: Pa
     with pytest.raises(NonFiniteError, match="frames 10 to 24"):
         movie.read(10, 25)  # overlaps the seen frames and reaches the bad one
     assert not part._seen_finite[20:].any()
+
+
+def test_joins_inside_one_part_are_kept_by_views() -> None:
+    frames = np.arange(300, dtype=np.float32)[None, :, None, None]
+    movie = LazyMovie([frames], joins=[120])
+    assert movie.joins == [120]
+    view = movie.select([(0, 30), (90, 150)])
+    assert view.breaks == [30] and view.joins == [60]
+    assert movie.select([(0, 100)]).joins == []
+
+
+@pytest.mark.parametrize("join", [0, 300])
+def test_a_join_outside_the_movie_is_refused(join: int) -> None:
+    with pytest.raises(ShapeError, match="outside the movie's 300 frames"):
+        LazyMovie([np.zeros((1, 300, 1, 1), np.float32)], joins=[join])
