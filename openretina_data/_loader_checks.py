@@ -31,6 +31,76 @@ def check_nan_policy(nan_policy: str) -> None:
         )
 
 
+def check_positive_int(
+    value: Any, name: str, hint: str, session: str | None = None, *, minimum: int = 1
+) -> None:
+    """``value`` (the argument called ``name``) must be an integer of at least ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        raise DataValidationError(
+            f"{name}={value!r}; it must be a whole number of at least {minimum}",
+            session=session,
+            hint=hint,
+        )
+
+
+def check_loader_arguments(
+    train_chunk_size: Any,
+    batch_size: Any,
+    clip_length: Any,
+    num_val_clips: Any,
+    val_clip_indices: Any,
+    num_workers: Any = 0,
+) -> None:
+    """The numbers given to ``multiple_movies_dataloaders``, before any session is looked at."""
+    check_positive_int(
+        num_workers,
+        "num_workers",
+        "Pass 0 to read in the main process, or the number of worker processes.",
+        minimum=0,
+    )
+    check_positive_int(
+        train_chunk_size, "train_chunk_size", "Pass the frames per training sample, e.g. 50."
+    )
+    check_positive_int(batch_size, "batch_size", "Pass the samples per batch, e.g. 32.")
+    check_positive_int(clip_length, "clip_length", "Pass the frames per validation clip, e.g. 100.")
+    if val_clip_indices is None:
+        check_positive_int(
+            num_val_clips,
+            "num_val_clips",
+            "Hold out at least one clip for validation, e.g. num_val_clips=10.",
+        )
+        return
+    indices = list(val_clip_indices)
+    if not indices:
+        raise DataValidationError(
+            "val_clip_indices is empty, so the validation split would have no clip",
+            hint="List at least one clip number, or pass val_clip_indices=None to draw "
+            "num_val_clips clips at random.",
+        )
+    for index in indices:
+        if isinstance(index, bool) or not isinstance(index, int | np.integer):
+            raise DataValidationError(
+                f"val_clip_indices holds {index!r}; clip numbers must be whole numbers",
+                hint="List clip numbers 0, 1, 2, ... (clip i is frames i * clip_length "
+                "to (i + 1) * clip_length).",
+            )
+
+
+def check_val_clips_exist(
+    val_clip_indices: list[int], n_clips: int, clip_length: int, session: str
+) -> None:
+    """Each validation clip number must name one of the ``n_clips`` clips of the session."""
+    outside = [int(i) for i in val_clip_indices if not 0 <= int(i) < n_clips]
+    if outside:
+        raise ShapeError(
+            f"val_clip_indices {outside} are not clips of the training movie, which has "
+            f"{n_clips} clips of {clip_length} frames (numbers 0 to {n_clips - 1})",
+            session=session,
+            hint=f"Pick clip numbers between 0 and {n_clips - 1}, or pass "
+            "val_clip_indices=None to draw num_val_clips clips at random.",
+        )
+
+
 def dtype_of(array: Any) -> np.dtype:
     """The numpy dtype of an array, memmap, h5py dataset or torch tensor."""
     dtype = getattr(array, "dtype", None)
@@ -130,9 +200,16 @@ def check_sessions_match(responses: Mapping[str, Any], movies: Mapping[str, Any]
 
 
 def check_session(
-    session: str, responses: Any, movies: Any, clip_length: int, n_val_clips: int
+    session: str,
+    responses: Any,
+    movies: Any,
+    clip_length: int,
+    n_val_clips: int,
+    val_clip_indices: list[int] | None = None,
 ) -> None:
-    """Shapes, dtypes and lengths of one session's ``ResponsesTrainTestSplit``/``MoviesTrainTestSplit``."""
+    """Shapes, dtypes and lengths of one session's ``ResponsesTrainTestSplit``/``MoviesTrainTestSplit``,
+    and that its training movie holds the validation clips (``val_clip_indices`` when given)
+    and one training clip."""
     train_movie, train_responses = movies.train, responses.train
     check_real_dtype(train_movie, "the training movie", session)
     check_real_dtype(train_responses, "the training responses", session)
@@ -188,12 +265,16 @@ def check_session(
             )
     n_clips = movie_frames // clip_length
     if n_clips < n_val_clips + 1:
+        needed = (n_val_clips + 1) * clip_length
         raise ShapeError(
             f"the training movie has {movie_frames} frames = {n_clips} clips of {clip_length}; "
-            f"{n_val_clips} validation clips leave no training clip",
+            f"{n_val_clips} validation clips leave no training clip: it must be at least "
+            f"{needed} frames long ({n_val_clips + 1} clips of {clip_length})",
             session=session,
-            hint="Lower num_val_clips or clip_length.",
+            hint="Lower num_val_clips or clip_length, or use a longer training movie.",
         )
+    if val_clip_indices is not None:
+        check_val_clips_exist(val_clip_indices, n_clips, clip_length, session)
 
 
 def check_response_rows(shape: tuple[int, ...], n_frames: int, session: str | None) -> None:

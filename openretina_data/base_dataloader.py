@@ -40,7 +40,9 @@ from openretina_data._loader_checks import (
     check_chunk_fits,
     check_chunk_in_scene,
     check_enough_training_samples,
+    check_loader_arguments,
     check_nan_policy,
+    check_positive_int,
     check_response_rows,
     check_responses_finite,
     check_session,
@@ -160,6 +162,10 @@ def get_movie_dataloader(
         Passed to ``torch.utils.data.DataLoader`` (``num_workers``, ``pin_memory`` ...).
     """
     check_nan_policy(nan_policy)
+    check_positive_int(batch_size, "batch_size", "Pass the samples per batch, e.g. 32.", session)
+    check_positive_int(
+        scene_length, "scene_length", "Pass the frames per scene (clip), e.g. 100.", session
+    )
     frames = as_lazy_movie(movie)
     avg = responses["avg"] if split == "test" and isinstance(responses, dict) else responses
     avg_tensor = as_float32_tensor(avg)
@@ -343,7 +349,11 @@ def multiple_movies_dataloaders(
     Parameters are openretina 1.1.1's. Validation clips are drawn per session with
     ``np.random.RandomState(seed).choice(num_clips, num_val_clips, replace=False)``
     (the same clips as openretina) unless ``val_clip_indices`` is given. Every session
-    is checked before any DataLoader is built. Extra keyword-only arguments:
+    is checked before any DataLoader is built, and so are the numbers given: sizes,
+    lengths and ``num_val_clips`` of at least 1, ``val_clip_indices`` naming clips of every
+    session's training movie (:class:`~openretina_data.errors.DataValidationError` or
+    :class:`~openretina_data.errors.ShapeError` naming the argument and the session).
+    Extra keyword-only arguments:
     ``nan_policy``, ``distributed`` (see :func:`get_movie_dataloader`) and keyword
     arguments for ``torch.utils.data.DataLoader`` (``num_workers=4``, say).
 
@@ -354,10 +364,25 @@ def multiple_movies_dataloaders(
         (one key per test stimulus; openretina's single one is called "test").
     """
     check_nan_policy(nan_policy)
+    check_loader_arguments(
+        train_chunk_size,
+        batch_size,
+        clip_length,
+        num_val_clips,
+        val_clip_indices,
+        dataloader_kwargs.get("num_workers", 0),
+    )
     check_sessions_match(neuron_data_dictionary, movies_dictionary)
     val_counts = len(val_clip_indices) if val_clip_indices is not None else num_val_clips
     for session, responses in neuron_data_dictionary.items():
-        check_session(session, responses, movies_dictionary[session], clip_length, val_counts)
+        check_session(
+            session,
+            responses,
+            movies_dictionary[session],
+            clip_length,
+            val_counts,
+            None if val_clip_indices is None else list(val_clip_indices),
+        )
 
     plans = []
     for session, responses in neuron_data_dictionary.items():

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from openretina_data.cli._arguments import non_negative_int, positive_int
+
 EPILOG = """\
 examples:
   openretina-data loader-check my_dataset
@@ -40,15 +42,17 @@ def register(subparsers: Any) -> None:
         metavar="NAME",
         help="a test stimulus name (repeat for several); default: the card's test stimuli",
     )
-    parser.add_argument("--batch-size", type=int, default=64, help="samples per batch (64)")
     parser.add_argument(
-        "--chunk-size", type=int, default=50, help="frames per training sample (50)"
+        "--batch-size", type=positive_int, default=64, help="samples per batch (64)"
     )
     parser.add_argument(
-        "--clip-length", type=int, default=90, help="frames per validation clip (90)"
+        "--chunk-size", type=positive_int, default=50, help="frames per training sample (50)"
     )
     parser.add_argument(
-        "--num-val-clips", type=int, default=50, help="clips held out for validation (50)"
+        "--clip-length", type=positive_int, default=90, help="frames per validation clip (90)"
+    )
+    parser.add_argument(
+        "--num-val-clips", type=positive_int, default=50, help="clips held out for validation (50)"
     )
     parser.add_argument("--seed", type=int, default=42, help="seed of the validation draw (42)")
     parser.add_argument(
@@ -58,7 +62,7 @@ def register(subparsers: Any) -> None:
         "--norm-std", type=float, help="stimulus std to divide by (default: the card's)"
     )
     parser.add_argument(
-        "--num-workers", type=int, default=0, help="DataLoader worker processes (0)"
+        "--num-workers", type=non_negative_int, default=0, help="DataLoader worker processes (0)"
     )
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.set_defaults(func=run)

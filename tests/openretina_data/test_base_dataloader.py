@@ -347,6 +347,74 @@ def test_training_split_smaller_than_one_batch_raises() -> None:
     assert "900 frames" in str(caught.value) and caught.value.session == "s"
 
 
+def test_too_few_frames_for_the_validation_clips_says_the_minimum_length() -> None:
+    with pytest.raises(ShapeError, match="at least 540 frames long") as caught:
+        multiple_movies_dataloaders(
+            *stamped(500), train_chunk_size=50, batch_size=1, clip_length=90, num_val_clips=5
+        )
+    assert caught.value.session == "s" and "no training clip" in str(caught.value)
+
+
+@pytest.fixture
+def no_dataloader_may_be_built(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a DataLoader was built before the arguments were checked")
+
+    monkeypatch.setattr("openretina_data.base_dataloader.DataLoader", refuse)
+
+
+@pytest.mark.usefixtures("no_dataloader_may_be_built")
+@pytest.mark.parametrize(
+    ("argument", "value"),
+    [
+        ("clip_length", 0),
+        ("batch_size", 0),
+        ("train_chunk_size", 0),
+        ("num_val_clips", -1),
+        ("num_val_clips", 0),
+        ("clip_length", 2.5),
+        ("num_workers", -1),
+    ],
+)
+def test_bad_loader_numbers_are_named_before_any_dataloader_is_built(
+    argument: str, value: object
+) -> None:
+    with pytest.raises(DataValidationError, match=f"{argument}={value!r}") as caught:
+        multiple_movies_dataloaders(*stamped(), **{**SMALL, argument: value})
+    assert caught.value.hint
+
+
+@pytest.mark.usefixtures("no_dataloader_may_be_built")
+@pytest.mark.parametrize("indices", [[999], [-1], [0, 30]])
+def test_validation_clips_outside_the_movie_name_the_session_and_the_valid_numbers(
+    indices: list[int],
+) -> None:
+    # 900 frames = 30 clips of 30: numbers 0 to 29
+    with pytest.raises(ShapeError, match="numbers 0 to 29") as caught:
+        multiple_movies_dataloaders(*stamped(900), **SMALL, val_clip_indices=indices)
+    assert caught.value.session == "s" and "val_clip_indices" in str(caught.value)
+
+
+@pytest.mark.usefixtures("no_dataloader_may_be_built")
+def test_empty_validation_clip_list_is_refused() -> None:
+    with pytest.raises(DataValidationError, match="val_clip_indices is empty"):
+        multiple_movies_dataloaders(*stamped(), **SMALL, val_clip_indices=[])
+
+
+@pytest.mark.usefixtures("no_dataloader_may_be_built")
+@pytest.mark.parametrize(("argument", "value"), [("batch_size", 0), ("scene_length", -5)])
+def test_get_movie_dataloader_names_a_bad_number_and_the_session(argument: str, value: int) -> None:
+    arguments = {"split": "train", "scene_length": 30, "chunk_size": 10, "batch_size": 2}
+    with pytest.raises(DataValidationError, match=f"{argument}={value}") as caught:
+        get_movie_dataloader(
+            np.zeros((1, 300, 2, 2), np.float32),
+            np.zeros((300, 3), np.float32),
+            **{**arguments, argument: value},
+            session="s1",
+        )
+    assert caught.value.session == "s1"
+
+
 def test_mismatched_session_keys_name_the_sessions() -> None:
     responses, movies = stamped()
     with pytest.raises(InvalidNameError, match="only in movies \\['other'\\]"):

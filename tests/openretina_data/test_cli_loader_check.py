@@ -96,3 +96,24 @@ def test_loader_summary_names_an_unreadable_stimulus(tmp_path: Path) -> None:
     with pytest.raises(LayoutError, match="frame size") as caught:
         loader_summary(tmp_path, test_names=["a"])
     assert caught.value.path == str(broken) and "check" in caught.value.hint
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "says"),
+    [
+        ("--batch-size", "0", "at least 1"),
+        ("--clip-length", "0", "at least 1"),
+        ("--chunk-size", "-3", "at least 1"),
+        ("--num-val-clips", "0", "at least 1"),
+        ("--num-workers", "-1", "at least 0"),
+        ("--batch-size", "many", "not a whole number"),
+    ],
+)
+def test_a_bad_number_is_a_usage_error_naming_the_flag(
+    dataset: Path, capsys, flag: str, value: str, says: str
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["loader-check", str(dataset), flag, value])
+    assert exited.value.code == 2
+    error = capsys.readouterr().err
+    assert f"argument {flag}" in error and says in error and "Traceback" not in error
