@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from openretina_data.cli._arguments import non_negative_int, positive_int
 from openretina_data.layout import CARD_NAME, STIMULI_DIR, read_card
 from openretina_data.testing.synthetic import (
     DEFAULT_CLIP_LENGTH,
@@ -21,6 +22,8 @@ example:
 
 Same flags and defaults as `openretina create-data` (openretina 1.1.1); the output
 is reproducible: the same --seed and flags give identical arrays.
+
+exit codes: 0 written, 1 the dataset could not be written (the message says why), 2 usage error
 """
 
 
@@ -42,34 +45,43 @@ def register(subparsers: Any) -> None:
         "directory", type=Path, help="dataset folder to create (must not exist or be empty)"
     )
     parser.add_argument(
-        "--num-colors", type=int, default=3, help="colour channels per movie (default: 3)"
+        "--num-colors", type=positive_int, default=3, help="colour channels per movie (default: 3)"
     )
     parser.add_argument(
-        "--num-stimuli", type=int, default=4, help="number of stimulus movies (default: 4)"
+        "--num-stimuli", type=positive_int, default=4, help="number of stimulus movies (default: 4)"
     )
     parser.add_argument(
-        "--num-sessions", type=int, default=2, help="number of sessions (default: 2)"
+        "--num-sessions", type=positive_int, default=2, help="number of sessions (default: 2)"
     )
     parser.add_argument(
         "--clip-length",
-        type=int,
+        type=positive_int,
         default=DEFAULT_CLIP_LENGTH,
         help="without --frames, stimulus i has (70 + i) * clip-length frames, as in openretina (default: 75)",
     )
     parser.add_argument(
-        "--seed", type=int, default=0, help="random seed; same seed, same data (default: 0)"
+        "--seed",
+        type=non_negative_int,
+        default=0,
+        help="random seed; same seed, same data (default: 0)",
     )
     parser.add_argument(
         "--frames",
-        type=int,
+        type=positive_int,
         default=None,
         help="frames of every stimulus (default: openretina's lengths)",
     )
     parser.add_argument(
-        "--height", type=int, default=DEFAULT_HEIGHT, help="frame height in pixels (default: 16)"
+        "--height",
+        type=positive_int,
+        default=DEFAULT_HEIGHT,
+        help="frame height in pixels (default: 16)",
     )
     parser.add_argument(
-        "--width", type=int, default=DEFAULT_WIDTH, help="frame width in pixels (default: 8)"
+        "--width",
+        type=positive_int,
+        default=DEFAULT_WIDTH,
+        help="frame width in pixels (default: 8)",
     )
     parser.add_argument(
         "--dtype",

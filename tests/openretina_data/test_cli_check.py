@@ -9,6 +9,7 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+import pytest
 
 from openretina_data.cli import main
 
@@ -125,3 +126,37 @@ def test_check_as_a_subprocess(tmp_path):
         timeout=120,
     )
     assert missing.returncode == 2 and "Traceback" not in missing.stderr
+
+
+def test_every_subcommand_help_states_its_exit_codes(capsys):
+    from openretina_data.cli import COMMANDS
+
+    for command in COMMANDS:
+        try:
+            main([command.replace("_", "-"), "--help"])
+        except SystemExit as exited:
+            assert exited.code == 0
+        assert "exit codes:" in capsys.readouterr().out, command
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "says"),
+    [
+        ("--num-sessions", "0", "at least 1"),
+        ("--num-stimuli", "-2", "at least 1"),
+        ("--num-colors", "0", "at least 1"),
+        ("--frames", "0", "at least 1"),
+        ("--clip-length", "0", "at least 1"),
+        ("--height", "0", "at least 1"),
+        ("--width", "-1", "at least 1"),
+        ("--seed", "-1", "at least 0"),
+        ("--num-sessions", "two", "not a whole number"),
+    ],
+)
+def test_create_data_bad_count_or_size_is_a_usage_error(tmp_path, capsys, flag, value, says):
+    with pytest.raises(SystemExit) as exited:
+        _create(tmp_path / "ds", flag, value)
+    assert exited.value.code == 2
+    error = capsys.readouterr().err
+    assert f"argument {flag}" in error and says in error and "Traceback" not in error
+    assert not (tmp_path / "ds").exists()
