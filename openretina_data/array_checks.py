@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from openretina_data.errors import NonFiniteError, ShapeError
+from openretina_data.errors import DataValidationError, NonFiniteError, ShapeError
 
 #: Elements per slab in value checks: bounds the temporary memory (~16 MiB of bools).
 SLAB_ELEMENTS = 1 << 24
@@ -80,6 +80,30 @@ def require_ndim(
             path=path,
             key=key,
             session=session,
+        )
+
+
+def holds_real_numbers(array: Any) -> bool:
+    """True when ``array`` (numpy, memmap, h5py, torch or anything with ``.dtype``) holds
+    integers or floats of any width; False for bool, complex, strings, bytes, objects, dates."""
+    declared: Any = getattr(array, "dtype", None)
+    if type(array).__module__.startswith("torch"):
+        return not declared.is_complex and str(declared) != "torch.bool"
+    dtype = np.asarray(array).dtype if declared is None else np.dtype(declared)
+    return bool(np.issubdtype(dtype, np.integer) or np.issubdtype(dtype, np.floating))
+
+
+def require_real_numbers(
+    array: Any, *, what: str, hint: str, key: str | None = None, session: str | None = None
+) -> None:
+    """Raise :class:`DataValidationError` unless ``array`` holds integers or floats."""
+    if not holds_real_numbers(array):
+        raise DataValidationError(
+            f"{what} holds {getattr(array, 'dtype', type(array).__name__)} values, "
+            "not real numbers (integers or floats)",
+            key=key,
+            session=session,
+            hint=hint,
         )
 
 

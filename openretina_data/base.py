@@ -14,6 +14,9 @@ to do:
   → ``ShapeError``;
 * a test stimulus named ``train`` or ``validation`` (it would overwrite that
   split in the dataloaders) → :class:`~openretina_data.errors.InvalidNameError`;
+* values that are not numbers (strings, objects, bool, complex) →
+  :class:`~openretina_data.errors.DataValidationError` (integers and floats of any
+  width are accepted, as in openretina);
 * NaN/Inf in an in-memory array → :class:`~openretina_data.errors.NonFiniteError`.
   Arrays that live on disk (memory maps, HDF5 datasets, lazy views) are not
   scanned here — that full pass runs once when a dataset is written or checked.
@@ -43,6 +46,7 @@ from openretina_data.array_checks import (
     holds_values_in_memory,
     require_finite,
     require_ndim,
+    require_real_numbers,
 )
 from openretina_data.errors import (
     DataValidationError,
@@ -70,6 +74,8 @@ RESERVED_SPLIT_NAMES = RESERVED_TEST_NAMES
 MOVIE_AXES = "(channels, time, height, width)"
 RESPONSE_AXES = "(neurons, time)"
 TRIAL_AXES = "(trials, neurons, time)"
+MOVIE_DTYPE_HINT = "Convert the movie to numbers, e.g. movie.astype(np.float32) (uint8 works too)."
+RESPONSE_DTYPE_HINT = "Convert the responses to numbers, e.g. responses.astype(np.float32)."
 
 
 def _lift_single_test(test_dict: dict[str, Any], test: Any, kind: str) -> None:
@@ -145,8 +151,12 @@ class MoviesTrainTestSplit:
         _lift_single_test(self.test_dict, test, "MoviesTrainTestSplit")
         _check_test_names(self.test_dict, "MoviesTrainTestSplit")
         require_ndim(self.train, 4, what="train movie", axes=MOVIE_AXES)
+        require_real_numbers(self.train, what="train movie", hint=MOVIE_DTYPE_HINT)
         for name, movie in self.test_dict.items():
             require_ndim(movie, 4, what=f"test movie {name!r}", axes=MOVIE_AXES, key=name)
+            require_real_numbers(
+                movie, what=f"test movie {name!r}", hint=MOVIE_DTYPE_HINT, key=name
+            )
         channels, frames = self.train.shape[:2]
         if channels > frames:
             raise ShapeError(
@@ -318,6 +328,18 @@ class ResponsesTrainTestSplit:
 
     def _check_shapes(self) -> None:
         require_ndim(self.train, 2, what="train responses", axes=RESPONSE_AXES)
+        require_real_numbers(self.train, what="train responses", hint=RESPONSE_DTYPE_HINT)
+        for name, responses in self.test_dict.items():
+            require_real_numbers(
+                responses, what=f"test responses {name!r}", hint=RESPONSE_DTYPE_HINT, key=name
+            )
+        for name, trials in self.test_by_trial_dict.items():
+            require_real_numbers(
+                trials,
+                what=f"per-trial test responses {name!r}",
+                hint=RESPONSE_DTYPE_HINT,
+                key=name,
+            )
         neurons, bins = self.train.shape
         if neurons > bins:
             raise ShapeError(

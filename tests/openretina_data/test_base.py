@@ -282,6 +282,36 @@ def test_movies_with_bad_shapes_raise_shape_error(
     assert caught.value.hint
 
 
+NOT_NUMBERS = [np.str_, np.object_, np.bool_, np.complex64, "datetime64[s]"]
+
+
+@pytest.mark.parametrize("dtype", NOT_NUMBERS)
+@pytest.mark.parametrize("which", ["train", "test"])
+def test_movies_that_are_not_numbers_are_refused_at_construction(dtype: Any, which: str) -> None:
+    movies = {"train": movie(30), "test": movie(10, seed=2)}
+    movies[which] = np.zeros_like(movies[which], dtype=dtype)
+    with pytest.raises(DataValidationError, match=f"{which} movie.* not real numbers") as caught:
+        base.MoviesTrainTestSplit(movies["train"], test=movies["test"])
+    assert "astype(np.float32)" in (caught.value.hint or "")
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.float16, np.float32, np.float64])
+def test_movies_of_any_integer_or_float_dtype_are_accepted_as_in_openretina(
+    reference: ModuleType, dtype: Any
+) -> None:
+    train, test = movie(30).astype(dtype), movie(10, seed=2).astype(dtype)
+    ours = base.MoviesTrainTestSplit(train, test=test)
+    theirs = reference.MoviesTrainTestSplit(train, test=test)
+    assert ours.train.dtype == theirs.train.dtype == np.dtype(dtype)
+    base.MoviesTrainTestSplit(torch.from_numpy(train), test=torch.from_numpy(test))
+
+
+@pytest.mark.parametrize("dtype", NOT_NUMBERS)
+def test_responses_that_are_not_numbers_are_refused_at_construction(dtype: Any) -> None:
+    with pytest.raises(DataValidationError, match="train responses .*not real numbers"):
+        base.ResponsesTrainTestSplit(np.zeros((4, 30), dtype=dtype), test=responses(4, 10))
+
+
 @pytest.mark.parametrize(
     ("train", "test", "match"),
     [
