@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import pickle
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
 from types import SimpleNamespace
 
 import h5py
@@ -29,12 +33,14 @@ from openretina_data.errors import (
 )
 from openretina_data.frames import LazyMovie
 from openretina_data.h5_dataset_reader import load_responses, load_stimuli
+from openretina_data.memory_probe import read_status_kib
 from openretina_data.movie_view import NormalizedMovie
 from openretina_data.testing.movie_sessions import (
     NEURON_STRIDE,
     frame_stamped_session,
     random_session,
     write_frame_stamped_dataset,
+    write_native_dataset,
 )
 
 SMALL = {"train_chunk_size": 20, "batch_size": 4, "clip_length": 30, "num_val_clips": 5}
@@ -291,6 +297,61 @@ def test_training_chunks_do_not_span_the_stimulus_join_on_the_default_load_path(
     crossed, samples = crossing_samples(allow_over_boundaries=False)
     assert crossed == 0 and samples > 0
     assert crossing_samples(allow_over_boundaries=True)[0] > 0  # the join is reachable
+
+
+def peak_growth(action: Callable[[], object]) -> tuple[int, int]:
+    """Bytes ``action`` needs at its peak: (numpy/Python allocations traced by tracemalloc,
+    resident set growth from the kernel's high-water mark, reset before the action)."""
+    gc.collect()
+    Path("/proc/self/clear_refs").write_text("5")  # VmHWM := VmRSS now
+    resident_before = read_status_kib()["VmRSS"]
+    tracemalloc.start()
+    try:
+        action()
+        traced_peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return traced_peak, (read_status_kib()["VmHWM"] - resident_before) * 1024
+
+
+def test_peak_memory_is_not_sessions_plus_three_movies(tmp_path: Path) -> None:
+    # openretina 1.1.1 peaks at about (sessions + 3) x one session's movie (DESIGN.md §7).
+    # Three sessions share one 61 MiB movie; loading them memory-mapped, building the
+    # dataloaders and drawing batches must stay far below even one movie.
+    frame_size = (50, 50)
+    loaded: dict[str, dict] = {}
+
+    def load_build_and_draw(n_frames: int) -> None:
+        folder = tmp_path / str(n_frames)
+        if not folder.exists():
+            write_native_dataset(
+                folder, n_sessions=3, n_frames=n_frames, frame_size=frame_size, slab_frames=256
+            )
+        movies = load_stimuli(folder, ["test"], [1, *frame_size], 127.5, 73.9, mmap=True)
+        responses = load_responses(folder, ["test"])
+        loaders = multiple_movies_dataloaders(
+            responses, movies, train_chunk_size=20, batch_size=8, clip_length=100, num_val_clips=5
+        )
+        for session in ("s0", "s1", "s2"):
+            batches = iter(loaders["train"][session])
+            for _ in range(3):
+                assert next(batches).inputs.shape == (8, 1, 20, *frame_size)
+            next(iter(loaders["validation"][session]))
+        loaded["movies"] = movies
+
+    load_build_and_draw(1000)  # first-use costs (imports, thread pools) are not per movie
+    n_frames = 6400
+    write_native_dataset(
+        tmp_path / str(n_frames), n_sessions=3, n_frames=n_frames, frame_size=frame_size,
+        slab_frames=256,
+    )  # fmt: skip
+    movie_bytes = n_frames * frame_size[0] * frame_size[1] * 4
+    traced, resident = peak_growth(lambda: load_build_and_draw(n_frames))
+    assert traced < movie_bytes / 8, f"{traced / 2**20:.1f} MiB traced"
+    assert resident < movie_bytes / 4, f"{resident / 2**20:.1f} MiB resident"
+    # The control: one whole-movie copy shows up in both measures.
+    traced, resident = peak_growth(lambda: np.asarray(loaded["movies"]["s0"].train))
+    assert traced >= movie_bytes and resident >= 0.9 * movie_bytes
 
 
 def test_nan_responses_raise_instead_of_silent_none() -> None:
