@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
+import os
 import threading
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +35,12 @@ import h5py
 import numpy as np
 
 from openretina_data import __version__
+from openretina_data.convert_append import remove_dead_staging, staging_folder, writer_when_free
 from openretina_data.convert_io import MovieAxes, open_array, read_slabs, source_files
 from openretina_data.errors import CancelledError, LayoutError, RecipeError
+from openretina_data.layout._fs import remove_tree
 from openretina_data.layout.card import SourceFile, read_card
-from openretina_data.layout.names import LAYOUT_VERSION, TEST_BY_TRIAL_PREFIX
+from openretina_data.layout.names import LAYOUT_VERSION, TEST_BY_TRIAL_PREFIX, session_file_name
 from openretina_data.layout.session import SessionWriter, source_file
 from openretina_data.layout.writer import CREATED_BY, DatasetWriter
 from openretina_data.plan import ConversionPlan, plan
@@ -138,52 +142,118 @@ def convert(
         _check_append(recipe, checked, existing)
         sessions = [s for s in sessions if existing is None or s.name not in existing.sessions]
     text, digest = recipe_text_and_hash(recipe)
-    unit = _response_unit(recipe)
     total = _total_frames(checked, sessions, append)
-    done = 0
-    with DatasetWriter(
+    movie_frames = {s.name: s.shape[1] + recipe.lag_frames for s in checked.stimuli if s.shape}
+    make_writer = partial(
+        DatasetWriter,
         checked.output,
         frame_rate_hz=recipe.frame_rate_hz,
-        response_unit=unit,
+        response_unit=_response_unit(recipe),
         recipe_text=text,
         recipe_sha256=digest,
         overwrite=overwrite,
         append=append,
-    ) as writer:
-        writer.card.test_stimuli = [s.name for s in recipe.stimuli if s.split == "test"]
-        writer.card.description = recipe.description
-        writer.card.extra["recipe_folder"] = str(
-            recipe.base_dir.resolve()
-        )  # paths are relative to it
-        _set_normalisation(recipe, writer)
+    )
+    if append:
+        yield from _append_sessions(
+            recipe, checked.output, sessions, make_writer, movie_frames, jobs, token, total
+        )
+    else:
+        yield from _write_dataset(
+            recipe, checked, sessions, make_writer, movie_frames, jobs, token, total
+        )
+    yield Progress("done", total, total, f"wrote {checked.output}")
+
+
+def _write_dataset(
+    recipe: Recipe,
+    checked: ConversionPlan,
+    sessions: list[SessionSpec],
+    make_writer: Callable[[], DatasetWriter],
+    movie_frames: dict[str, int],
+    jobs: int,
+    token: CancelToken,
+    total: int,
+) -> Iterator[Progress]:
+    """A new dataset (or one replacing the target): stimuli, then sessions, under the lock."""
+    done = 0
+    with make_writer() as writer:
+        _describe(recipe, writer)
         hashing = ThreadPoolExecutor(max_workers=1)  # hashlib releases the GIL: overlaps I/O
         stop_hashing = threading.Event()
-        stimulus_hashes = (
-            hashing.submit(_stimulus_sources, recipe, stop_hashing) if not append else None
-        )
-        if not append:
-            for stim in checked.stimuli:
-                if not stim.shared or stim.shape is None:
-                    continue
-                for frames in _write_shared_stimulus(recipe, stim.name, writer, token):
-                    done += frames
-                    yield Progress(
-                        f"stimulus {stim.name}",
-                        done,
-                        total,
-                        f"wrote {frames} frames of {stim.name}",
-                    )
-        movie_frames = {s.name: s.shape[1] + recipe.lag_frames for s in checked.stimuli if s.shape}
+        stimulus_hashes = hashing.submit(_stimulus_sources, recipe, stop_hashing)
+        for stim in checked.stimuli:
+            if not stim.shared or stim.shape is None:
+                continue
+            for frames in _write_shared_stimulus(recipe, stim.name, writer, token):
+                done += frames
+                yield Progress(
+                    f"stimulus {stim.name}", done, total, f"wrote {frames} frames of {stim.name}"
+                )
         try:
             yield from _write_sessions(
-                recipe, sessions, writer, movie_frames, jobs, token, done, total
+                recipe,
+                sessions,
+                partial(_place_in_writer, writer),
+                partial(_adopt, writer),
+                movie_frames,
+                jobs,
+                token,
+                done,
+                total,
             )
-            if stimulus_hashes is not None:
-                writer.card.extra["stimulus_sources"] = stimulus_hashes.result()
+            writer.card.extra["stimulus_sources"] = stimulus_hashes.result()
         finally:
             stop_hashing.set()  # on cancel or error: stop hashing at the next chunk
             hashing.shutdown(wait=True, cancel_futures=True)
-    yield Progress("done", total, total, f"wrote {checked.output}")
+
+
+def _append_sessions(
+    recipe: Recipe,
+    target: Path,
+    sessions: list[SessionSpec],
+    make_writer: Callable[[], DatasetWriter],
+    movie_frames: dict[str, int],
+    jobs: int,
+    token: CancelToken,
+    total: int,
+) -> Iterator[Progress]:
+    """Sessions converted into a staging folder, then adopted under the dataset's lock.
+
+    Several jobs appending to one dataset convert in parallel and queue only for the
+    short adoption (see :mod:`openretina_data.convert_append`).
+    """
+    remove_dead_staging(target)
+    staging = staging_folder(target)
+    outcomes: list[SessionOutcome] = []
+    try:
+        yield from _write_sessions(
+            recipe,
+            sessions,
+            lambda name: staging / session_file_name(name),
+            outcomes.append,
+            movie_frames,
+            jobs,
+            token,
+            0,
+            total,
+        )
+        with writer_when_free(make_writer) as writer:
+            _describe(recipe, writer)
+            for outcome in outcomes:
+                placed = _place_in_writer(writer, outcome.name)
+                os.replace(staging / session_file_name(outcome.name), placed)
+                _adopt(writer, outcome)
+    finally:
+        remove_tree(staging)
+
+
+def _describe(recipe: Recipe, writer: DatasetWriter) -> None:
+    """What the card says about the recipe: test stimuli, description, normalisation."""
+    writer.card.test_stimuli = [s.name for s in recipe.stimuli if s.split == "test"]
+    writer.card.description = recipe.description
+    writer.card.extra["recipe_folder"] = str(recipe.base_dir.resolve())  # paths are relative to it
+    _set_normalisation(recipe, writer)
 
 
 def _response_unit(recipe: Recipe) -> str:
@@ -299,23 +369,23 @@ def _raise_if_cancelled(token: CancelToken) -> None:
 def _write_sessions(
     recipe: Recipe,
     sessions: list[SessionSpec],
-    writer: DatasetWriter,
+    place: Callable[[str], Path],
+    adopt: Callable[[SessionOutcome], None],
     movie_frames: dict[str, int],
     jobs: int,
     token: CancelToken,
     done: int,
     total: int,
 ) -> Iterator[Progress]:
+    """Write each session's file where ``place(name)`` says and ``adopt`` what was written."""
     if jobs <= 1 or len(sessions) <= 1:
         for spec in sessions:
-            target = writer.create_session(spec.name)
-            target.close()
-            job = _session_job(recipe, spec, target.path, movie_frames, token)
+            job = _session_job(recipe, spec, place(spec.name), movie_frames, token)
             while True:
                 try:
                     frames = next(job)
                 except StopIteration as stop:
-                    _adopt(writer, stop.value)
+                    adopt(stop.value)
                     break
                 done += frames
                 yield Progress(f"session {spec.name}", done, total, f"{spec.name}: {frames} frames")
@@ -326,13 +396,11 @@ def _write_sessions(
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
         futures: dict[Future[SessionOutcome], SessionSpec] = {}
         for spec in sessions:
-            target = writer.create_session(spec.name)
-            target.close()
-            futures[pool.submit(_run_session, recipe, spec, target.path, movie_frames)] = spec
+            target = place(spec.name)
+            futures[pool.submit(_run_session, recipe, spec, target, movie_frames)] = spec
         try:
             for future in _as_completed(futures, token):
-                outcome = future.result()
-                _adopt(writer, outcome)
+                adopt(future.result())
                 spec = futures[future]
                 done += sum(
                     movie_frames.get(e.stimulus, 0) * e.repeats
@@ -371,6 +439,13 @@ def _run_session(
         except StopIteration as stop:
             outcome: SessionOutcome = stop.value
             return outcome
+
+
+def _place_in_writer(writer: DatasetWriter, name: str) -> Path:
+    """Register session ``name`` with the writer; its (empty) file's path, to write into."""
+    session = writer.create_session(name)
+    session.close()
+    return session.path
 
 
 def _adopt(writer: DatasetWriter, outcome: SessionOutcome) -> None:

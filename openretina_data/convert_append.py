@@ -1,0 +1,83 @@
+"""Appending sessions from several jobs at once (one SLURM array job per session).
+
+A job converts its sessions into a staging folder of its own beside the dataset,
+``.<dataset>.stage-<host>-<pid>``, without holding the dataset's writer lock: the
+long part runs in parallel. It takes the lock only to adopt the finished files and
+update the card (:func:`writer_when_free`), waiting while another job holds it. The
+staging folder goes away when the job ends; the folders of killed jobs on this host
+are removed by the next job (:func:`remove_dead_staging`). The writer's own clean-up
+never touches them (it removes ``.<dataset>.tmp-*`` names only).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import socket
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from openretina_data.errors import OutputError
+from openretina_data.layout._fs import lock_path, pid_alive, remove_tree
+from openretina_data.layout.writer import DatasetWriter
+
+#: Longest wait (seconds) for another job to finish adopting its sessions.
+LOCK_WAIT_S = 600.0
+
+
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "_", socket.gethostname()) or "host"
+
+
+def staging_folder(target: Path) -> Path:
+    """Create and return this process's empty staging folder beside ``target``."""
+    folder = target.with_name(f".{target.name}.stage-{_host()}-{os.getpid()}")
+    remove_tree(folder)
+    folder.mkdir(parents=True)
+    return folder
+
+
+def remove_dead_staging(target: Path) -> None:
+    """Remove staging folders whose job (on this host) is gone; other hosts' are kept."""
+    prefix = f".{target.name}.stage-{_host()}-"
+    if not target.parent.is_dir():
+        return
+    for entry in target.parent.iterdir():
+        pid = entry.name[len(prefix) :] if entry.name.startswith(prefix) else ""
+        if pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
+            remove_tree(entry)
+
+
+def _open_when_free(make_writer: Callable[[], DatasetWriter], wait_s: float) -> DatasetWriter:
+    deadline = time.monotonic() + wait_s
+    delay = 0.05
+    while True:
+        writer = make_writer()
+        try:
+            writer.open()
+            return writer
+        except OutputError:
+            if not lock_path(writer.target).exists() or time.monotonic() >= deadline:
+                raise  # not the lock, or waited long enough: the error says who holds it
+        time.sleep(delay * (1 + random.random()))
+        delay = min(2 * delay, 1.0)
+
+
+@contextmanager
+def writer_when_free(
+    make_writer: Callable[[], DatasetWriter], *, wait_s: float | None = None
+) -> Iterator[DatasetWriter]:
+    """``with make_writer() as writer``, but waiting while another writer holds the lock.
+
+    Commits when the block ends, aborts on an error, as the writer's own ``with`` does.
+    """
+    writer = _open_when_free(make_writer, LOCK_WAIT_S if wait_s is None else wait_s)
+    try:
+        yield writer
+    except BaseException as error:
+        writer.__exit__(type(error), error, error.__traceback__)
+        raise
+    writer.__exit__(None, None, None)
