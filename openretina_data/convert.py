@@ -19,38 +19,37 @@ Examples
 
 from __future__ import annotations
 
-import hashlib
-import multiprocessing
 import os
 import threading
-from collections.abc import Callable, Generator, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
-from contextlib import closing
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-import h5py
-import numpy as np
-
-from openretina_data import __version__
-from openretina_data.convert_append import remove_dead_staging, staging_folder, writer_when_free
-from openretina_data.convert_io import MovieAxes, open_array, read_slabs, source_files
-from openretina_data.errors import CancelledError, LayoutError, RecipeError
+from openretina_data.convert_append import (
+    check_append,
+    remove_dead_staging,
+    staging_folder,
+    writer_when_free,
+)
+from openretina_data.convert_sessions import (
+    SessionOutcome,
+    adopt_into,
+    place_in_writer,
+    write_sessions,
+)
+from openretina_data.convert_stimuli import stimulus_sources, write_movie
+from openretina_data.errors import CancelledError, RecipeError
 from openretina_data.layout._fs import remove_tree
-from openretina_data.layout.card import SourceFile, read_card
-from openretina_data.layout.names import LAYOUT_VERSION, TEST_BY_TRIAL_PREFIX, session_file_name
-from openretina_data.layout.session import SessionWriter, source_file
-from openretina_data.layout.writer import CREATED_BY, DatasetWriter
+from openretina_data.layout.card import read_card
+from openretina_data.layout.names import session_file_name
+from openretina_data.layout.writer import DatasetWriter
 from openretina_data.plan import ConversionPlan, plan
-from openretina_data.recipe import Recipe, SessionSpec, dumps_recipe, expand_sessions, fill_session
-from openretina_data.responses_io import SpikeReader, open_response_reader, read_info_column
-from openretina_data.timing.repeats import split_half_reliability
+from openretina_data.recipe import Recipe, SessionSpec, expand_sessions, recipe_text_and_hash
 
 RESPONSE_SLAB_FRAMES = 4096
-RELIABILITY_MAX_BYTES = 256 * 1024 * 1024  # larger repeat blocks are not re-read
-HASH_CHUNK = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -71,22 +70,6 @@ class CancelToken:
 
     def cancel(self) -> None:
         self.cancelled = True
-
-
-@dataclass
-class SessionOutcome:
-    """What a session worker wrote, for the card (arrays dropped, statistics kept)."""
-
-    name: str
-    writer: SessionWriter
-    source_files: list[SourceFile] = field(default_factory=list)
-    reliability: dict[str, float | None] = field(default_factory=dict)  # stimulus -> median
-
-
-def recipe_text_and_hash(recipe: Recipe) -> tuple[str, str]:
-    """The recipe as stored in the dataset, and its SHA-256."""
-    text = dumps_recipe(recipe, fmt="yaml")
-    return text, hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def convert(
@@ -139,7 +122,7 @@ def convert(
             )
     existing = read_card(checked.output) if append else None
     if append:
-        _check_append(recipe, checked, existing)
+        check_append(recipe, checked, existing)
         sessions = [s for s in sessions if existing is None or s.name not in existing.sessions]
     text, digest = recipe_text_and_hash(recipe)
     total = _total_frames(checked, sessions, append)
@@ -148,7 +131,7 @@ def convert(
         DatasetWriter,
         checked.output,
         frame_rate_hz=recipe.frame_rate_hz,
-        response_unit=_response_unit(recipe),
+        response_unit=recipe.response_unit(),
         recipe_text=text,
         recipe_sha256=digest,
         overwrite=overwrite,
@@ -181,11 +164,13 @@ def _write_dataset(
         _describe(recipe, writer)
         hashing = ThreadPoolExecutor(max_workers=1)  # hashlib releases the GIL: overlaps I/O
         stop_hashing = threading.Event()
-        stimulus_hashes = hashing.submit(_stimulus_sources, recipe, stop_hashing)
+        stimulus_hashes = hashing.submit(stimulus_sources, recipe, stop_hashing)
         for stim in checked.stimuli:
             if not stim.shared or stim.shape is None:
                 continue
-            for frames in _write_shared_stimulus(recipe, stim.name, writer, token):
+            spec = recipe.stimulus(stim.name)
+            check = partial(_raise_if_cancelled, token)
+            for frames in write_movie(recipe, spec, writer.create_stimulus, check):
                 done += frames
                 yield Progress(
                     f"stimulus {stim.name}", done, total, f"wrote {frames} frames of {stim.name}"
@@ -194,8 +179,8 @@ def _write_dataset(
             yield from _write_sessions(
                 recipe,
                 sessions,
-                partial(_place_in_writer, writer),
-                partial(_adopt, writer),
+                partial(place_in_writer, writer),
+                partial(adopt_into, writer),
                 movie_frames,
                 jobs,
                 token,
@@ -241,9 +226,9 @@ def _append_sessions(
         with writer_when_free(make_writer) as writer:
             _describe(recipe, writer)
             for outcome in outcomes:
-                placed = _place_in_writer(writer, outcome.name)
+                placed = place_in_writer(writer, outcome.name)
                 os.replace(staging / session_file_name(outcome.name), placed)
-                _adopt(writer, outcome)
+                adopt_into(writer, outcome)
     finally:
         remove_tree(staging)
 
@@ -254,13 +239,6 @@ def _describe(recipe: Recipe, writer: DatasetWriter) -> None:
     writer.card.description = recipe.description
     writer.card.extra["recipe_folder"] = str(recipe.base_dir.resolve())  # paths are relative to it
     _set_normalisation(recipe, writer)
-
-
-def _response_unit(recipe: Recipe) -> str:
-    for spec in recipe.sessions:
-        for source in spec.responses:
-            return recipe.binning.spike_unit if source.kind == "spike_times" else source.unit
-    return "a.u."
 
 
 def _total_frames(checked: ConversionPlan, sessions: list[SessionSpec], append: bool) -> int:
@@ -282,90 +260,6 @@ def _set_normalisation(recipe: Recipe, writer: DatasetWriter) -> None:
         writer.card.norm_mean, writer.card.norm_std = 0.0, 1.0
 
 
-def _check_append(recipe: Recipe, checked: ConversionPlan, existing: Any) -> None:
-    if existing is None:
-        raise LayoutError(
-            "the folder has no dataset card; cannot tell whether stimuli would change",
-            path=str(checked.output),
-            hint="Convert into a new folder, or re-create the dataset without --append.",
-        )
-    wanted = {s.name: list(s.shape) for s in checked.stimuli if s.shared and s.shape}
-    have = {name: info.get("shape") for name, info in existing.stimuli.items()}
-    if wanted != have:
-        raise LayoutError(
-            f"appending would change the stimuli: dataset has {have}, recipe gives {wanted}",
-            path=str(checked.output),
-            hint="Append only sessions that use the dataset's stimuli unchanged; else convert anew.",
-        )
-    tests = sorted(s.name for s in recipe.stimuli if s.split == "test")
-    if tests != sorted(existing.test_stimuli):
-        raise LayoutError(
-            f"appending would change the test stimuli {sorted(existing.test_stimuli)} → {tests}",
-            path=str(checked.output),
-            hint="Keep the dataset's train/test split.",
-        )
-    norm = recipe.normalisation
-    if norm.mode == "given" and (norm.mean, norm.std) != (existing.norm_mean, existing.norm_std):
-        raise LayoutError(
-            f"appending would change the normalisation ({existing.norm_mean}, {existing.norm_std}) "
-            f"→ ({norm.mean}, {norm.std})",
-            path=str(checked.output),
-            hint="Use the dataset's norm_mean/norm_std, or convert anew.",
-        )
-
-
-def _stimulus_sources(recipe: Recipe, stop: threading.Event) -> list[dict[str, Any]]:
-    """Name, size and SHA-256 of every shared stimulus source file."""
-    found = []
-    for spec in recipe.stimuli:
-        if spec.shared:
-            for path in source_files(recipe.resolve(spec.path)):
-                digest = hashlib.sha256()
-                with path.open("rb") as handle:
-                    while (block := handle.read(HASH_CHUNK)) and not stop.is_set():
-                        digest.update(block)
-                found.append(
-                    {"name": path.name, "size": path.stat().st_size, "sha256": digest.hexdigest()}
-                )
-    return found
-
-
-def _write_shared_stimulus(
-    recipe: Recipe, name: str, writer: DatasetWriter, token: CancelToken
-) -> Iterator[int]:
-    spec = recipe.stimulus(name)
-    reader, array = open_array(recipe.resolve(spec.path), spec.key, spec.format)
-    try:
-        axes = MovieAxes.check(spec.axes, array.shape, where=f"stimuli.{name}.axes")
-        c, t, h, w = axes.out_shape
-        frames = t - recipe.lag_frames
-        slabs = writer.create_stimulus(name, (c, frames, h, w), recipe.dtype)
-        step = axes.slab_frames(np.dtype(recipe.dtype).itemsize)
-        with closing(read_slabs(axes, array, frames, step)) as blocks:
-            for start, block in blocks:
-                _raise_if_cancelled(token)
-                slabs.write(_cast(block, recipe.dtype, name), start)
-                yield block.shape[1]
-    finally:
-        reader.close()
-
-
-def _cast(block: np.ndarray, dtype: str, name: str) -> np.ndarray:
-    from openretina_data.convert_io import cast_frames
-
-    return cast_frames(block, np.dtype(dtype), where=f"stimuli.{name}")
-
-
-def _raise_if_cancelled(token: CancelToken) -> None:
-    if token.cancelled:
-        raise CancelledError(
-            "the conversion was cancelled", hint="Nothing was written; run it again when ready."
-        )
-
-
-# --- sessions --------------------------------------------------------------------------
-
-
 def _write_sessions(
     recipe: Recipe,
     sessions: list[SessionSpec],
@@ -377,234 +271,26 @@ def _write_sessions(
     done: int,
     total: int,
 ) -> Iterator[Progress]:
-    """Write each session's file where ``place(name)`` says and ``adopt`` what was written."""
-    if jobs <= 1 or len(sessions) <= 1:
-        for spec in sessions:
-            job = _session_job(recipe, spec, place(spec.name), movie_frames, token)
-            while True:
-                try:
-                    frames = next(job)
-                except StopIteration as stop:
-                    adopt(stop.value)
-                    break
-                done += frames
-                yield Progress(f"session {spec.name}", done, total, f"{spec.name}: {frames} frames")
-        return
-    # spawn, not fork: this process may be running a hashing thread (and, in the
-    # wizard, Qt threads); forking a threaded process can deadlock the child.
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        futures: dict[Future[SessionOutcome], SessionSpec] = {}
-        for spec in sessions:
-            target = place(spec.name)
-            futures[pool.submit(_run_session, recipe, spec, target, movie_frames)] = spec
-        try:
-            for future in _as_completed(futures, token):
-                adopt(future.result())
-                spec = futures[future]
-                done += sum(
-                    movie_frames.get(e.stimulus, 0) * e.repeats
-                    for r in spec.responses
-                    for e in r.epochs
-                )
-                yield Progress(
-                    f"session {spec.name}", min(done, total), total, f"{spec.name}: written"
-                )
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
+    steps = write_sessions(
+        recipe,
+        sessions,
+        place,
+        adopt,
+        movie_frames,
+        jobs=jobs,
+        check=partial(_raise_if_cancelled, token),
+        slab_frames=RESPONSE_SLAB_FRAMES,  # read now: tests and benchmarks set it
+    )
+    for name, frames, message in steps:
+        done += frames
+        yield Progress(f"session {name}", min(done, total), total, message)
 
 
-def _as_completed(
-    futures: dict[Future[SessionOutcome], SessionSpec], token: CancelToken
-) -> Iterator[Future[SessionOutcome]]:
-    from concurrent.futures import FIRST_COMPLETED, wait
-
-    pending = set(futures)
-    while pending:
-        _raise_if_cancelled(token)
-        finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-        yield from finished
-
-
-def _run_session(
-    recipe: Recipe, spec: SessionSpec, target: Path, movie_frames: dict[str, int]
-) -> SessionOutcome:
-    job = _session_job(recipe, spec, target, movie_frames, CancelToken())
-    while True:
-        try:
-            next(job)
-        except StopIteration as stop:
-            outcome: SessionOutcome = stop.value
-            return outcome
-
-
-def _place_in_writer(writer: DatasetWriter, name: str) -> Path:
-    """Register session ``name`` with the writer; its (empty) file's path, to write into."""
-    session = writer.create_session(name)
-    session.close()
-    return session.path
-
-
-def _adopt(writer: DatasetWriter, outcome: SessionOutcome) -> None:
-    """Hand what a worker wrote to the dataset writer (it validates and fills the card)."""
-    session = writer.sessions[outcome.name]
-    session.responses = outcome.writer.responses
-    session.stimuli = outcome.writer.stimuli
-    session.test_by_trial = outcome.writer.test_by_trial
-    session.session_info = outcome.writer.session_info
-    session.source_files = outcome.source_files
-    if outcome.reliability:
-        writer.card.extra.setdefault("reliability", {})[outcome.name] = outcome.reliability
-
-
-def _session_job(
-    recipe: Recipe,
-    spec: SessionSpec,
-    target: Path,
-    movie_frames: dict[str, int],
-    token: CancelToken,
-) -> Generator[int, None, SessionOutcome]:
-    """Write one session file at ``target``; yields frames done, returns the outcome."""
-    files = _session_sources(recipe, spec)
-    attrs = {
-        "layout_version": LAYOUT_VERSION,
-        "frame_rate_hz": float(recipe.frame_rate_hz),
-        "response_unit": _response_unit(recipe),
-        "created_by": CREATED_BY,
-        "recipe_sha256": recipe_text_and_hash(recipe)[1],
-        "package_version": __version__,
-    }
-    out = SessionWriter(spec.name, target, attrs=attrs, source_files=files, allow_nonfinite=False)
-    try:
-        unit_ids = None
-        for source in spec.responses:
-            reader, frame_times = open_response_reader(
-                source, recipe, movie_frames, session=spec.name
-            )
-            try:
-                if isinstance(reader, SpikeReader):
-                    unit_ids = reader.unit_ids
-                if frame_times is not None:
-                    out.file.attrs[f"timing_{spec.responses.index(source)}"] = frame_times.summary()
-                offset = 0
-                for epoch in source.epochs:
-                    offset += epoch.skip_frames
-                    yield from _write_epoch(
-                        recipe,
-                        out,
-                        reader,
-                        epoch.stimulus,
-                        epoch.repeats,
-                        offset,
-                        movie_frames,
-                        token,
-                    )
-                    offset += epoch.repeats * movie_frames[epoch.stimulus]
-            finally:
-                reader.close()
-        for stimulus in recipe.stimuli:
-            if not stimulus.shared and stimulus.name in out.responses:
-                yield from _write_session_stimulus(recipe, out, spec.name, stimulus.name, token)
-        for info in spec.session_info:
-            column = read_info_column(
-                recipe.resolve(info.path),
-                info.key,
-                info.format,
-                session=spec.name,
-                unit_ids=unit_ids,
-            )
-            out.write_session_info(info.name, column)
-    finally:
-        out.close()
-    for slabs in out.all_slabs():
-        slabs.array = None  # the file is closed; keep shapes and statistics only
-    return SessionOutcome(spec.name, out, files, _reliability(target))
-
-
-def _session_sources(recipe: Recipe, spec: SessionSpec) -> list[SourceFile]:
-    paths: list[Path] = []
-    for source in spec.responses:
-        paths.extend(source_files(recipe.resolve(source.path)))
-        if source.frame_times.path:
-            paths.extend(source_files(recipe.resolve(source.frame_times.path)))
-    for stimulus in recipe.stimuli:
-        if not stimulus.shared:
-            paths.extend(source_files(recipe.resolve(fill_session(stimulus, spec.name).path)))
-    unique = list(dict.fromkeys(p.resolve() for p in paths))
-    return [source_file(p) for p in unique]
-
-
-def _write_epoch(
-    recipe: Recipe,
-    out: SessionWriter,
-    reader: Any,
-    stimulus: str,
-    repeats: int,
-    offset: int,
-    movie_frames: dict[str, int],
-    token: CancelToken,
-) -> Iterator[int]:
-    movie = movie_frames[stimulus]
-    lag = recipe.lag_frames
-    frames = movie - lag
-    mean = out.create_responses(stimulus, reader.n_neurons, frames)
-    trials = None
-    if repeats > 1 and recipe.repeats.store_trials:
-        trials = out.create_test_by_trial(stimulus, repeats, reader.n_neurons, frames)
-    for start in range(0, frames, RESPONSE_SLAB_FRAMES):
-        _raise_if_cancelled(token)
-        stop = min(start + RESPONSE_SLAB_FRAMES, frames)
-        blocks = np.empty((repeats, reader.n_neurons, stop - start), dtype=np.float32)
-        for trial in range(repeats):
-            first = offset + trial * movie + lag + start
-            blocks[trial] = reader.read(first, first + stop - start)
-        if trials is not None:
-            trials.write(blocks, start)
-        mean.write(blocks.mean(axis=0, dtype=np.float64).astype(np.float32), start)
-        yield (stop - start) * repeats
-
-
-def _reliability(path: Path) -> dict[str, float | None]:
-    """Median split-half reliability of each test stimulus with repeats (from the written file).
-
-    The per-neuron values go into the file's attrs (``reliability_<stim>``), the medians
-    into the dataset card; openretina reads neither.
-    """
-    medians: dict[str, float | None] = {}
-    with h5py.File(path, "r+") as file:
-        for key in [k for k in file if k.startswith(TEST_BY_TRIAL_PREFIX)]:
-            dataset = file[key]
-            if dataset.shape[0] < 2 or dataset.nbytes > RELIABILITY_MAX_BYTES:
-                continue
-            values = split_half_reliability(dataset[()])
-            stimulus = key.removeprefix(TEST_BY_TRIAL_PREFIX)
-            file.attrs[f"reliability_{stimulus}"] = values
-            finite = values[np.isfinite(values)]
-            medians[stimulus] = float(np.median(finite)) if finite.size else None
-    return medians
-
-
-def _write_session_stimulus(
-    recipe: Recipe, out: SessionWriter, session: str, name: str, token: CancelToken
-) -> Iterator[int]:
-    spec = fill_session(recipe.stimulus(name), session)
-    reader, array = open_array(recipe.resolve(spec.path), spec.key, spec.format, session=session)
-    try:
-        axes = MovieAxes.check(spec.axes, array.shape, where=f"stimuli.{name}.axes")
-        c, t, h, w = axes.out_shape
-        frames = t - recipe.lag_frames
-        slabs = out.create_stimulus(name, (c, frames, h, w), recipe.dtype)
-        step = axes.slab_frames(np.dtype(recipe.dtype).itemsize)
-        with closing(read_slabs(axes, array, frames, step)) as blocks:
-            for start, block in blocks:
-                _raise_if_cancelled(token)
-                slabs.write(_cast(block, recipe.dtype, name), start)
-                yield 0
-    finally:
-        reader.close()
+def _raise_if_cancelled(token: CancelToken) -> None:
+    if token.cancelled:
+        raise CancelledError(
+            "the conversion was cancelled", hint="Nothing was written; run it again when ready."
+        )
 
 
 def run(recipe: Recipe, **options: Any) -> Path:

@@ -6,7 +6,8 @@ long part runs in parallel. It takes the lock only to adopt the finished files a
 update the card (:func:`writer_when_free`), waiting while another job holds it. The
 staging folder goes away when the job ends; the folders of killed jobs on this host
 are removed by the next job (:func:`remove_dead_staging`). The writer's own clean-up
-never touches them (it removes ``.<dataset>.tmp-*`` names only).
+never touches them (it removes ``.<dataset>.tmp-*`` names only). An append must not
+change what the dataset already holds (:func:`check_append`).
 """
 
 from __future__ import annotations
@@ -20,9 +21,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from openretina_data.errors import OutputError
+from openretina_data.errors import LayoutError, OutputError
 from openretina_data.layout._fs import lock_path, pid_alive, remove_tree
+from openretina_data.layout.card import DatasetCard
 from openretina_data.layout.writer import DatasetWriter
+from openretina_data.plan import ConversionPlan
+from openretina_data.recipe import Recipe
 
 #: Longest wait (seconds) for another job to finish adopting its sessions.
 LOCK_WAIT_S = 600.0
@@ -81,3 +85,36 @@ def writer_when_free(
         writer.__exit__(type(error), error, error.__traceback__)
         raise
     writer.__exit__(None, None, None)
+
+
+def check_append(recipe: Recipe, checked: ConversionPlan, existing: DatasetCard | None) -> None:
+    """Refuse an append that would change the stimuli, the test split or the normalisation."""
+    if existing is None:
+        raise LayoutError(
+            "the folder has no dataset card; cannot tell whether stimuli would change",
+            path=str(checked.output),
+            hint="Convert into a new folder, or re-create the dataset without --append.",
+        )
+    wanted = {s.name: list(s.shape) for s in checked.stimuli if s.shared and s.shape}
+    have = {name: info.get("shape") for name, info in existing.stimuli.items()}
+    if wanted != have:
+        raise LayoutError(
+            f"appending would change the stimuli: dataset has {have}, recipe gives {wanted}",
+            path=str(checked.output),
+            hint="Append only sessions that use the dataset's stimuli unchanged; else convert anew.",
+        )
+    tests = sorted(s.name for s in recipe.stimuli if s.split == "test")
+    if tests != sorted(existing.test_stimuli):
+        raise LayoutError(
+            f"appending would change the test stimuli {sorted(existing.test_stimuli)} → {tests}",
+            path=str(checked.output),
+            hint="Keep the dataset's train/test split.",
+        )
+    norm = recipe.normalisation
+    if norm.mode == "given" and (norm.mean, norm.std) != (existing.norm_mean, existing.norm_std):
+        raise LayoutError(
+            f"appending would change the normalisation ({existing.norm_mean}, {existing.norm_std}) "
+            f"→ ({norm.mean}, {norm.std})",
+            path=str(checked.output),
+            hint="Use the dataset's norm_mean/norm_std, or convert anew.",
+        )

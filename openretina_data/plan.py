@@ -334,17 +334,13 @@ def _check_names(recipe: Recipe, found: _Collector) -> None:
                     session=session.name,
                     path=source.path,
                 )
-    units = {_response_unit(recipe, r.kind, r.unit) for s in recipe.sessions for r in s.responses}
+    units = {recipe.response_unit(r) for s in recipe.sessions for r in s.responses}
     if len(units) > 1:
         found.add(
             "error",
             f"sessions give different response units {sorted(units)}",
             "Use one unit for the dataset.",
         )
-
-
-def _response_unit(recipe: Recipe, kind: str, unit: str) -> str:
-    return recipe.binning.spike_unit if kind == "spike_times" else unit
 
 
 def _plan_stimulus(

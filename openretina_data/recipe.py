@@ -37,6 +37,7 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -307,6 +308,14 @@ class Recipe:
         candidate = Path(path).expanduser()
         return candidate if candidate.is_absolute() else (self.base_dir / candidate)
 
+    def response_unit(self, source: ResponseSource | None = None) -> str:
+        """Unit of the stored responses of ``source`` (default: the first one; ``a.u.`` without)."""
+        if source is None:
+            source = next((r for s in self.sessions for r in s.responses), None)
+            if source is None:
+                return "a.u."
+        return self.binning.spike_unit if source.kind == "spike_times" else source.unit
+
     def stimulus(self, name: str) -> StimulusSpec:
         """The stimulus called ``name``."""
         for spec in self.stimuli:
@@ -422,6 +431,12 @@ def dumps_recipe(recipe: Recipe, *, fmt: Literal["yaml", "json"] = "yaml") -> st
         return json.dumps(data, indent=2) + "\n"
     # allow_unicode=False: PyYAML would write some code points (U+0085) that it reads back changed.
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=False, default_flow_style=False)
+
+
+def recipe_text_and_hash(recipe: Recipe) -> tuple[str, str]:
+    """The recipe as stored in a dataset (YAML), and its SHA-256."""
+    text = dumps_recipe(recipe, fmt="yaml")
+    return text, hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def save_recipe(recipe: Recipe, path: str | Path) -> Path:
