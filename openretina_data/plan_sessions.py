@@ -1,0 +1,217 @@
+"""Plan one session: its response sources, epochs, frame times and ``session_info``.
+
+Every response source is opened (headers, and the trigger channel or spike times
+searched only), its neuron count, frame coverage and timing report collected into a
+:class:`~openretina_data.plan_report.SessionPlan`; problems go to the collector.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+
+from openretina_data.layout.names import validate_name
+from openretina_data.plan_report import Collector, SessionPlan
+from openretina_data.recipe import Recipe, SessionSpec
+from openretina_data.responses_io import (
+    SpikeReader,
+    TraceReader,
+    frames_needed,
+    open_response_reader,
+    read_info_column,
+)
+
+
+def plan_session(
+    recipe: Recipe, session: SessionSpec, movie_frames: dict[str, int], found: Collector
+) -> SessionPlan:
+    """Check one session's responses, epochs, frame times and session_info; its plan."""
+    name = session.name
+    found.attempt(lambda: validate_name(name, kind="session"), session=name)
+    result = SessionPlan(name, None, {}, {})
+    neurons: set[int] = set()
+    unit_ids = None
+    for index, source in enumerate(session.responses):
+        unknown = [
+            e.stimulus for e in source.epochs if e.stimulus not in {s.name for s in recipe.stimuli}
+        ]
+        if unknown:
+            found.add(
+                "error",
+                f"epochs name unknown stimuli {unknown}",
+                "Add them to `stimuli`.",
+                session=name,
+            )
+            continue
+        for epoch in source.epochs:
+            if epoch.stimulus in result.stimuli:
+                found.add(
+                    "error",
+                    f"stimulus {epoch.stimulus!r} is shown twice",
+                    "List it once, with repeats.",
+                    session=name,
+                )
+            if epoch.repeats < 1 or epoch.skip_frames < 0:
+                found.add(
+                    "error",
+                    "repeats must be ≥ 1 and skip_frames ≥ 0",
+                    "",
+                    session=name,
+                    key=epoch.stimulus,
+                )
+            if epoch.repeats > 1 and recipe.stimulus(epoch.stimulus).split != "test":
+                found.add(
+                    "warning",
+                    f"training stimulus {epoch.stimulus!r} has repeats; they are averaged",
+                    "",
+                    session=name,
+                )
+            result.stimuli[epoch.stimulus] = epoch.repeats
+            if epoch.stimulus in movie_frames:
+                result.frames[epoch.stimulus] = movie_frames[epoch.stimulus] - recipe.lag_frames
+        if any(e.stimulus not in movie_frames for e in source.epochs):
+            continue  # the stimulus problem is already listed
+        opened = found.attempt(
+            partial(open_response_reader, source, recipe, movie_frames, session=name),
+            session=name,
+        )
+        if opened is None:
+            continue
+        reader, frames = opened
+        try:
+            neurons.add(reader.n_neurons)
+            if isinstance(reader, SpikeReader):
+                unit_ids = reader.unit_ids
+                _check_spike_coverage(reader, found, name, source.path, result.timing)
+            if isinstance(reader, TraceReader):
+                span = reader.n_samples / reader.rate
+                before = int(reader.edges[0] * reader.rate)
+                after = max(reader.n_samples - int(np.ceil(reader.edges[-1] * reader.rate)), 0)
+                result.timing.append(
+                    f"traces cover 0..{span:.3f} s ({reader.n_samples} samples at {reader.rate:g} Hz); "
+                    f"frames {reader.edges[0]:.3f}..{reader.edges[-1]:.3f} s; {before} samples before "
+                    f"and {after} after the frames are not used"
+                )
+            needed = frames_needed(source, movie_frames)
+            if reader.frames_available is not None:
+                _compare_frames(reader.frames_available, needed, found, name, source.path)
+            if frames is not None:
+                result.timing.extend(
+                    f"responses[{index}]: {line}" for line in frames.summary().splitlines()
+                )
+                if frames.dropped_frames.size and frames.filled:
+                    found.add(
+                        "warning",
+                        f"{frames.dropped_frames.size} dropped frame(s) (first at frame "
+                        f"{int(frames.dropped_frames[0])}) had no trigger; their times were interpolated",
+                        "Look at the alignment check in the wizard if this was not expected.",
+                        session=name,
+                        path=source.frame_times.path,
+                    )
+                for warning in frames.warnings:
+                    found.add(
+                        "warning",
+                        warning,
+                        "Check the trigger channel; repairs are listed in the timing report.",
+                        session=name,
+                        path=source.path,
+                    )
+        finally:
+            reader.close()
+    if len(neurons) > 1:
+        found.add(
+            "error",
+            f"response sources give different neuron counts {sorted(neurons)}",
+            "",
+            session=name,
+        )
+    result.neurons = neurons.pop() if len(neurons) == 1 else None
+    for info in session.session_info:
+        column = found.attempt(
+            partial(
+                read_info_column,
+                recipe.resolve(info.path),
+                info.key,
+                info.format,
+                session=name,
+                unit_ids=unit_ids,
+            ),
+            session=name,
+        )
+        if column is not None and result.neurons is not None and len(column) != result.neurons:
+            found.add(
+                "error",
+                f"session_info {info.name!r} has {len(column)} rows for {result.neurons} neurons",
+                "",
+                session=name,
+                path=info.path,
+            )
+    if not any(source.epochs for source in session.responses):
+        found.add(
+            "error", "the session shows no stimuli", "Add epochs to its responses.", session=name
+        )
+    elif result.stimuli and all(recipe.stimulus(s).split == "test" for s in result.stimuli):
+        found.add(
+            "error",
+            "every stimulus of the session is a test stimulus",
+            "Add a training stimulus.",
+            session=name,
+        )
+    return result
+
+
+def _check_spike_coverage(
+    reader: SpikeReader, found: Collector, session: str, path: str, timing: list[str]
+) -> None:
+    """Do the spike times fall on the frames? A wrong unit or rate shows up here."""
+    trains = reader.trains
+    span = trains.span_s()
+    if span is None:
+        found.add("warning", "the spike sorting holds no spikes", "", session=session, path=path)
+        return
+    first, last = span
+    start, stop = float(reader.edges[0]), float(reader.edges[-1])
+    inside = trains.count_in(start, stop)
+    share = inside / trains.n_spikes
+    timing.append(
+        f"spikes from {first:.3f} s to {last:.3f} s; frames from {start:.3f} s to {stop:.3f} s; "
+        f"{inside} of {trains.n_spikes} spikes ({share:.0%}) fall on frames"
+    )
+    if inside == 0:
+        found.add(
+            "error",
+            f"no spike falls on a stimulus frame: spikes span {first:.3f}..{last:.3f} s, "
+            f"frames {start:.3f}..{stop:.3f} s",
+            "Check the spike time unit and sampling_rate_hz, and the frame times (trigger, start_s).",
+            session=session,
+            path=path,
+        )
+    elif share < 0.1:
+        found.add(
+            "warning",
+            f"only {share:.1%} of the spikes fall on stimulus frames "
+            f"(spikes {first:.3f}..{last:.3f} s, frames {start:.3f}..{stop:.3f} s)",
+            "Check the spike time unit and sampling_rate_hz if this is not expected.",
+            session=session,
+            path=path,
+        )
+
+
+def _compare_frames(available: int, needed: int, found: Collector, session: str, path: str) -> None:
+    if available < needed:
+        found.add(
+            "error",
+            f"the responses have {available} frames but the epochs need {needed}",
+            "Check the epochs (repeats, skip_frames) and the stimulus lengths.",
+            session=session,
+            path=path,
+        )
+    elif available > needed:
+        found.add(
+            "warning",
+            f"the responses have {available - needed} frames more than the epochs use; they are ignored",
+            "",
+            session=session,
+            path=path,
+        )
