@@ -50,6 +50,11 @@ from openretina_data.plan import ConversionPlan, plan
 from openretina_data.recipe import Recipe, SessionSpec, expand_sessions, recipe_text_and_hash
 
 RESPONSE_SLAB_FRAMES = 4096
+#: ``run_sessions(place, adopt)``: :func:`~openretina_data.convert_sessions.write_sessions`
+#: with everything but where the files go and who adopts them already given.
+SessionRunner = Callable[
+    [Callable[[str], Path], Callable[[SessionOutcome], None]], Iterator[tuple[str, int, str]]
+]
 
 
 @dataclass(frozen=True)
@@ -137,25 +142,29 @@ def convert(
         overwrite=overwrite,
         append=append,
     )
+    check = partial(_raise_if_cancelled, token)
+    run_sessions = partial(
+        write_sessions,
+        recipe,
+        sessions,
+        movie_frames=movie_frames,
+        jobs=jobs,
+        check=check,
+        slab_frames=RESPONSE_SLAB_FRAMES,  # read per call: tests and benchmarks set it
+    )
     if append:
-        yield from _append_sessions(
-            recipe, checked.output, sessions, make_writer, movie_frames, jobs, token, total
-        )
+        yield from _append_sessions(recipe, checked.output, make_writer, run_sessions, total)
     else:
-        yield from _write_dataset(
-            recipe, checked, sessions, make_writer, movie_frames, jobs, token, total
-        )
+        yield from _write_dataset(recipe, checked, make_writer, run_sessions, check, total)
     yield Progress("done", total, total, f"wrote {checked.output}")
 
 
 def _write_dataset(
     recipe: Recipe,
     checked: ConversionPlan,
-    sessions: list[SessionSpec],
     make_writer: Callable[[], DatasetWriter],
-    movie_frames: dict[str, int],
-    jobs: int,
-    token: CancelToken,
+    run_sessions: SessionRunner,
+    check: Callable[[], None],
     total: int,
 ) -> Iterator[Progress]:
     """A new dataset (or one replacing the target): stimuli, then sessions, under the lock."""
@@ -169,24 +178,14 @@ def _write_dataset(
             if not stim.shared or stim.shape is None:
                 continue
             spec = recipe.stimulus(stim.name)
-            check = partial(_raise_if_cancelled, token)
             for frames in write_movie(recipe, spec, writer.create_stimulus, check):
                 done += frames
                 yield Progress(
                     f"stimulus {stim.name}", done, total, f"wrote {frames} frames of {stim.name}"
                 )
         try:
-            yield from _write_sessions(
-                recipe,
-                sessions,
-                partial(place_in_writer, writer),
-                partial(adopt_into, writer),
-                movie_frames,
-                jobs,
-                token,
-                done,
-                total,
-            )
+            placed = run_sessions(partial(place_in_writer, writer), partial(adopt_into, writer))
+            yield from _progress(placed, done, total)
             writer.card.extra["stimulus_sources"] = stimulus_hashes.result()
         finally:
             stop_hashing.set()  # on cancel or error: stop hashing at the next chunk
@@ -196,11 +195,8 @@ def _write_dataset(
 def _append_sessions(
     recipe: Recipe,
     target: Path,
-    sessions: list[SessionSpec],
     make_writer: Callable[[], DatasetWriter],
-    movie_frames: dict[str, int],
-    jobs: int,
-    token: CancelToken,
+    run_sessions: SessionRunner,
     total: int,
 ) -> Iterator[Progress]:
     """Sessions converted into a staging folder, then adopted under the dataset's lock.
@@ -212,17 +208,8 @@ def _append_sessions(
     staging = staging_folder(target)
     outcomes: list[SessionOutcome] = []
     try:
-        yield from _write_sessions(
-            recipe,
-            sessions,
-            lambda name: staging / session_file_name(name),
-            outcomes.append,
-            movie_frames,
-            jobs,
-            token,
-            0,
-            total,
-        )
+        staged = run_sessions(lambda name: staging / session_file_name(name), outcomes.append)
+        yield from _progress(staged, 0, total)
         with writer_when_free(make_writer) as writer:
             _describe(recipe, writer)
             for outcome in outcomes:
@@ -260,27 +247,8 @@ def _set_normalisation(recipe: Recipe, writer: DatasetWriter) -> None:
         writer.card.norm_mean, writer.card.norm_std = 0.0, 1.0
 
 
-def _write_sessions(
-    recipe: Recipe,
-    sessions: list[SessionSpec],
-    place: Callable[[str], Path],
-    adopt: Callable[[SessionOutcome], None],
-    movie_frames: dict[str, int],
-    jobs: int,
-    token: CancelToken,
-    done: int,
-    total: int,
-) -> Iterator[Progress]:
-    steps = write_sessions(
-        recipe,
-        sessions,
-        place,
-        adopt,
-        movie_frames,
-        jobs=jobs,
-        check=partial(_raise_if_cancelled, token),
-        slab_frames=RESPONSE_SLAB_FRAMES,  # read now: tests and benchmarks set it
-    )
+def _progress(steps: Iterator[tuple[str, int, str]], done: int, total: int) -> Iterator[Progress]:
+    """Session steps ``(name, frames, message)`` as :class:`Progress`, counting on from ``done``."""
     for name, frames, message in steps:
         done += frames
         yield Progress(f"session {name}", min(done, total), total, message)
