@@ -28,7 +28,7 @@ from openretina_data.layout.names import LAYOUT_VERSION, TEST_BY_TRIAL_PREFIX
 from openretina_data.layout.session import SessionWriter, source_file
 from openretina_data.layout.writer import CREATED_BY, DatasetWriter
 from openretina_data.recipe import Recipe, SessionSpec, fill_session, recipe_text_and_hash
-from openretina_data.responses_io import SpikeReader, open_response_reader, read_info_column
+from openretina_data.responses_io import open_response_reader, read_info_column
 from openretina_data.timing.repeats import split_half_reliability
 
 RELIABILITY_MAX_BYTES = 256 * 1024 * 1024  # larger repeat blocks are not re-read
@@ -176,14 +176,14 @@ def session_job(
     }
     out = SessionWriter(spec.name, target, attrs=attrs, source_files=files, allow_nonfinite=False)
     try:
-        unit_ids = None
+        unit_ids = rows = None
         for source in spec.responses:
             reader, frame_times = open_response_reader(
                 source, recipe, movie_frames, session=spec.name
             )
             try:
-                if isinstance(reader, SpikeReader):
-                    unit_ids = reader.unit_ids
+                if reader.unit_ids is not None or reader.rows is not None:
+                    unit_ids, rows = reader.unit_ids, reader.rows
                 if frame_times is not None:
                     out.file.attrs[f"timing_{spec.responses.index(source)}"] = frame_times.summary()
                 offset = 0
@@ -215,6 +215,7 @@ def session_job(
                 info.format,
                 session=spec.name,
                 unit_ids=unit_ids,
+                rows=rows,
             )
             out.write_session_info(info.name, column)
     finally:

@@ -31,7 +31,7 @@ def plan_session(
     found.attempt(lambda: validate_name(name, kind="session"), session=name)
     result = SessionPlan(name, None, {}, {})
     neurons: set[int] = set()
-    unit_ids = None
+    unit_ids = rows = None
     for index, source in enumerate(session.responses):
         unknown = [
             e.stimulus for e in source.epochs if e.stimulus not in {s.name for s in recipe.stimuli}
@@ -81,8 +81,9 @@ def plan_session(
         reader, frames = opened
         try:
             neurons.add(reader.n_neurons)
+            if reader.unit_ids is not None or reader.rows is not None:
+                unit_ids, rows = reader.unit_ids, reader.rows
             if isinstance(reader, SpikeReader):
-                unit_ids = reader.unit_ids
                 _check_spike_coverage(reader, found, name, source.path, result.timing)
             if isinstance(reader, TraceReader):
                 span = reader.n_samples / reader.rate
@@ -136,6 +137,7 @@ def plan_session(
                 info.format,
                 session=name,
                 unit_ids=unit_ids,
+                rows=rows,
             ),
             session=name,
         )

@@ -54,6 +54,8 @@ class ResponseReader:
     n_neurons: int
     frames_available: int | None = None  # binned sources only
     bytes_in: int = 0
+    unit_ids: np.ndarray | None = None  # sorted spikes: the kept units' ids, in row order
+    rows: np.ndarray | None = None  # traces with unit_filter: the source rows kept
 
     def read(self, start: int, stop: int) -> np.ndarray:
         """Values for frames ``start:stop``: ``(neurons, stop - start)`` float32."""
@@ -334,27 +336,29 @@ def read_info_column(
     *,
     session: str | None = None,
     unit_ids: np.ndarray | None = None,
+    rows: np.ndarray | None = None,
 ) -> np.ndarray:
     """One per-neuron metadata column: a TSV/CSV column or an array in any source.
 
     A table with a ``cluster_id``/``id`` column is matched to ``unit_ids`` (the kept
-    Phy clusters, in order) when those are given.
+    Phy clusters, in order) when those are given. With ``rows`` (the ROIs a suite2p
+    ``unit_filter`` kept), a column with one value per ROI of the source is cut to them.
     """
     if path.suffix.lower() in (".tsv", ".csv"):
         if key is None:
             raise MissingKeyError("a table needs `key` (the column)", path=path, session=session)
         with path.open(newline="", encoding="utf-8") as handle:
-            rows = list(
+            table = list(
                 csv.DictReader(handle, delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
             )
-        if not rows or key not in rows[0]:
-            columns = ", ".join(rows[0]) if rows else "none"
+        if not table or key not in table[0]:
+            columns = ", ".join(table[0]) if table else "none"
             raise MissingKeyError(
                 f"no column {key!r}; columns: {columns}", path=path, key=key, session=session
             )
-        id_column = next((c for c in ("cluster_id", "id") if c in rows[0]), None)
+        id_column = next((c for c in ("cluster_id", "id") if c in table[0]), None)
         if unit_ids is not None and id_column is not None:
-            by_id = {int(row[id_column]): row[key] for row in rows}
+            by_id = {int(row[id_column]): row[key] for row in table}
             missing = [int(u) for u in unit_ids if int(u) not in by_id]
             if missing:
                 raise MissingKeyError(
@@ -365,14 +369,31 @@ def read_info_column(
                 )
             values = [by_id[int(u)] for u in unit_ids]
         else:
-            values = [row[key] for row in rows]
+            values = [row[key] for row in table]
         try:
-            return np.asarray([float(v) for v in values])
+            column = np.asarray([float(v) for v in values])
         except ValueError:
-            return np.asarray(values, dtype=str)
+            column = np.asarray(values, dtype=str)
+        return _cut_to(column, rows, path, session)
     reader: SourceReader
     reader, array = open_array(path, key, fmt, session=session, numeric=False)
     try:
-        return np.asarray(array[...])
+        return _cut_to(np.asarray(array[...]), rows, path, session)
     finally:
         reader.close()
+
+
+def _cut_to(
+    column: np.ndarray, rows: np.ndarray | None, path: Path, session: str | None
+) -> np.ndarray:
+    """``column[rows]`` for a column of every source row; a column of kept rows as it is."""
+    if rows is None or len(column) == len(rows):
+        return column
+    if rows.size and len(column) <= int(rows.max()):
+        raise ShapeError(
+            f"the column has {len(column)} values but unit_filter kept row {int(rows.max())}",
+            path=path,
+            session=session,
+            hint="Give one value per ROI of the suite2p folder, or one per kept cell.",
+        )
+    return column[rows]

@@ -14,6 +14,7 @@ from openretina_data.plan import plan
 from openretina_data.recipe import (
     Epoch,
     FrameTimes,
+    InfoSource,
     Recipe,
     ResponseSource,
     SessionSpec,
@@ -58,6 +59,20 @@ def test_suite2p_unit_filter_keeps_only_the_rois_classified_as_cells(tmp_path: P
     expected = np.stack([np.interp(centres, samples, arrays["F"][i]) for i in cells])
     with h5py.File(tmp_path / "out" / "a.hdf5") as f:
         np.testing.assert_allclose(f["responses_movie"][()], expected, rtol=1e-5)
+
+
+def test_per_roi_session_info_follows_the_kept_cells(tmp_path: Path) -> None:
+    recipe, arrays = _suite2p_recipe(tmp_path, ["cell"])
+    cells = np.flatnonzero(arrays["iscell"][:, 0] == 1)
+    np.save(tmp_path / "depth.npy", np.arange(arrays["F"].shape[0]) * 10.0)  # one per ROI
+    np.save(tmp_path / "short.npy", np.zeros(int(cells.max())))  # misses the last kept ROI
+    session = recipe.sessions[0]
+    session.session_info = [InfoSource(name="depth_um", path="depth.npy")]
+    run(recipe)
+    with h5py.File(tmp_path / "out" / "a.hdf5") as f:
+        np.testing.assert_array_equal(f["session_info/depth_um"][()], cells * 10.0)
+    session.session_info = [InfoSource(name="depth_um", path="short.npy")]
+    assert any("kept row" in p.message for p in plan(recipe, overwrite=True).errors)
 
 
 def test_unit_filter_on_traces_without_cell_labels_is_a_plan_error(tmp_path: Path) -> None:
