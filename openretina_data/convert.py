@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -30,6 +30,7 @@ from typing import Any
 
 from openretina_data.convert_append import (
     check_append,
+    dataset_exists,
     remove_dead_staging,
     staging_folder,
     writer_when_free,
@@ -41,7 +42,7 @@ from openretina_data.convert_sessions import (
     write_sessions,
 )
 from openretina_data.convert_stimuli import stimulus_sources, write_movie
-from openretina_data.errors import CancelledError, RecipeError
+from openretina_data.errors import CancelledError, OutputError, RecipeError
 from openretina_data.layout._fs import remove_tree
 from openretina_data.layout.card import read_card
 from openretina_data.layout.names import session_file_name
@@ -97,6 +98,8 @@ def convert(
     append
         Add sessions to an existing dataset without rewriting it; refused when the
         stimuli or the normalisation would change. Sessions already present are skipped.
+        Where there is no dataset yet, it is created (stimuli, card and these sessions):
+        every job of an array may append, the first to take the lock creates it.
     overwrite
         Replace an existing dataset once the new one is complete.
     cancel
@@ -125,12 +128,13 @@ def convert(
             raise RecipeError(
                 f"no session named {session!r}", session=session, hint="See `openretina-data plan`."
             )
-    existing = read_card(checked.output) if append else None
-    if append:
+    existing = None
+    if append and dataset_exists(checked.output):  # else the first job to get the lock creates it
+        existing = read_card(checked.output)
         check_append(recipe, checked, existing)
         sessions = [s for s in sessions if existing is None or s.name not in existing.sessions]
     text, digest = recipe_text_and_hash(recipe)
-    total = _total_frames(checked, sessions, append)
+    total = _total_frames(checked, sessions, existing is not None)
     movie_frames = {s.name: s.shape[1] + recipe.lag_frames for s in checked.stimuli if s.shape}
     make_writer = partial(
         DatasetWriter,
@@ -153,7 +157,7 @@ def convert(
         slab_frames=RESPONSE_SLAB_FRAMES,  # read per call: tests and benchmarks set it
     )
     if append:
-        yield from _append_sessions(recipe, checked.output, make_writer, run_sessions, total)
+        yield from _append_sessions(recipe, checked, make_writer, run_sessions, check, total)
     else:
         yield from _write_dataset(recipe, checked, make_writer, run_sessions, check, total)
     yield Progress("done", total, total, f"wrote {checked.output}")
@@ -168,22 +172,12 @@ def _write_dataset(
     total: int,
 ) -> Iterator[Progress]:
     """A new dataset (or one replacing the target): stimuli, then sessions, under the lock."""
-    done = 0
     with make_writer() as writer:
-        _describe(recipe, writer)
         hashing = ThreadPoolExecutor(max_workers=1)  # hashlib releases the GIL: overlaps I/O
         stop_hashing = threading.Event()
         stimulus_hashes = hashing.submit(stimulus_sources, recipe, stop_hashing)
-        for stim in checked.stimuli:
-            if not stim.shared or stim.shape is None:
-                continue
-            spec = recipe.stimulus(stim.name)
-            for frames in write_movie(recipe, spec, writer.create_stimulus, check):
-                done += frames
-                yield Progress(
-                    f"stimulus {stim.name}", done, total, f"wrote {frames} frames of {stim.name}"
-                )
         try:
+            done = yield from _write_shared(recipe, checked, writer, check, total)
             placed = run_sessions(partial(place_in_writer, writer), partial(adopt_into, writer))
             yield from _progress(placed, done, total)
             writer.card.extra["stimulus_sources"] = stimulus_hashes.result()
@@ -192,32 +186,79 @@ def _write_dataset(
             hashing.shutdown(wait=True, cancel_futures=True)
 
 
+def _write_shared(
+    recipe: Recipe,
+    checked: ConversionPlan,
+    writer: DatasetWriter,
+    check: Callable[[], None],
+    total: int,
+) -> Generator[Progress, None, int]:
+    """The card's description and the shared stimulus movies of a new dataset; frames written."""
+    _describe(recipe, writer)
+    done = 0
+    for stim in checked.stimuli:
+        if not stim.shared or stim.shape is None:
+            continue
+        spec = recipe.stimulus(stim.name)
+        for frames in write_movie(recipe, spec, writer.create_stimulus, check):
+            done += frames
+            yield Progress(
+                f"stimulus {stim.name}", done, total, f"wrote {frames} frames of {stim.name}"
+            )
+    return done
+
+
 def _append_sessions(
     recipe: Recipe,
-    target: Path,
-    make_writer: Callable[[], DatasetWriter],
+    checked: ConversionPlan,
+    make_writer: Callable[..., DatasetWriter],
     run_sessions: SessionRunner,
+    check: Callable[[], None],
     total: int,
 ) -> Iterator[Progress]:
     """Sessions converted into a staging folder, then adopted under the dataset's lock.
 
     Several jobs appending to one dataset convert in parallel and queue only for the
-    short adoption (see :mod:`openretina_data.convert_append`).
+    short adoption (see :mod:`openretina_data.convert_append`). When there is no dataset
+    yet (every job of a SLURM array started on a fresh output), the first job to take
+    the lock creates it with the shared stimuli and the card; the others find it there
+    and append (the same recipe gives the same stimuli and normalisation).
     """
+    target = checked.output
     remove_dead_staging(target)
     staging = staging_folder(target)
     outcomes: list[SessionOutcome] = []
     try:
         staged = run_sessions(lambda name: staging / session_file_name(name), outcomes.append)
         yield from _progress(staged, 0, total)
+        if not dataset_exists(target):
+            try:
+                with writer_when_free(partial(make_writer, append=False)) as writer:
+                    yield from _write_shared(recipe, checked, writer, check, total)
+                    _adopt_staged(writer, staging, outcomes)
+                    writer.card.extra["stimulus_sources"] = stimulus_sources(
+                        recipe, threading.Event()
+                    )
+                return
+            except OutputError:
+                if not dataset_exists(target):
+                    raise
+                # another job created it while this one waited: append as planned
         with writer_when_free(make_writer) as writer:
+            check_append(recipe, checked, read_card(target))
             _describe(recipe, writer)
-            for outcome in outcomes:
-                placed = place_in_writer(writer, outcome.name)
-                os.replace(staging / session_file_name(outcome.name), placed)
-                adopt_into(writer, outcome)
+            _adopt_staged(writer, staging, outcomes)
     finally:
         remove_tree(staging)
+
+
+def _adopt_staged(writer: DatasetWriter, staging: Path, outcomes: list[SessionOutcome]) -> None:
+    for outcome in outcomes:
+        if outcome.name in writer.card.sessions:
+            continue  # another job appended it meanwhile
+        placed = place_in_writer(writer, outcome.name)
+        os.replace(staging / session_file_name(outcome.name), placed)
+        adopt_into(writer, outcome)
 
 
 def _describe(recipe: Recipe, writer: DatasetWriter) -> None:
@@ -228,8 +269,8 @@ def _describe(recipe: Recipe, writer: DatasetWriter) -> None:
     _set_normalisation(recipe, writer)
 
 
-def _total_frames(checked: ConversionPlan, sessions: list[SessionSpec], append: bool) -> int:
-    total = 0 if append else sum(s.shape[1] for s in checked.stimuli if s.shared and s.shape)
+def _total_frames(checked: ConversionPlan, sessions: list[SessionSpec], appending: bool) -> int:
+    total = 0 if appending else sum(s.shape[1] for s in checked.stimuli if s.shared and s.shape)
     names = {s.name for s in sessions}
     for session in checked.sessions:
         if session.name in names:

@@ -87,6 +87,11 @@ def writer_when_free(
     writer.__exit__(None, None, None)
 
 
+def dataset_exists(target: Path) -> bool:
+    """Whether ``target`` holds anything (an append adds to it; else the first job creates it)."""
+    return target.is_dir() and any(target.iterdir())
+
+
 def check_append(recipe: Recipe, checked: ConversionPlan, existing: DatasetCard | None) -> None:
     """Refuse an append that would change the stimuli, the test split or the normalisation."""
     if existing is None:

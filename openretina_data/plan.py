@@ -134,13 +134,6 @@ def _check_output(
                 "Pass --overwrite to replace it, or --append to add sessions to it.",
                 path=output,
             )
-    elif append:
-        found.add(
-            "error",
-            "there is no dataset to append to",
-            "Convert without --append first.",
-            path=output,
-        )
 
 
 def _check_names(recipe: Recipe, found: Collector) -> None:

@@ -21,6 +21,11 @@ examples:
   openretina-data convert recipe.yaml --dry-run                       # same as `plan`
   openretina-data convert --preset maheswaranathan_2023 neural_code_data/ out/
 
+On a cluster, every job of an array may run `convert RECIPE --session NAME --append`,
+also on a fresh output: the first job to take the dataset's lock creates the dataset
+(shared stimuli and card), the others wait for the lock and add their sessions. Jobs
+convert in parallel and queue only to add their finished files.
+
 The dataset is written into a temporary folder beside the target and renamed into
 place when complete: Ctrl-C, an error or a killed process leaves the target as it was.
 
@@ -66,7 +71,11 @@ def register(subparsers: Any) -> None:
         metavar="N",
         help="sessions converted in parallel (default 1)",
     )
-    parser.add_argument("--append", action="store_true", help="add sessions to an existing dataset")
+    parser.add_argument(
+        "--append",
+        action="store_true",
+        help="add sessions to the dataset (created by the first job when it does not exist yet)",
+    )
     parser.add_argument(
         "--overwrite", action="store_true", help="replace an existing dataset when done"
     )

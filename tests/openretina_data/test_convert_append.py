@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -9,14 +10,17 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from openretina_data import convert_append
 from openretina_data.convert import run
 from openretina_data.errors import OutputError
+from openretina_data.h5_dataset_reader import load_responses, load_stimuli
 from openretina_data.layout import check
 from openretina_data.layout._fs import lock_path
 from openretina_data.layout.card import read_card
+from openretina_data.recipe import load_recipe
 from openretina_data.testing.recipes import binned_recording
 
 
@@ -92,6 +96,44 @@ def test_staging_of_a_killed_job_is_removed_and_a_live_ones_kept(tmp_path: Path)
         folder.mkdir()
     convert_append.remove_dead_staging(out)
     assert not killed.exists() and live.exists() and other_host.exists()
+
+
+def _append_jobs(recipe_path: Path, names: list[str]) -> list[subprocess.Popen[str]]:
+    command = [sys.executable, "-m", "openretina_data.cli", "convert", str(recipe_path)]
+    return [
+        subprocess.Popen(
+            [*command, "--session", name, "--append", "--quiet"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in names
+    ]
+
+
+def test_append_jobs_on_a_fresh_output_create_one_dataset(tmp_path: Path) -> None:
+    """A SLURM array started on an empty output: the first job creates, the others append."""
+    binned_recording(tmp_path, n_sessions=3, train_frames=3000, n_neurons=50)
+    out = tmp_path / "dataset"
+    assert not out.exists()
+    jobs = _append_jobs(tmp_path / "recipe.yaml", ["s0", "s1", "s2"])
+    results = [job.communicate(timeout=300) for job in jobs]
+    assert [job.returncode for job in jobs] == [0, 0, 0], results
+    card = read_card(out)
+    assert card is not None and sorted(card.sessions) == ["s0", "s1", "s2"]
+    assert check(out).ok and not _staging(out) and not lock_path(out).exists()
+    stimuli = load_stimuli(out, card.test_stimuli, [1, 8, 6], card.norm_mean, card.norm_std)
+    responses = load_responses(out, card.test_stimuli)
+    assert sorted(stimuli) == sorted(responses) == ["s0", "s1", "s2"]
+    reference = tmp_path / "reference"
+    run(dataclasses.replace(load_recipe(tmp_path / "recipe.yaml"), output=str(reference)))
+    expected = read_card(reference)
+    assert expected is not None
+    assert (card.norm_mean, card.norm_std) == (expected.norm_mean, expected.norm_std)
+    for name in ("s0", "s1", "s2"):
+        assert np.array_equal(
+            responses[name].train, load_responses(reference, expected.test_stimuli)[name].train
+        )
 
 
 def test_two_append_jobs_at_once_both_land(tmp_path: Path) -> None:

@@ -87,9 +87,10 @@ def test_existing_output_needs_overwrite_or_append(tmp_path: Path) -> None:
     assert plan(recipe, overwrite=True).ok
 
 
-def test_append_needs_an_existing_dataset(tmp_path: Path) -> None:
+def test_append_to_a_missing_dataset_is_planned_as_its_creation(tmp_path: Path) -> None:
     recipe = binned_recording(tmp_path)
-    assert any("no dataset to append" in p.message for p in plan(recipe, append=True).errors)
+    assert not (tmp_path / "dataset").exists()
+    assert plan(recipe, append=True).ok  # the first job of an array creates it
 
 
 def test_plain_mistakes_in_settings(tmp_path: Path) -> None:
