@@ -13,16 +13,12 @@ change what the dataset already holds (:func:`check_append`).
 from __future__ import annotations
 
 import os
-import random
-import re
-import socket
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from openretina_data.errors import LayoutError, OutputError
-from openretina_data.layout._fs import lock_path, pid_alive, remove_tree
+from openretina_data.errors import LayoutError
+from openretina_data.layout._fs import pid_alive, remove_tree, this_host
 from openretina_data.layout.card import DatasetCard
 from openretina_data.layout.writer import DatasetWriter
 from openretina_data.plan import ConversionPlan
@@ -33,7 +29,7 @@ LOCK_WAIT_S = 600.0
 
 
 def _host() -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "_", socket.gethostname()) or "host"
+    return this_host()
 
 
 def staging_folder(target: Path) -> Path:
@@ -55,30 +51,16 @@ def remove_dead_staging(target: Path) -> None:
             remove_tree(entry)
 
 
-def _open_when_free(make_writer: Callable[[], DatasetWriter], wait_s: float) -> DatasetWriter:
-    deadline = time.monotonic() + wait_s
-    delay = 0.05
-    while True:
-        writer = make_writer()
-        try:
-            writer.open()
-            return writer
-        except OutputError:
-            if not lock_path(writer.target).exists() or time.monotonic() >= deadline:
-                raise  # not the lock, or waited long enough: the error says who holds it
-        time.sleep(delay * (1 + random.random()))
-        delay = min(2 * delay, 1.0)
-
-
 @contextmanager
 def writer_when_free(
-    make_writer: Callable[[], DatasetWriter], *, wait_s: float | None = None
+    make_writer: Callable[..., DatasetWriter], *, wait_s: float | None = None
 ) -> Iterator[DatasetWriter]:
     """``with make_writer() as writer``, but waiting while another writer holds the lock.
 
     Commits when the block ends, aborts on an error, as the writer's own ``with`` does.
     """
-    writer = _open_when_free(make_writer, LOCK_WAIT_S if wait_s is None else wait_s)
+    writer = make_writer(lock_wait_s=LOCK_WAIT_S if wait_s is None else wait_s)
+    writer.open()
     try:
         yield writer
     except BaseException as error:

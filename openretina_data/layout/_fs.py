@@ -7,8 +7,13 @@ import ctypes
 import errno
 import functools
 import os
+import random
+import re
 import shutil
+import socket
 import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from openretina_data.errors import OutputError
@@ -35,28 +40,98 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+def this_host() -> str:
+    """This machine's name, reduced to letters, digits and ``_`` (safe in file names)."""
+    return re.sub(r"[^A-Za-z0-9]+", "_", socket.gethostname()) or "host"
+
+
+#: A lock written on another host is stale only after this long (seconds): its PID
+#: cannot be checked from here, and a conversion job rarely holds the lock for a day.
+FOREIGN_LOCK_STALE_S = 24 * 3600.0
+#: A lock file without a readable owner (being written, or damaged) is stale after this.
+UNREADABLE_LOCK_STALE_S = 60.0
+
+
+@dataclass(frozen=True)
+class LockOwner:
+    """Who holds a lock: ``host pid start`` as the lock file's one line says."""
+
+    host: str
+    pid: int
+    started: float  # seconds since the epoch
+
+    def describe(self) -> str:
+        return f"process {self.pid} on {self.host}"
+
+    def is_stale(self, now: float) -> bool:
+        """Dead on this host, or held on another host for longer than a day."""
+        if self.host == this_host():
+            return not pid_alive(self.pid)
+        return now - self.started > FOREIGN_LOCK_STALE_S
+
+
+def read_owner(path: Path) -> LockOwner | None:
+    """The owner written in lock file ``path``; None when unreadable or malformed.
+
+    A bare PID (what older versions wrote) counts as this host's, its age the file's.
+    """
+    try:
+        fields = path.read_text().split()
+        if len(fields) == 1:
+            return LockOwner(this_host(), int(fields[0]), path.stat().st_mtime)
+        host, pid, started = fields
+        return LockOwner(host, int(pid), float(started))
+    except (OSError, ValueError):
+        return None
+
+
 class TargetLock:
-    """A lock file beside the target holding the owner's PID; refuses a second writer."""
+    """A lock file beside the target naming its owner (``host pid start``).
+
+    Safe on a file system shared by several hosts (a cluster's): the file is created
+    with ``O_EXCL``. A lock is broken only when it is stale: its owner ran on this
+    host and is gone, or ran on another host more than :data:`FOREIGN_LOCK_STALE_S`
+    ago (another host's PID cannot be checked), or the file has held no readable
+    owner for :data:`UNREADABLE_LOCK_STALE_S`.
+    """
 
     def __init__(self, target: Path) -> None:
         self.path = lock_path(target)
         self.target = target
         self.held = False
 
-    def acquire(self) -> None:
-        for _ in range(2):
+    def acquire(self, wait_s: float = 0.0) -> None:
+        """Take the lock, waiting up to ``wait_s`` seconds while a live writer holds it.
+
+        Raises
+        ------
+        OutputError
+            Another writer still holds it after the wait, or the lock cannot be created.
+        """
+        deadline = time.monotonic() + wait_s
+        delay = 0.05
+        while not self._try():
+            if time.monotonic() >= deadline:
+                owner = read_owner(self.path)
+                who = owner.describe() if owner else "another process"
+                raise OutputError(
+                    f"another writer ({who}) is writing this dataset",
+                    path=os.fspath(self.target),
+                    hint=f"Wait for it to finish, or delete {self.path.name} if {who} is not yours.",
+                )
+            time.sleep(min(delay * (1 + random.random()), max(deadline - time.monotonic(), 0)))
+            delay = min(2 * delay, 1.0)
+
+    def _try(self) -> bool:
+        """One attempt: True when taken; a stale lock is removed and retried at once."""
+        for _ in range(3):
             try:
                 fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
             except FileExistsError:
-                owner = self._owner()
-                if owner is not None and pid_alive(owner):
-                    raise OutputError(
-                        f"another writer (process {owner}) is writing this dataset",
-                        path=os.fspath(self.target),
-                        hint=f"Wait for it to finish, or delete {self.path.name} if process {owner} is not yours.",
-                    ) from None
-                with contextlib.suppress(FileNotFoundError):
-                    self.path.unlink()  # stale: its owner is gone
+                seen = self._stale_text()
+                if seen is None:
+                    return False
+                self._break(seen)
                 continue
             except OSError as error:
                 raise OutputError(
@@ -65,20 +140,44 @@ class TargetLock:
                     hint="Check that the parent folder exists and is writable.",
                 ) from None
             with os.fdopen(fd, "w") as handle:
-                handle.write(f"{os.getpid()}\n")
+                handle.write(f"{this_host()} {os.getpid()} {time.time():.3f}\n")
             self.held = True
-            return
-        raise OutputError(
-            "could not take the lock on the output",
-            path=os.fspath(self.target),
-            hint="Another writer keeps racing for it; try again.",
-        )
+            return True
+        return False
 
-    def _owner(self) -> int | None:
+    def _stale_text(self) -> str | None:
+        """The lock file's text when it is stale (``""`` if it is gone), else None."""
         try:
-            return int(self.path.read_text().strip() or "0")
-        except (OSError, ValueError):
+            text = self.path.read_text()
+            age = time.time() - self.path.stat().st_mtime
+        except FileNotFoundError:
+            return ""
+        except OSError:
             return None
+        owner = read_owner(self.path)
+        if owner is None:
+            return text if age > UNREADABLE_LOCK_STALE_S else None
+        return text if owner.is_stale(time.time()) else None
+
+    def _break(self, stale_text: str) -> None:
+        """Remove the stale lock, unless another writer replaced it meanwhile.
+
+        It is first renamed to a name of this process's own, so two writers breaking
+        the same stale lock cannot remove a fresh one that a third just took; a fresh
+        one renamed by mistake is linked back (``link`` never replaces a newer lock).
+        """
+        taken = self.path.with_name(f"{self.path.name}.broken-{this_host()}-{os.getpid()}")
+        try:
+            os.rename(self.path, taken)
+        except FileNotFoundError:
+            return
+        try:
+            if taken.read_text() != stale_text:
+                with contextlib.suppress(FileExistsError):
+                    os.link(taken, self.path)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                taken.unlink()
 
     def release(self) -> None:
         if self.held:

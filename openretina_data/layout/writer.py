@@ -78,6 +78,8 @@ class DatasetWriter:
         Add sessions / new stimuli to an existing dataset without rewriting its files.
     allow_nonfinite
         Accept NaN/Inf values (recorded in the card) instead of raising.
+    lock_wait_s
+        Seconds ``open()`` waits while another writer holds the dataset's lock (default: none).
 
     Examples
     --------
@@ -101,6 +103,7 @@ class DatasetWriter:
         overwrite: bool = False,
         append: bool = False,
         allow_nonfinite: bool = False,
+        lock_wait_s: float = 0.0,
     ) -> None:
         if overwrite and append:
             raise OutputError(
@@ -117,6 +120,7 @@ class DatasetWriter:
         self.overwrite = overwrite
         self.append = append
         self.allow_nonfinite = allow_nonfinite
+        self.lock_wait_s = lock_wait_s  # how long open() waits while another writer holds the lock
         if recipe_text is not None and recipe_sha256 is None:
             recipe_sha256 = hashlib.sha256(recipe_text.encode("utf-8")).hexdigest()
         self.card = DatasetCard(
@@ -165,7 +169,7 @@ class DatasetWriter:
         if self._state != "new":
             raise OutputError("the writer was already opened", path=os.fspath(self.target))
         self._made_parents = _fs.make_parents(self.target.parent)
-        self._lock.acquire()
+        self._lock.acquire(self.lock_wait_s)
         try:
             _fs.clean_stale(self.target)
             self._check_target()

@@ -17,7 +17,7 @@ from openretina_data import convert_append
 from openretina_data.convert import run
 from openretina_data.errors import OutputError
 from openretina_data.h5_dataset_reader import load_responses, load_stimuli
-from openretina_data.layout import check
+from openretina_data.layout import _fs, check
 from openretina_data.layout._fs import lock_path
 from openretina_data.layout.card import read_card
 from openretina_data.recipe import load_recipe
@@ -42,7 +42,7 @@ def test_an_append_converts_while_another_writer_holds_the_lock(
         waiting.set()
         sleep(seconds)
 
-    monkeypatch.setattr(convert_append.time, "sleep", note_wait)
+    monkeypatch.setattr(_fs.time, "sleep", note_wait)
     failures: list[BaseException] = []
 
     def append() -> None:
