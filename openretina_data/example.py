@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from openretina_data.errors import OutputError
 from openretina_data.recipe import (
     Epoch,
     FrameTimes,
@@ -47,7 +48,20 @@ FIRST_FRAME_S = 1.0
 def create_example(folder: str | os.PathLike[str], *, seed: int = 0) -> Path:
     """Write the example recording into ``folder`` and return the recipe's path."""
     root = Path(folder)
-    (root / "stimuli").mkdir(parents=True, exist_ok=True)
+    if root.exists() and not root.is_dir():
+        raise OutputError(
+            "the example's folder is a file",
+            path=os.fspath(root),
+            hint="Name a new folder for the example, e.g. `create-example demo`.",
+        )
+    try:
+        (root / "stimuli").mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputError(
+            f"cannot create the example's folder ({error.strerror})",
+            path=os.fspath(root),
+            hint="Name a folder you may write to, e.g. `create-example demo`.",
+        ) from None
     rng = np.random.default_rng(seed)
     natural = _smooth_movie(rng, TRAIN_FRAMES)
     test_clip = _smooth_movie(rng, TEST_FRAMES).astype(np.float32)

@@ -236,12 +236,20 @@ def _movie_shape(path: Path, spec: StimulusSpec) -> tuple[int, int, int, int]:
 
 
 def _check_frame_sizes(stimuli: list[StimulusPlan], found: Collector) -> None:
-    sizes = {(s.shape[0], s.shape[2], s.shape[3]) for s in stimuli if s.shape is not None}
+    """One frame size for all stimuli; else name each stimulus, its file and its size."""
+    sized = [s for s in stimuli if s.shape is not None]
+    sizes = {(s.shape[0], s.shape[2], s.shape[3]) for s in sized if s.shape is not None}
     if len(sizes) > 1:
+        listing = ", ".join(
+            f"{s.name!r} ({s.source}): {s.shape[0]}x{s.shape[2]}x{s.shape[3]}"
+            for s in sized
+            if s.shape is not None
+        )
         found.add(
             "error",
-            f"stimuli differ in (channels, height, width): {sorted(sizes)}",
-            "Resize or crop every stimulus to one frame size, or check the axes letters.",
+            f"stimuli differ in frame size (channels x height x width): {listing}",
+            "Check each stimulus's `axes` letters (e.g. thw vs twh, cthw); "
+            "else resize or crop every stimulus to one frame size.",
         )
 
 

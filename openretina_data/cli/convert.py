@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from openretina_data.cli._arguments import positive_int
 from openretina_data.cli._progress import ProgressPrinter
 from openretina_data.convert import convert
 from openretina_data.plan import plan
@@ -60,13 +61,18 @@ def register(subparsers: Any) -> None:
         metavar="RECIPE | ARCHIVE_DIR OUT",
         help="the recipe file; with --preset, the archive folder and the output folder",
     )
+    from openretina_data.datasets import PRESETS
+
     parser.add_argument(
-        "--preset", metavar="NAME", help="a published-dataset preset instead of a recipe"
+        "--preset",
+        metavar="NAME",
+        choices=list(PRESETS),  # a wrong name is a usage error (exit 2) listing the presets
+        help="a published-dataset preset instead of a recipe (listed below)",
     )
     parser.add_argument("--session", metavar="NAME", help="convert only this session")
     parser.add_argument(
         "--jobs",
-        type=int,
+        type=positive_int,
         default=1,
         metavar="N",
         help="sessions converted in parallel (default 1)",
@@ -88,9 +94,6 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.jobs < 1:
-        print("error: --jobs must be at least 1", file=sys.stderr)
-        return 2
     if args.preset is not None:
         return _run_preset(args)
     if len(args.paths) != 1:

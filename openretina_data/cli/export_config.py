@@ -98,7 +98,11 @@ def data_io_config(folder: Path) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     folder: Path = args.directory
     if not folder.is_dir():
-        raise SourceNotFoundError("the dataset folder does not exist", path=folder)
+        raise SourceNotFoundError(
+            "the dataset folder does not exist",
+            path=folder,
+            hint="Pass the dataset folder, the one holding stimuli/ and the .hdf5 files.",
+        )
     header = f"# openretina data_io config for {folder.resolve()}, written by openretina-data\n"
     text = header + yaml.safe_dump(data_io_config(folder), sort_keys=False)
     if args.output is not None:

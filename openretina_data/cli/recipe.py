@@ -37,7 +37,11 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     folder: Path = args.directory
     if not folder.is_dir():
-        raise SourceNotFoundError("the dataset folder does not exist", path=folder)
+        raise SourceNotFoundError(
+            "the dataset folder does not exist",
+            path=folder,
+            hint="Pass the dataset folder, the one holding stimuli/ and the .hdf5 files.",
+        )
     card = read_card(folder)
     if card is None or not card.recipe_text:
         raise LayoutError(

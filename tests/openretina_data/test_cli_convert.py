@@ -112,11 +112,53 @@ def test_convert_one_session_then_append(example: Path) -> None:
 def test_convert_usage_errors(example: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["convert", str(example), str(example)]) == 2
     assert main(["convert", "--preset", "maheswaranathan_2023", str(example)]) == 2
-    assert main(["convert", str(example), "--jobs", "0"]) == 2
-    assert (
-        main(["convert", "--preset", "nope", str(example.parent), str(example.parent / "o")]) == 1
-    )
-    assert "Known presets" in capsys.readouterr().err
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stopped:
+        main(["convert", str(example), "--jobs", "0"])
+    assert stopped.value.code == 2
+    assert "argument --jobs: 0 is too small" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stopped:
+        main(["convert", "--preset", "nope", str(example.parent), str(example.parent / "o")])
+    assert stopped.value.code == 2
+    assert "'nope'" in (err := capsys.readouterr().err) and "maheswaranathan_2023" in err
+
+
+def test_create_example_into_a_file_or_an_unwritable_place(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a_file = tmp_path / "README.md"
+    a_file.write_text("notes")
+    assert main(["create-example", str(a_file)]) == 1
+    assert "the example's folder is a file" in capsys.readouterr().err
+    assert main(["create-example", str(a_file / "demo")]) == 1
+    err = capsys.readouterr().err
+    assert "cannot create the example's folder" in err and "hint:" in err
+    assert a_file.read_text() == "notes"
+
+
+@pytest.mark.parametrize("command", ["recipe", "export-config"])
+def test_a_missing_dataset_folder_gets_a_hint_about_dataset_folders(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([command, str(tmp_path / "nowhere")]) == 2
+    err = capsys.readouterr().err
+    assert "does not exist" in err and "the one holding stimuli/" in err
+    assert "recipe's folder" not in err
+
+
+def test_plan_names_the_stimuli_whose_frame_sizes_differ(
+    example: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    recipe = yaml.safe_load(example.read_text())
+    assert recipe["stimuli"][1]["axes"] == "twh"
+    recipe["stimuli"][1]["axes"] = "thw"  # the test clip read with height and width swapped
+    example.write_text(yaml.safe_dump(recipe))
+    assert main(["plan", str(example)]) == 1
+    printed = capsys.readouterr()
+    err = printed.out + printed.err
+    names = [s["name"] for s in recipe["stimuli"]]
+    assert "frame size" in err and all(repr(name) in err for name in names), err
+    assert "test_clip.npy" in err and "`axes`" in err
 
 
 def test_recipe_of_a_dataset_without_one(

@@ -76,7 +76,8 @@ def test_axes_that_do_not_fit_the_responses(tmp_path: Path) -> None:
 def test_stimuli_of_different_frame_sizes(tmp_path: Path) -> None:
     recipe = binned_recording(tmp_path)
     np.save(tmp_path / "stimuli" / "test.npy", np.zeros((30, 8, 7), np.float32))
-    assert any("(channels, height, width)" in p.message for p in plan(recipe).errors)
+    messages = [p.message for p in plan(recipe).errors]
+    assert any("frame size" in m and "8x7" in m and "test.npy" in m for m in messages), messages
 
 
 def test_existing_output_needs_overwrite_or_append(tmp_path: Path) -> None:
