@@ -15,6 +15,7 @@ import csv
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -41,6 +42,9 @@ from openretina_data.timing import (
     frame_times_from_timestamps,
     resample_traces,
 )
+
+#: Frame edges this close (in samples) to a trace sample are put on it.
+EDGE_TOLERANCE_SAMPLES = 1e-6
 
 
 def frames_needed(source: ResponseSource, stimulus_frames: dict[str, int]) -> int:
@@ -184,18 +188,22 @@ class TraceReader(ResponseReader):
         last = min(int(math.ceil(edges[-1] * self.rate)) + 2, self.n_samples)
         first = min(first, max(last - 2, 0))  # interpolation needs two samples
         block = self._samples(first, last)
-        # Sample j is at j / rate exactly, and an edge within 1e-6 samples of a sample is
-        # put on it, so floating-point noise cannot move a sample into the next frame.
-        times = np.arange(first, last) / self.rate
-        ticks = edges * self.rate
-        on_sample = np.abs(ticks - np.rint(ticks)) < 1e-6
-        edges = np.where(on_sample, np.rint(ticks) / self.rate, edges)
+        # Samples keep their times in the whole recording, and an edge within 1e-6 samples
+        # of a sample is put on it: floating-point noise cannot move a sample across frames.
+        resample = partial(
+            resample_traces,
+            block,
+            edges,
+            sampling_rate_hz=self.rate,
+            first_sample=first,
+            edge_tolerance_samples=EDGE_TOLERANCE_SAMPLES,
+        )
         method: Literal["linear", "mean"] = "mean" if self.method == "area" else "linear"
-        resampled = resample_traces(block, edges, timestamps_s=times, method=method)
+        resampled = resample(method=method)
         values = resampled.values
         outside = resampled.frames_without_samples
         if outside.size and method == "mean":  # slower sampling than frames: interpolate those
-            linear = resample_traces(block, edges, timestamps_s=times)
+            linear = resample(method="linear")
             values[:, outside] = linear.values[:, outside]
             outside = linear.frames_without_samples
         if outside.size:  # a last frame centre within one sample past the trace's end

@@ -58,8 +58,14 @@ def sample_times(
     sampling_rate_hz: float | None = None,
     timestamps_s: ArrayLike | None = None,
     start_s: float = 0.0,
+    first_sample: int = 0,
 ) -> NDArray[np.float64]:
-    """(samples,) float64 seconds: the time of each sample from a rate or timestamps (one of them)."""
+    """(samples,) float64 seconds: the time of each sample from a rate or timestamps (one of them).
+
+    With a rate, sample ``j`` of the given ones is sample ``first_sample + j`` of the
+    recording, at ``start_s + (first_sample + j) / rate`` (a slab of a longer trace gets
+    exactly the times it has in the whole).
+    """
     if (sampling_rate_hz is None) == (timestamps_s is None):
         raise TimingError(
             "give exactly one of sampling_rate_hz and timestamps_s for the trace samples",
@@ -72,7 +78,9 @@ def sample_times(
                 f"sampling rate must be a positive number of Hz, got {sampling_rate_hz!r}",
                 hint="State the trace sampling rate in Hz (imaging: the volume/frame rate).",
             )
-        return start_s + np.arange(n_samples, dtype=np.float64) / float(sampling_rate_hz)
+        return start_s + (first_sample + np.arange(n_samples, dtype=np.float64)) / float(
+            sampling_rate_hz
+        )
     times = np.asarray(timestamps_s, dtype=np.float64).ravel() + start_s
     if times.size != n_samples:
         raise ShapeError(
@@ -97,6 +105,8 @@ def resample_traces(
     sampling_rate_hz: float | None = None,
     timestamps_s: ArrayLike | None = None,
     start_s: float = 0.0,
+    first_sample: int = 0,
+    edge_tolerance_samples: float = 0.0,
     method: Literal["linear", "mean"] = "linear",
     dtype: DTypeLike = np.float32,
 ) -> ResampledTraces:
@@ -114,6 +124,13 @@ def resample_traces(
         Time of each sample.
     start_s : float, seconds
         Added to the sample times (time of sample 0 with a rate).
+    first_sample : int
+        With a rate: the recording's index of ``traces``' first sample, for a slab cut
+        from a longer trace (its samples keep the times they have in the whole).
+    edge_tolerance_samples : float, samples
+        With a rate: a frame edge closer than this to a sample time is put exactly on
+        it, so floating-point noise in the edges (e.g. ``1e-6``) cannot move a sample
+        into the neighbouring frame. 0 leaves the edges as given.
     method : {"linear", "mean"}
         Interpolate at frame centres, or average the samples inside each frame.
     dtype
@@ -131,8 +148,14 @@ def resample_traces(
         )
     edges = as_edges(frames)
     times = sample_times(
-        n_samples, sampling_rate_hz=sampling_rate_hz, timestamps_s=timestamps_s, start_s=start_s
+        n_samples,
+        sampling_rate_hz=sampling_rate_hz,
+        timestamps_s=timestamps_s,
+        start_s=start_s,
+        first_sample=first_sample,
     )
+    if edge_tolerance_samples > 0 and sampling_rate_hz is not None:
+        edges = _snap_to_samples(edges, sampling_rate_hz, start_s, edge_tolerance_samples)
     n_frames = edges.size - 1
     if method == "linear":
         centres = 0.5 * (edges[:-1] + edges[1:])
@@ -207,6 +230,15 @@ def resample_traces(
         warnings=tuple(warnings),
         notes=tuple(notes),
     )
+
+
+def _snap_to_samples(
+    edges: NDArray[np.float64], rate_hz: float, start_s: float, tolerance: float
+) -> NDArray[np.float64]:
+    """``edges`` (seconds) with those within ``tolerance`` samples of a sample time put on it."""
+    ticks = (edges - start_s) * rate_hz
+    nearest = np.rint(ticks)
+    return np.where(np.abs(ticks - nearest) < tolerance, start_s + nearest / rate_hz, edges)
 
 
 __all__ = ["ResampledTraces", "resample_traces", "sample_times"]
