@@ -168,13 +168,18 @@ class SpikeTrains:
 
         Consecutive windows sharing an edge split the spikes exactly as one frame grid does.
         """
+        seconds, units = self._around(start_s, stop_s)
+        exact = (seconds >= start_s) & (seconds < stop_s)
+        return seconds[exact], units[exact]
+
+    def _around(self, start_s: float, stop_s: float) -> tuple[np.ndarray, np.ndarray]:
+        """The window's spikes and maybe a few just outside it (one tick plus rounding)."""
         times, units = self.arrays()
         margin = 1.0 + 1e-9 * max(abs(start_s), abs(stop_s)) * self.ticks_per_second
         lo = _search(times, start_s * self.ticks_per_second - margin)
         hi = _search(times, stop_s * self.ticks_per_second + margin)
         seconds = np.asarray(times[lo:hi], dtype=np.float64) / self.ticks_per_second
-        exact = (seconds >= start_s) & (seconds < stop_s)
-        return seconds[exact], np.asarray(units[lo:hi], dtype=np.int64)[exact]
+        return seconds, np.asarray(units[lo:hi], dtype=np.int64)
 
     def span_s(self) -> tuple[float, float] | None:
         """Times of the first and the last spike (seconds), or ``None`` without spikes."""
@@ -202,7 +207,7 @@ class SpikeTrains:
         -------
         (units, frames) float32
         """
-        times, units = self.window(float(edges[0]), float(edges[-1]))
+        times, units = self._around(float(edges[0]), float(edges[-1]))
         binned = bin_spikes(
             times,
             edges,
@@ -210,6 +215,7 @@ class SpikeTrains:
             unit_ids=units,
             units=self.unit_ids,
             output="hz" if as_rate else "counts",
+            window=True,  # spikes just outside belong to the neighbouring slabs
         )
         return np.asarray(binned.values, dtype=np.float32)
 

@@ -68,6 +68,7 @@ def bin_spikes(
     start_s: float = 0.0,
     output: Literal["counts", "hz"] = "counts",
     dtype: DTypeLike = np.float32,
+    window: bool = False,
 ) -> BinnedSpikes:
     """Count each unit's spikes in every frame interval ``[edges[i], edges[i + 1])``.
 
@@ -95,6 +96,10 @@ def bin_spikes(
         Spike counts per frame, or counts divided by each frame's duration.
     dtype
         dtype of ``values`` (float32 for the native layout).
+    window
+        The frames are one window (slab) of a longer stimulus: spikes outside them
+        belong to other windows and are dropped quietly, and a window without spikes is
+        no error. No notes or warnings are made (check the whole recording once instead).
 
     Raises
     ------
@@ -130,37 +135,42 @@ def bin_spikes(
     n_before = np.bincount(rows[before], minlength=n_units).astype(np.int64)
     n_after = np.bincount(rows[after], minlength=n_units).astype(np.int64)
     total, n_in = int(n_spikes.sum()), int(np.count_nonzero(inside))
-    if total and n_in == 0:
-        raise TimingError(
-            f"none of {count(total)} spikes falls inside the stimulus "
-            f"({seconds(edges[0])} to {seconds(edges[-1])}); the spikes span "
-            f"{seconds(float(seconds_.min()))} to {seconds(float(seconds_.max()))}",
-            hint=_unit_hint(seconds_, edges, time_unit),
-        )
-    if time_unit == "s" and n_after.sum() > total // 2 and seconds_.max() > 100 * abs(edges[-1]):
-        raise TimingError(
-            f"{count(int(n_after.sum()))} of {count(total)} spikes come after the stimulus ends at "
-            f"{seconds(edges[-1])}, the latest at {seconds(float(seconds_.max()))}",
-            hint=_unit_hint(seconds_, edges, time_unit),
-        )
     outside = total - n_in
-    if outside:
-        notes.append(
-            f"{count(outside)} of {count(total)} spikes{percent(outside, total)} fell outside "
-            f"the stimulus ({seconds(edges[0])} to {seconds(edges[-1])}): "
-            f"{count(int(n_before.sum()))} before, {count(int(n_after.sum()))} after"
-        )
-    empty = np.flatnonzero(n_spikes == 0)
-    if empty.size:
-        warnings.append(
-            f"{count(empty.size)} of {count(n_units)} units have no spikes at all: ids {listing(ids[empty])}"
-        )
-    silent = np.flatnonzero((n_spikes > 0) & (n_spikes == n_before + n_after))
-    if silent.size:
-        warnings.append(
-            f"{count(silent.size)} of {count(n_units)} units have no spikes during the stimulus: "
-            f"ids {listing(ids[silent])}"
-        )
+    if not window:  # a window's outside spikes belong to other windows: no checks
+        if total and n_in == 0:
+            raise TimingError(
+                f"none of {count(total)} spikes falls inside the stimulus "
+                f"({seconds(edges[0])} to {seconds(edges[-1])}); the spikes span "
+                f"{seconds(float(seconds_.min()))} to {seconds(float(seconds_.max()))}",
+                hint=_unit_hint(seconds_, edges, time_unit),
+            )
+        if (
+            time_unit == "s"
+            and n_after.sum() > total // 2
+            and seconds_.max() > 100 * abs(edges[-1])
+        ):
+            raise TimingError(
+                f"{count(int(n_after.sum()))} of {count(total)} spikes come after the stimulus ends at "
+                f"{seconds(edges[-1])}, the latest at {seconds(float(seconds_.max()))}",
+                hint=_unit_hint(seconds_, edges, time_unit),
+            )
+        if outside:
+            notes.append(
+                f"{count(outside)} of {count(total)} spikes{percent(outside, total)} fell outside "
+                f"the stimulus ({seconds(edges[0])} to {seconds(edges[-1])}): "
+                f"{count(int(n_before.sum()))} before, {count(int(n_after.sum()))} after"
+            )
+        empty = np.flatnonzero(n_spikes == 0)
+        if empty.size:
+            warnings.append(
+                f"{count(empty.size)} of {count(n_units)} units have no spikes at all: ids {listing(ids[empty])}"
+            )
+        silent = np.flatnonzero((n_spikes > 0) & (n_spikes == n_before + n_after))
+        if silent.size:
+            warnings.append(
+                f"{count(silent.size)} of {count(n_units)} units have no spikes during the stimulus: "
+                f"ids {listing(ids[silent])}"
+            )
 
     if outside:
         rows, frame_index = rows[inside], frame_index[inside]

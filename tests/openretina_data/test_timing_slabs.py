@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from openretina_data.timing import resample_traces
+from openretina_data.errors import TimingError
+from openretina_data.timing import bin_spikes, resample_traces
 
 
 @pytest.mark.parametrize("method", ["linear", "mean"])
@@ -51,3 +52,33 @@ def test_edges_far_from_a_sample_are_not_moved() -> None:
         traces, edges, sampling_rate_hz=rate, method="linear", edge_tolerance_samples=1e-6
     )
     np.testing.assert_array_equal(snapped.values, given.values)
+
+
+def test_a_window_without_spikes_is_empty_not_an_error() -> None:
+    times = np.array([0.05, 0.12, 2.5, 2.7])
+    ids = np.array([0, 1, 0, 1])
+    edges = np.linspace(1.0, 2.0, 11)  # the spikes lie in the windows before and after
+    with pytest.raises(TimingError, match="none of 4 spikes"):
+        bin_spikes(times, edges, time_unit="s", unit_ids=ids)
+    windowed = bin_spikes(times, edges, time_unit="s", unit_ids=ids, window=True)
+    assert windowed.values.shape == (2, 10) and not windowed.values.any()
+    assert windowed.notes == () and windowed.warnings == ()
+
+
+def test_windows_sharing_edges_count_every_spike_once() -> None:
+    rng = np.random.default_rng(5)
+    times = np.sort(rng.uniform(0.0, 10.0, 4000))
+    ids = rng.integers(0, 7, times.size)
+    edges = 0.1 * np.arange(101)  # rounding makes some edges a hair off k / 10
+    times[:50] = edges[rng.integers(0, 100, 50)]  # spikes exactly on edges
+    order = np.argsort(times, kind="stable")
+    times, ids = times[order], ids[order]
+    whole = bin_spikes(times, edges, time_unit="s", unit_ids=ids, units=np.arange(7))
+    slabs = [
+        bin_spikes(
+            times, edges[a : a + 26], time_unit="s", unit_ids=ids, units=np.arange(7), window=True
+        ).values
+        for a in range(0, 100, 25)
+    ]
+    np.testing.assert_array_equal(np.concatenate(slabs, axis=1), whole.values)
+    assert whole.values.sum() == np.count_nonzero(times < edges[-1])
