@@ -3,7 +3,9 @@
 A job converts its sessions into a staging folder of its own beside the dataset,
 ``.<dataset>.stage-<host>-<pid>``, without holding the dataset's writer lock: the
 long part runs in parallel. It takes the lock only to adopt the finished files and
-update the card (:func:`writer_when_free`), waiting while another job holds it. The
+update the card (:func:`writer_when_free`), waiting while another job holds it. When
+the dataset does not exist yet, the first job to get the lock creates it (see
+:func:`openretina_data.convert.convert`) and the others append to it. The
 staging folder goes away when the job ends; the folders of killed jobs on this host
 are removed by the next job (:func:`remove_dead_staging`). The writer's own clean-up
 never touches them (it removes ``.<dataset>.tmp-*`` names only). An append must not

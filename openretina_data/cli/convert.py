@@ -25,7 +25,10 @@ examples:
 On a cluster, every job of an array may run `convert RECIPE --session NAME --append`,
 also on a fresh output: the first job to take the dataset's lock creates the dataset
 (shared stimuli and card), the others wait for the lock and add their sessions. Jobs
-convert in parallel and queue only to add their finished files.
+convert in parallel and queue only to add their finished files. The lock file
+(.<dataset>.lock) names the host and process holding it: a lock of a killed job on
+this host is taken over at once, one from another host only after 24 hours (delete
+it by hand sooner if that job is gone).
 
 The dataset is written into a temporary folder beside the target and renamed into
 place when complete: Ctrl-C, an error or a killed process leaves the target as it was.
