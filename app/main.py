@@ -95,6 +95,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(path)
         return 0
 
+    if args.dataset:
+        from app.dataset_folder import dataset_folder_problem
+
+        missing = dataset_folder_problem(args.dataset)
+        if missing is not None:
+            print(f"error: {missing}", file=sys.stderr)
+            return 1
+
     if args.example and not display_available():
         print("No display found: running the example headlessly instead of opening the wizard.")
         from openretina_data.demo import run_headless
@@ -141,6 +149,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     wizard = ImportWizard(open_settings())
     if args.dataset:
         viewer = wizard.open_viewer(args.dataset)
+        if viewer is None:  # removed between the check above and now
+            return 1
         viewer.show()
         return int(app.exec())
     if args.example:

@@ -66,6 +66,7 @@ def take_screenshots(folder: Path, size: tuple[int, int] = (1180, 700)) -> list[
             wizard.next()
         if wizard.state.written_dir:
             viewer = wizard.open_viewer(wizard.state.written_dir)
+            assert viewer is not None, "the dataset just written must open"
             viewer.resize(*size)
             wait_until(lambda: viewer.report is not None, 60)
             settle()

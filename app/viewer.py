@@ -24,9 +24,10 @@ from app.state import PreviewData
 from app.widgets.preview import LinkedPreview
 from app.widgets.psth import PsthPlot
 from app.workers import BackgroundTask
-from openretina_data.errors import format_error
+from openretina_data.errors import OpenRetinaDataError, format_error
 from openretina_data.layout import (
     STIMULI_DIR,
+    DatasetCard,
     Report,
     check,
     read_card,
@@ -45,9 +46,12 @@ class DatasetViewer(QMainWindow):
         self.setWindowTitle(f"openretina-data viewer — {self.folder.name}")
         self.readers = ReaderCache()
         self.report: Report | None = None
-        self.card = (
-            read_card(self.folder) if (self.folder / "openretina_data.json").exists() else None
-        )
+        self.card: DatasetCard | None = None
+        self.card_problem: str | None = None  # the card exists but cannot be read
+        try:
+            self.card = read_card(self.folder)
+        except (OpenRetinaDataError, OSError) as error:
+            self.card_problem = format_error(error)
         self.frame_rate_hz = (self.card.frame_rate_hz if self.card else None) or 30.0
 
         self.session = QComboBox()
@@ -89,15 +93,26 @@ class DatasetViewer(QMainWindow):
         layout.addWidget(split, 1)
         self.setCentralWidget(central)
         self.resize(1180, 720)
-        self.card_text.setPlainText(
-            self.card.to_json()
-            if self.card
-            else "No dataset card: made by openretina or another tool."
-        )
+        self.card_text.setPlainText(self._card_description())
+        if self.card_problem is not None:
+            self.card_notice = QLabel(
+                "The dataset card (openretina_data.json) is unreadable; the data is shown "
+                "without it. See the Dataset card tab."
+            )
+            self.card_notice.setProperty("role", "problem")
+            self.card_notice.setWordWrap(True)
+            layout.insertWidget(0, self.card_notice)
         self.task = BackgroundTask(lambda: check(self.folder), self)
         self.task.finished.connect(self._checked)
         self.task.failed.connect(lambda e: self.status.setText(format_error(e)))
         self.task.start()
+
+    def _card_description(self) -> str:
+        if self.card_problem is not None:
+            return f"The dataset card is unreadable.\n\n{self.card_problem}"
+        if self.card is None:
+            return "No dataset card: made by openretina or another tool."
+        return self.card.to_json()
 
     def _checked(self, report: Report) -> None:
         self.report = report

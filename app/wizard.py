@@ -156,11 +156,24 @@ class ImportWizard(QWizard):
             page.load()
             page.refresh()
 
-    def open_viewer(self, path: str | Path) -> DatasetViewer:
-        """Open a dataset folder read-only in a viewer window."""
+    def open_viewer(self, path: str | Path) -> DatasetViewer | None:
+        """Open a dataset folder read-only in a viewer window.
+
+        A missing path (or a file) is shown in a message box, not raised, and is not
+        remembered; ``None`` is returned then.
+        """
+        from app.dataset_folder import dataset_folder_problem
         from app.viewer import DatasetViewer
 
-        viewer = DatasetViewer(Path(path))
+        problem = dataset_folder_problem(path)
+        if problem is not None:
+            QMessageBox.warning(self, "Cannot open the dataset", format_error(problem))
+            return None
+        try:
+            viewer = DatasetViewer(Path(path))
+        except (OpenRetinaDataError, OSError) as error:
+            QMessageBox.warning(self, "Cannot open the dataset", format_error(error))
+            return None
         viewer.setWindowIcon(app_icon())
         viewer.show()
         self.viewers.append(viewer)

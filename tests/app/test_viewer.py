@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
+from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
 from app.screenshots import wait_until
+from app.settings import recent, remember
 from app.viewer import DatasetViewer
+from app.wizard import ImportWizard
 from openretina_data.cli import main as cli_main
 
 
@@ -84,3 +88,61 @@ def test_viewer_opens_a_dataset_made_by_openretina(qtbot: QtBot, tmp_path: Path)
         viewer.preview.image.image, np.asarray(data.movie[1, 0], np.float32)
     )
     viewer.close()
+
+
+@pytest.mark.gui
+def test_a_missing_folder_is_shown_not_opened_nor_remembered(
+    wizard: ImportWizard, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shown: list[str] = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: shown.append(text))
+    missing = tmp_path / "nonexistent_ds"
+    assert wizard.open_viewer(missing) is None
+    assert len(shown) == 1 and "no such dataset folder" in shown[0] and "hint:" in shown[0]
+    assert wizard.viewers == []
+    assert recent(wizard.settings, "datasets") == []
+
+
+@pytest.mark.gui
+def test_a_corrupt_card_opens_read_only_and_says_the_card_is_unreadable(
+    wizard: ImportWizard, dataset: Path, tmp_path: Path
+) -> None:
+    copy = tmp_path / "corrupt_card"
+    shutil.copytree(dataset, copy)
+    (copy / "openretina_data.json").write_text("{", encoding="utf-8")
+    viewer = wizard.open_viewer(copy)
+    assert viewer is not None
+    assert viewer.card is None
+    text = viewer.card_text.toPlainText()
+    assert text.startswith("The dataset card is unreadable") and "hint:" in text
+    assert not viewer.card_notice.isHidden()
+    assert wait_until(lambda: viewer.report is not None, 30)
+    assert viewer.session.count() == 2  # check() still lists the sessions
+    assert recent(wizard.settings, "datasets") == [str(copy.resolve())]
+    viewer.close()
+
+
+def test_the_wizard_command_refuses_a_missing_folder_before_any_window(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import app.main as entry
+
+    monkeypatch.setattr(entry, "display_available", lambda: pytest.fail("no window wanted"))
+    assert entry.main([str(tmp_path / "missing")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: no such dataset folder") and "hint:" in err
+
+
+@pytest.mark.gui
+def test_a_recent_dataset_that_was_deleted_is_shown_not_raised(
+    wizard: ImportWizard, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shown: list[str] = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: shown.append(text))
+    gone = tmp_path / "deleted_ds"
+    remember(wizard.settings, "datasets", gone)
+    start = wizard.start_page
+    start.load()
+    start.recent_datasets.itemActivated.emit(start.recent_datasets.item(0))
+    assert len(shown) == 1 and str(gone) in shown[0]
+    assert wizard.viewers == []
