@@ -94,8 +94,10 @@ class NormalisationPage(WizardPage):
         self.clip.valueChanged.connect(self._edit)
         sform.addRow("Validation clip", self.clip)
         self.n_val = QSpinBox()
-        self.n_val.setRange(0, 10_000)
-        self.n_val.setToolTip("num_val_clips: clips held out from training for validation")
+        self.n_val.setRange(1, 10_000)  # the dataloaders refuse num_val_clips < 1
+        self.n_val.setToolTip(
+            "num_val_clips: clips held out from training for validation (at least 1)"
+        )
         self.n_val.valueChanged.connect(self._edit)
         sform.addRow("Validation clips", self.n_val)
         self.chunk = QSpinBox()

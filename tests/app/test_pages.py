@@ -263,3 +263,16 @@ def test_a_computed_mean_shows_no_number_until_given(
     assert not page.computed_note.isVisible()
     page.mode.setCurrentIndex(page.mode.findData("none"))
     assert not page.mean.isVisible() and not page.computed_note.isVisible()
+
+
+def test_validation_clips_cannot_go_below_the_one_the_dataloaders_need(
+    wizard: ImportWizard, example_recipe: Path
+) -> None:
+    assert wizard.open_recipe(example_recipe)
+    _go_to(wizard, "normalisation")
+    page = wizard.pages["normalisation"]
+    page.n_val.setValue(0)
+    assert page.n_val.value() == 1
+    assert wizard.state.num_val_clips == 1
+    page.n_val.stepDown()
+    assert wizard.state.num_val_clips == 1
