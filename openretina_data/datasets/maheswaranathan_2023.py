@@ -13,9 +13,30 @@ that openretina's loaders default to. What the dataset holds:
   is stored once without the session suffix; otherwise the suffix names the first
   session that showed it.
 * ``<session>.hdf5`` — ``responses_<train movie>``, ``responses_<test movie>`` and
-  ``test_by_trial_<test movie>`` (repeats, neurons, time), float32.
+  ``test_by_trial_<test movie>`` (repeats, neurons, time), float32; the repeats carry
+  an HDF5 attribute ``unit``.
 * The card: test stimuli, frame rate (from the archive's ``time`` arrays), unit ``Hz``,
-  the mean/std over all training movies (openretina normalises with these), citation.
+  ``units`` = ``{"responses": "Hz", "test_by_trial": ...}``, the mean/std over all
+  training movies (openretina normalises with these), citation.
+
+**The repeats are copied as they are, in their own unit.** ``responses_<stim>`` is the
+archive's ``firing_rate_20ms`` (Hz, smoothed). The archive stores its test repeats in
+one of two ways (the two that openretina 1.1.1's ``load_test_repeats_for_session``
+reads, also without converting anything):
+
+* ``test/repeats/firing_rate_20ms`` (repeats, cells, time): the same quantity as the
+  responses, so the unit is ``Hz``.
+* ``test/repeats/cellNN`` (repeats, time) per cell: the archive does not say what these
+  hold. When their mean over trials equals ``test/response/binned`` (spike counts per
+  time bin), they are spike counts and the unit is ``spikes/bin (<bin> ms)``, the bin
+  being the step of ``test/time``. Otherwise the unit is recorded as ``unknown``.
+
+Counts are not converted to Hz: the archive does not document the kernel behind its
+``firing_rate_*`` (only its name's width; not whether that is a Gaussian's sigma or
+its full width, nor how edges are handled), so a converted repeat would not match
+``responses_<stim>`` and would only look comparable. With counts,
+``test_by_trial.mean(0) / bin_seconds`` is the unsmoothed rate in Hz; reliability
+computed from the repeats alone (e.g. split-half correlation) is unaffected by the unit.
 
 Responses longer than their movie (the archive's one extra test bin) are cut to the
 movie's length; each cut is reported as a step and listed in the card's description.
@@ -34,11 +55,16 @@ from functools import partial
 from pathlib import Path
 from typing import Final
 
+import h5py
 import numpy as np
 
 from openretina_data.convert import Progress
 from openretina_data.datasets.preset import Preset
-from openretina_data.datasets.train_test_h5 import TrainTestArchive, convert_train_test_files
+from openretina_data.datasets.train_test_h5 import (
+    Repeats,
+    TrainTestArchive,
+    convert_train_test_files,
+)
 from openretina_data.errors import TimingError
 from openretina_data.maheswaranathan_2023.archive import (
     DOWNLOAD_URL,
@@ -62,7 +88,8 @@ CITATION = {
     "license": "as stated on the Stanford Digital Repository page (not checked by openretina-data)",
     "species": "tiger salamander (Ambystoma tigrinum)",
     "recording_method": "multielectrode array, spike-sorted ganglion cells",
-    "units": "Hz: spike rate smoothed with a 20 ms Gaussian, one bin per stimulus frame",
+    "units": "responses: Hz, spike rate smoothed with a 20 ms Gaussian, one bin per stimulus "
+    "frame; test_by_trial: the archive's repeats as stored (see the card's 'units')",
 }
 
 
@@ -96,8 +123,34 @@ def convert_archive(
     yield from convert_train_test_files(files, out_dir, archive, overwrite=overwrite)
 
 
-def _read_repeats(path: Path, session: str) -> np.ndarray:
-    return load_test_repeats_for_session(path, RESPONSE_TYPE)
+def _read_repeats(path: Path, session: str) -> Repeats:
+    trials = load_test_repeats_for_session(path, RESPONSE_TYPE)
+    return Repeats(trials, _repeats_unit(path, session, trials))
+
+
+def _repeats_unit(path: Path, session: str, trials: np.ndarray) -> str:
+    """Unit of ``trials`` (repeats, cells, time), from how the archive stores them.
+
+    See the module docstring: ``Hz`` for per-response-type repeats, spike counts per bin
+    when per-cell repeats average to ``test/response/binned``, else ``unknown``.
+    """
+    with open_archive_file(path) as handle:
+        stored = handle.get("test/repeats")
+        if isinstance(stored, h5py.Group) and RESPONSE_TYPE in stored:
+            return "Hz"
+        binned_item = handle.get("test/response/binned")
+        if not isinstance(binned_item, h5py.Dataset):
+            return "unknown"
+        binned = np.asarray(binned_item[()], dtype=np.float64)
+        times = np.asarray(get_dataset(handle, "test/time", session)[()], dtype=np.float64)
+    n_bins = min(binned.shape[-1], trials.shape[-1])
+    mean = trials.mean(axis=0)
+    if binned.shape[0] != mean.shape[0] or times.size < 2 or n_bins == 0:
+        return "unknown"
+    if not np.allclose(mean[:, :n_bins], binned[:, :n_bins], rtol=1e-5, atol=1e-6):
+        return "unknown"
+    bin_ms = float(np.median(np.diff(times))) * 1000.0
+    return f"spikes/bin ({bin_ms:.6g} ms)"
 
 
 def _frame_rate(files: dict[str, Path]) -> float:

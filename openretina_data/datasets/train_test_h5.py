@@ -11,7 +11,9 @@ Several published datasets (Maheswaranathan et al. 2023; the formatted Goldin et
 
 :func:`convert_train_test_files` turns such files into a dataset: movies stored once
 per distinct content under ``stimuli/``, responses as float32, repeats as
-``test_by_trial_<test movie>``. Movies are hashed and copied in slabs of frames.
+``test_by_trial_<test movie>`` with an HDF5 attribute ``unit``. The card's
+``units`` entry names the unit of both, because an archive's repeats need not be in
+the unit of its responses. Movies are hashed and copied in slabs of frames.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import numpy as np
 from openretina_data.convert import Progress
 from openretina_data.errors import ShapeError
 from openretina_data.layout import DatasetWriter, source_file
+from openretina_data.layout.names import test_by_trial_key
 from openretina_data.maheswaranathan_2023.archive import (
     SLAB_FRAMES,
     get_dataset,
@@ -35,8 +38,26 @@ from openretina_data.maheswaranathan_2023.archive import (
 
 SPLITS = ("train", "test")
 
-#: ``read_repeats(path, session) -> (repeats, neurons, time) or None``
-RepeatsReader = Callable[[Path, str], "np.ndarray | None"]
+
+@dataclass(frozen=True)
+class Repeats:
+    """Single-trial test responses and their unit.
+
+    Attributes
+    ----------
+    trials
+        (repeats, neurons, time).
+    unit
+        What one value means, e.g. ``Hz`` or ``spikes/bin (10 ms)``.
+    """
+
+    trials: np.ndarray
+    unit: str
+
+
+#: ``read_repeats(path, session)``: :class:`Repeats`, a bare (repeats, neurons, time)
+#: array in the responses' unit, or ``None`` when the file has no repeats.
+RepeatsReader = Callable[[Path, str], "Repeats | np.ndarray | None"]
 
 
 @dataclass(frozen=True)
@@ -102,6 +123,7 @@ def convert_train_test_files(
             yield Progress("read", done, total, f"session {session}: read the {split} movie")
     names = _movie_names(movies, archive.stim_prefix)
     notes: list[str] = []
+    repeats_units: dict[str, str] = {}
     with DatasetWriter(
         out_dir,
         frame_rate_hz=archive.frame_rate_hz,
@@ -119,7 +141,9 @@ def convert_train_test_files(
             yield Progress("stimulus", done, total, message)
         for session, path in files.items():
             lengths = {m.split: m.n_frames for m in movies if m.session == session}
-            session_notes = _write_session(writer, session, path, names, lengths, archive)
+            session_notes, unit = _write_session(writer, session, path, names, lengths, archive)
+            if unit is not None:
+                repeats_units[session] = unit
             notes.extend(f"session {session}: {note}" for note in session_notes)
             done += 1
             message = f"session {session}: wrote responses" + "".join(
@@ -130,6 +154,18 @@ def convert_train_test_files(
         card.test_stimuli = sorted({names[(m.session, "test")] for m in movies})
         card.citation = dict(archive.citation)
         card.description = archive.description + "".join(f" {note}." for note in notes)
+        card.extra["units"] = _units_entry(archive.response_unit, repeats_units)
+
+
+def _units_entry(response_unit: str, repeats_units: dict[str, str]) -> dict[str, object]:
+    """The card's ``units``: one unit for the repeats, or one per session where they differ."""
+    entry: dict[str, object] = {"responses": response_unit}
+    distinct = set(repeats_units.values())
+    if len(distinct) == 1:
+        entry["test_by_trial"] = distinct.pop()
+    elif distinct:
+        entry["test_by_trial"] = dict(repeats_units)
+    return entry
 
 
 def _hash_movie(path: Path, session: str, split: str) -> _Movie:
@@ -182,8 +218,11 @@ def _write_session(
     names: dict[tuple[str, str], str],
     lengths: dict[str, int],
     archive: TrainTestArchive,
-) -> list[str]:
-    """Write one session's responses and test repeats; return notes on trimmed bins."""
+) -> tuple[list[str], str | None]:
+    """Write one session's responses and test repeats.
+
+    Returns the notes on trimmed bins and the unit of the repeats (``None``: no repeats).
+    """
     notes = []
     out = writer.create_session(session, source_files=[source_file(path)])
     key = archive.response_key
@@ -211,18 +250,22 @@ def _write_session(
                 f"{split} response bins to match the {n_frames}-frame movie"
             )
         out.write_responses(names[(session, split)], array[:, :n_frames])
-    repeats = archive.read_repeats(path, session)
-    if repeats is not None:
-        n_test = lengths["test"]
-        if repeats.ndim != 3 or repeats.shape[-1] < n_test:
-            raise ShapeError(
-                f"test repeats have shape {repeats.shape} for a movie of {n_test} frames",
-                path=path,
-                key="test/repeats",
-                session=session,
-                hint="Expected (repeats, neurons, time) with at least one bin per frame.",
-            )
-        out.write_test_by_trial(
-            names[(session, "test")], np.asarray(repeats[..., :n_test], dtype=np.float32)
+    read = archive.read_repeats(path, session)
+    if read is None:
+        return notes, None
+    if not isinstance(read, Repeats):
+        read = Repeats(read, archive.response_unit)
+    repeats = read.trials
+    n_test = lengths["test"]
+    if repeats.ndim != 3 or repeats.shape[-1] < n_test:
+        raise ShapeError(
+            f"test repeats have shape {repeats.shape} for a movie of {n_test} frames",
+            path=path,
+            key="test/repeats",
+            session=session,
+            hint="Expected (repeats, neurons, time) with at least one bin per frame.",
         )
-    return notes
+    test_name = names[(session, "test")]
+    out.write_test_by_trial(test_name, np.asarray(repeats[..., :n_test], dtype=np.float32))
+    out.file[test_by_trial_key(test_name)].attrs["unit"] = read.unit
+    return notes, read.unit

@@ -16,6 +16,10 @@ stimulus type::
         test/repeats/cell01 ...         float64 (repeats, time)  one per cell ("by_cell"), or
         test/repeats/firing_rate_20ms   float64 (repeats, cells, time) ("by_response_type")
 
+The per-cell repeats are written as spike counts per bin whose trial mean is
+``test/response/binned``; the archive does not document what its per-cell repeats hold,
+so this is the miniature's choice (the preset checks it rather than assuming it).
+
 The group and dataset names, the two layouts of ``test/repeats`` and the one extra frame of
 test responses (5997 responses for 5996 test frames in session ``15-10-07``) are what
 openretina 1.1.1's loaders and the deep-retina code read. The archive documents neither
