@@ -15,7 +15,8 @@ that openretina's loaders default to. What the dataset holds:
 * ``<session>.hdf5`` — ``responses_<train movie>``, ``responses_<test movie>`` and
   ``test_by_trial_<test movie>`` (repeats, neurons, time), float32; the repeats carry
   an HDF5 attribute ``unit``.
-* The card: test stimuli, frame rate (from the archive's ``time`` arrays), unit ``Hz``,
+* The card: test stimuli, frame rate (from the archive's ``time`` arrays),
+  ``response_unit`` ``Hz``,
   ``units`` = ``{"responses": "Hz", "test_by_trial": ...}``, the mean/std over all
   training movies (openretina normalises with these), citation.
 
@@ -24,8 +25,8 @@ archive's ``firing_rate_20ms`` (Hz, smoothed). The archive stores its test repea
 one of two ways (the two that openretina 1.1.1's ``load_test_repeats_for_session``
 reads, also without converting anything):
 
-* ``test/repeats/firing_rate_20ms`` (repeats, cells, time): the same quantity as the
-  responses, so the unit is ``Hz``.
+* ``test/repeats/firing_rate_20ms`` (repeats, cells, time): named like the responses
+  and read as the same quantity, so the unit is ``Hz``.
 * ``test/repeats/cellNN`` (repeats, time) per cell: the archive does not say what these
   hold. When their mean over trials equals ``test/response/binned`` (spike counts per
   time bin), they are spike counts and the unit is ``spikes/bin (<bin> ms)``, the bin
@@ -37,6 +38,8 @@ its full width, nor how edges are handled), so a converted repeat would not matc
 ``responses_<stim>`` and would only look comparable. With counts,
 ``test_by_trial.mean(0) / bin_seconds`` is the unsmoothed rate in Hz; reliability
 computed from the repeats alone (e.g. split-half correlation) is unaffected by the unit.
+So for per-cell repeats, layout v1's "``responses_<stim>`` is the trial mean of
+``test_by_trial_<stim>``" holds only up to that unit and smoothing; read ``units``.
 
 Responses longer than their movie (the archive's one extra test bin) are cut to the
 movie's length; each cut is reported as a step and listed in the card's description.
