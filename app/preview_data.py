@@ -1,9 +1,9 @@
 """Adapters that give the linked preview lazy ``(c, t, h, w)`` movies and ``(neurons, t)`` responses.
 
-Both read through ``openretina_data``: a stored movie with any axis order is viewed
-as ``(channels, time, height, width)`` one frame at a time, and responses are read one
-window at a time from the core's response readers (binned on the recipe's frame times)
-or from a written dataset's HDF5 session file.
+Both read through ``openretina_data.preview`` (the core's API for viewers): a stored
+movie with any axis order is a :class:`~openretina_data.preview.StimulusView`, and
+responses are read one window at a time from the core's response readers (binned on the
+recipe's frame times) or from a written dataset's HDF5 session file.
 """
 
 from __future__ import annotations
@@ -14,32 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from app.sources_cache import movie_frame
-from openretina_data.convert_io import MovieAxes
-
-
-class MovieView:
-    """A stored movie (any axis order) seen as ``(channels, time, height, width)``, read lazily.
-
-    Supports ``view[c, t]`` (one frame, (h, w)), ``view[c, t0:t1]`` ((n, h, w)) and
-    ``view[:, t0:t1]`` ((c, n, h, w)): what the preview and the alignment check ask for.
-    ``stop`` limits the frames seen (e.g. the frames left after a lag).
-    """
-
-    def __init__(self, array: Any, axes: str, stop: int | None = None) -> None:
-        self.array = array
-        self.axes = MovieAxes.check(axes, tuple(array.shape), where="axes")
-        c, t, h, w = self.axes.out_shape
-        self.shape = (c, t if stop is None else min(t, stop), h, w)
-        self.dtype = np.dtype(getattr(array, "dtype", np.float32))
-
-    def __getitem__(self, index: tuple[Any, Any]) -> np.ndarray:
-        channel, t = index
-        if isinstance(t, slice):
-            start, stop, _ = t.indices(self.shape[1])
-            block = self.axes.read(self.array, start, max(start, stop)).astype(np.float32)
-            return block[channel]
-        return movie_frame(self.array, self.axes.axes, int(t), int(channel))
+from openretina_data.preview import StimulusView
 
 
 class ResponseView:
@@ -131,7 +106,7 @@ def suggested_lag(best_lag: int, frame_rate_hz: float, typical_latency_s: float 
 
 
 def alignment_check(
-    movie: MovieView,
+    movie: StimulusView,
     responses: Any,
     frame_rate_hz: float,
     *,
@@ -151,7 +126,7 @@ def alignment_check(
     )
 
     n = min(movie.shape[1], int(responses.shape[1]), max_frames)
-    stimulus = MovieView(movie.array, movie.axes.axes, stop=n)
+    stimulus = StimulusView(movie.array, movie.axes, stop=n)
     r = np.asarray(responses[:, 0:n], dtype=np.float32)
     repeats = None if trials is None else np.asarray(trials[:, :, :], dtype=np.float32)
     scan = lag_scan(

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.preview_data import MovieView, dataset_session_file
+from app.preview_data import dataset_session_file
 from app.sources_cache import ReaderCache
 from app.state import PreviewData
 from app.widgets.preview import LinkedPreview
@@ -35,6 +35,7 @@ from openretina_data.layout import (
     stimulus_key,
     test_by_trial_key,
 )
+from openretina_data.preview import StimulusView
 
 
 class DatasetViewer(QMainWindow):
@@ -162,7 +163,7 @@ class DatasetViewer(QMainWindow):
         self.trials = trials
         self.preview.set_data(
             PreviewData(
-                movie=MovieView(movie, "cthw"),
+                movie=StimulusView(movie, "cthw"),
                 responses=responses,
                 frame_rate_hz=self.frame_rate_hz,
                 trials=trials,

@@ -19,12 +19,13 @@ from PySide6.QtWidgets import (
 )
 
 from app.pages.base import WizardPage
-from app.preview_data import AlignmentResult, MovieView, ResponseView, TrialsView, alignment_check
+from app.preview_data import AlignmentResult, ResponseView, TrialsView, alignment_check
 from app.state import PreviewData
 from app.widgets.preview import LinkedPreview
 from app.widgets.psth import PsthPlot
 from app.workers import BackgroundTask
 from openretina_data.errors import format_error
+from openretina_data.preview import StimulusView, open_responses, stimulus_frames
 from openretina_data.recipe import expand_sessions
 
 if TYPE_CHECKING:
@@ -32,24 +33,6 @@ if TYPE_CHECKING:
 
 GRID_COLUMNS = 6
 MAX_RF = 18
-
-
-def stimulus_frames(recipe: Any) -> dict[str, int]:
-    """Frames of every stored stimulus, as the core's plan reads them (headers only)."""
-    from openretina_data.plan import plan
-
-    checked = plan(recipe, overwrite=True)
-    return {s.name: s.shape[1] + recipe.lag_frames for s in checked.stimuli if s.shape is not None}
-
-
-def open_reader(recipe: Any, session: Any, frames: dict[str, int], source_index: int = 0) -> Any:
-    """The core's reader of one response source of a session, binned on its frame times."""
-    from openretina_data.responses_io import open_response_reader
-
-    reader, _times = open_response_reader(
-        session.responses[source_index], recipe, frames, session=session.name
-    )
-    return reader
 
 
 class AlignmentView(QWidget):
@@ -264,7 +247,9 @@ class PreviewPage(WizardPage):
         session, frames, ticket = self.sessions[s_index], dict(self.frames), self._selection
         self.busy = True
         self.message.setText("Binning the responses on the frame times…")
-        task = BackgroundTask(lambda: open_reader(recipe, session, frames, source_index), self)
+        task = BackgroundTask(
+            lambda: open_responses(recipe, session, source_index, frames=frames), self
+        )
         task.finished.connect(
             lambda reader: self._opened(ticket, reader, s_index, (source_index, e_index))
         )
@@ -293,8 +278,8 @@ class PreviewPage(WizardPage):
             spec = recipe.stimulus(epoch.stimulus)
             path = recipe.resolve(spec.path.replace("{session}", session.name))
             lag = recipe.lag_frames
-            movie = MovieView(self.wizard_.readers.array(path, spec.key), spec.axes)
-            movie = MovieView(movie.array, spec.axes, stop=movie.shape[1] - lag)
+            movie = StimulusView(self.wizard_.readers.array(path, spec.key), spec.axes)
+            movie = StimulusView(movie.array, spec.axes, stop=movie.shape[1] - lag)
             offset = sum(
                 e.skip_frames + e.repeats * self.frames[e.stimulus] for e in source.epochs[:e_index]
             )
@@ -345,7 +330,7 @@ class PreviewPage(WizardPage):
         ):
             return
         movie, responses, rate, trials = data.movie, data.responses, data.frame_rate_hz, self.trials
-        if not isinstance(movie, MovieView):
+        if not isinstance(movie, StimulusView):
             return
         self.alignment.text.setText("Computing receptive fields and the lag scan…")
         self._task = BackgroundTask(

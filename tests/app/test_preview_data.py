@@ -5,22 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.preview_data import MovieView, ResponseView, TrialsView, alignment_check, suggested_lag
+from app.preview_data import ResponseView, TrialsView, alignment_check, suggested_lag
+from openretina_data.preview import StimulusView
 
 
 @pytest.mark.parametrize(("best", "expected"), [(2, 0), (9, 0), (14, 12), (-3, 0)])
 def test_suggested_lag_moves_a_late_peak_to_a_typical_latency(best: int, expected: int) -> None:
     assert suggested_lag(best, frame_rate_hz=30.0) == expected
-
-
-def test_movie_view_reads_any_axis_order_as_channels_time_height_width() -> None:
-    movie = np.random.default_rng(0).random((2, 30, 5, 4)).astype(np.float32)  # c t h w
-    stored = np.ascontiguousarray(movie.transpose(1, 3, 2, 0))  # t w h c
-    view = MovieView(stored, "twhc")
-    assert view.shape == (2, 30, 5, 4)
-    np.testing.assert_array_equal(view[1, 7], movie[1, 7])
-    np.testing.assert_array_equal(view[:, 3:9], movie[:, 3:9])
-    assert MovieView(stored, "twhc", stop=20).shape[1] == 20
 
 
 def test_response_and_trial_views_read_windows_of_the_recording_clock() -> None:
@@ -44,7 +35,7 @@ def test_the_alignment_check_finds_a_known_receptive_field_and_lag() -> None:
     drive = movie[0, :, 2, 4]  # each neuron sees pixel (2, 4), 3 frames later
     responses = np.zeros((2, 4000), np.float32)
     responses[:, 3:] = np.maximum(drive[:-3], 0) * np.array([[1.0], [2.0]])
-    result = alignment_check(MovieView(movie, "cthw"), responses, 30.0, max_lag=6)
+    result = alignment_check(StimulusView(movie, "cthw"), responses, 30.0, max_lag=6)
     assert result.best_lag == 3
     for rf in result.receptive_fields:
         assert np.unravel_index(np.abs(rf).argmax(), rf.shape) == (2, 4)
