@@ -95,14 +95,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(path)
         return 0
 
-    if args.dataset:
-        from app.dataset_folder import dataset_folder_problem
-
-        missing = dataset_folder_problem(args.dataset)
-        if missing is not None:
-            print(f"error: {missing}", file=sys.stderr)
-            return 1
-
     if args.example and not display_available():
         print("No display found: running the example headlessly instead of opening the wizard.")
         from openretina_data.demo import run_headless
@@ -130,6 +122,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from openretina_data.demo import run_headless
 
         return run_headless(args.demo_dir)
+
+    if args.dataset:  # refused before any window opens
+        from app.dataset_folder import dataset_folder_problem
+
+        missing = dataset_folder_problem(args.dataset)
+        if missing is not None:
+            print(f"error: {missing}", file=sys.stderr)
+            return 1
 
     from PySide6.QtCore import Qt
     from PySide6.QtGui import QGuiApplication

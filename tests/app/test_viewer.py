@@ -127,7 +127,11 @@ def test_the_wizard_command_refuses_a_missing_folder_before_any_window(
 ) -> None:
     import app.main as entry
 
-    monkeypatch.setattr(entry, "display_available", lambda: pytest.fail("no window wanted"))
+    monkeypatch.setattr(entry, "display_available", lambda: True)
+    monkeypatch.setattr(entry, "qt_window_problem", lambda: None)
+    monkeypatch.setattr(
+        "app.wizard.ImportWizard.__init__", lambda *a: pytest.fail("no window wanted")
+    )
     assert entry.main([str(tmp_path / "missing")]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: no such dataset folder") and "hint:" in err
