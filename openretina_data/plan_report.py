@@ -56,7 +56,7 @@ class SessionPlan:
     neurons: int | None
     stimuli: dict[str, int]  # stimulus -> repeats
     frames: dict[str, int]  # stimulus -> frames written (after the lag)
-    timing: list[str] = field(default_factory=list)  # frame-time reports
+    timing: list[str] = field(default_factory=list)  # frame-time reports, "<source path>: …"
 
 
 @dataclass
@@ -118,7 +118,7 @@ class ConversionPlan:
             neurons = "?" if session.neurons is None else str(session.neurons)
             lines.append(session.name.ljust(width) + neurons.rjust(7) + "  " + "  ".join(cells))
         for session in self.sessions:
-            lines.extend(f"{session.name}: {line}" for line in session.timing)
+            lines.extend(f"{session.name}, {line}" for line in session.timing)
         lines.append(
             f"{len(self.sessions)} sessions, {len(self.stimuli)} stimuli, "
             f"{self.bytes_to_write / 1e6:.1f} MB to write, about {self.seconds_estimate:.0f} s"

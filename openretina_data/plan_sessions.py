@@ -32,7 +32,7 @@ def plan_session(
     result = SessionPlan(name, None, {}, {})
     neurons: set[int] = set()
     unit_ids = rows = None
-    for index, source in enumerate(session.responses):
+    for source in session.responses:
         unknown = [
             e.stimulus for e in source.epochs if e.stimulus not in {s.name for s in recipe.stimuli}
         ]
@@ -79,17 +79,18 @@ def plan_session(
         if opened is None:
             continue
         reader, frames = opened
+        timing: list[str] = []  # this source's lines, named by its file below
         try:
             neurons.add(reader.n_neurons)
             if reader.unit_ids is not None or reader.rows is not None:
                 unit_ids, rows = reader.unit_ids, reader.rows
             if isinstance(reader, SpikeReader):
-                _check_spike_coverage(reader, found, name, source.path, result.timing)
+                _check_spike_coverage(reader, found, name, source.path, timing)
             if isinstance(reader, TraceReader):
                 span = reader.n_samples / reader.rate
                 before = int(reader.edges[0] * reader.rate)
                 after = max(reader.n_samples - int(np.ceil(reader.edges[-1] * reader.rate)), 0)
-                result.timing.append(
+                timing.append(
                     f"traces cover 0..{span:.3f} s ({reader.n_samples} samples at {reader.rate:g} Hz); "
                     f"frames {reader.edges[0]:.3f}..{reader.edges[-1]:.3f} s; {before} samples before "
                     f"and {after} after the frames are not used"
@@ -98,9 +99,7 @@ def plan_session(
             if reader.frames_available is not None:
                 _compare_frames(reader.frames_available, needed, found, name, source.path)
             if frames is not None:
-                result.timing.extend(
-                    f"responses[{index}]: {line}" for line in frames.summary().splitlines()
-                )
+                timing.extend(frames.summary().splitlines())
                 if frames.dropped_frames.size and frames.filled:
                     found.add(
                         "warning",
@@ -120,6 +119,7 @@ def plan_session(
                     )
         finally:
             reader.close()
+        result.timing.extend(f"{source.path}: {line}" for line in timing)
     if len(neurons) > 1:
         found.add(
             "error",

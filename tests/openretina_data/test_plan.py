@@ -27,6 +27,9 @@ def test_example_plan_is_ok_and_reports_the_dropped_frame(tmp_path: Path) -> Non
     assert result.bytes_to_write > 0
     table = result.summary()
     assert "session_01" in table and "150x3" in table
+    # timing lines name the session and the file they are about, not "responses[0]"
+    assert "session_01, raw/session_01/phy: 1 050 frames from triggers" in table
+    assert "responses[" not in table
 
 
 def test_all_problems_are_listed_at_once(tmp_path: Path) -> None:
