@@ -16,24 +16,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from openretina_data.testing.corrupt import WIZARD, Built
+from app.corpus_entry import wizard_add_file
+from openretina_data.testing.corrupt import WIZARD
 from openretina_data.testing.reliability import entry_table, markdown_table, run_corpus
-
-
-def wizard_add_file(built: Built) -> tuple[str, str]:
-    """What the wizard does when a file is added: probe it, then add it to the recipe."""
-    from app.sources_cache import probe_path
-    from app.state import WizardState
-
-    assert built.target is not None
-    probed = probe_path(built.target)
-    if probed.error:
-        clear = built.target.name in probed.error and " — " in probed.error
-        return ("refused" if clear else "unclear"), probed.error
-    state = WizardState()
-    state.add_stimulus(str(built.target), probed)
-    state.add_responses(str(built.target), probed)
-    return "accepted", ""
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from app.corpus_entry import wizard_add_file
 from openretina_data.testing.corrupt import (
     PROBE,
     WIZARD,
@@ -33,22 +34,6 @@ from openretina_data.testing.reliability import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def wizard_add_file(built: Built) -> tuple[str, str]:
-    """The wizard's add-file path: probe the file, then add it to the recipe."""
-    from app.sources_cache import probe_path
-    from app.state import WizardState
-
-    assert built.target is not None
-    probed = probe_path(built.target)
-    if probed.error:
-        clear = built.target.name in probed.error and " — " in probed.error
-        return ("refused" if clear else "unclear"), probed.error
-    state = WizardState()
-    state.add_stimulus(str(built.target), probed)
-    state.add_responses(str(built.target), probed)
-    return "accepted", ""
 
 
 POINTS = {**ENTRY_POINTS, WIZARD: wizard_add_file}
