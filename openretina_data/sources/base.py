@@ -42,6 +42,18 @@ NO, BY_SUFFIX, BY_MAGIC, BY_MARKER = 0, 1, 2, 3
 HEADER_BYTES = 2056  # enough for an HDF5 signature behind a 512/1024/2048-byte user block
 
 
+def sniff_folder(path: Path, marker: str, one_of: tuple[str, ...]) -> int:
+    """Sniff a format folder by the files it holds.
+
+    Returns ``BY_MARKER`` when ``path`` is a folder holding the file ``marker`` and at
+    least one of the files ``one_of``, else ``NO``.
+    """
+    if path.is_dir() and (path / marker).is_file():
+        if any((path / name).is_file() for name in one_of):
+            return BY_MARKER
+    return NO
+
+
 @dataclass(frozen=True)
 class Variable:
     """One array (or column, or per-unit collection) inside a source.

@@ -23,13 +23,12 @@ import numpy as np
 
 from openretina_data.errors import ShapeError
 from openretina_data.sources.base import (
-    BY_MARKER,
-    NO,
     SourceInfo,
     SourceReader,
     Variable,
     missing_key,
     register,
+    sniff_folder,
 )
 from openretina_data.sources.lazy import IndexableArray, LazyArray
 from openretina_data.sources.numpy_files import NpyReader
@@ -99,10 +98,7 @@ class KilosortReader(SourceReader):
 
     @classmethod
     def sniff(cls, path: Path, header: bytes) -> int:
-        if path.is_dir() and (path / "spike_times.npy").is_file():
-            if (path / "spike_clusters.npy").is_file() or (path / "spike_templates.npy").is_file():
-                return BY_MARKER
-        return NO
+        return sniff_folder(path, "spike_times.npy", ("spike_clusters.npy", "spike_templates.npy"))
 
     def __init__(self, path: Any) -> None:
         super().__init__(path)

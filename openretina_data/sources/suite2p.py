@@ -20,13 +20,12 @@ from openretina_data.errors import UnreadableSourceError, UnsafeContentError
 from openretina_data.layout.reading import parse_npy_header
 from openretina_data.safe_pickle import unpickle_plain_data
 from openretina_data.sources.base import (
-    BY_MARKER,
-    NO,
     SourceInfo,
     SourceReader,
     Variable,
     missing_key,
     register,
+    sniff_folder,
 )
 from openretina_data.sources.lazy import LazyArray
 from openretina_data.sources.numpy_files import NpyReader
@@ -79,10 +78,7 @@ class Suite2pReader(SourceReader):
 
     @classmethod
     def sniff(cls, path: Path, header: bytes) -> int:
-        if path.is_dir() and (path / "F.npy").is_file():
-            if (path / "ops.npy").is_file() or (path / "iscell.npy").is_file():
-                return BY_MARKER
-        return NO
+        return sniff_folder(path, "F.npy", ("ops.npy", "iscell.npy"))
 
     def __init__(self, path: Any) -> None:
         super().__init__(path)
