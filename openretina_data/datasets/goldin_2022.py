@@ -21,14 +21,13 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
-from functools import partial
 from pathlib import Path
 
 import h5py
 import numpy as np
 
 from openretina_data.convert import Progress
-from openretina_data.datasets.preset import Preset
+from openretina_data.datasets.preset import species_presets
 from openretina_data.datasets.train_test_h5 import TrainTestArchive, convert_train_test_files
 from openretina_data.errors import ShapeError, SourceNotFoundError
 from openretina_data.maheswaranathan_2023.archive import get_dataset, open_archive_file
@@ -101,7 +100,7 @@ def convert_archive(
     overwrite: bool = False,
     species: str = "mouse",
 ) -> Iterator[Progress]:
-    """Convert the ``species`` recordings in ``archive_dir`` into a dataset at ``out_dir``."""
+    """Convert the Goldin 2022 ``species`` files in ``archive_dir`` to a dataset at ``out_dir``."""
     files = find_recordings(archive_dir, species)
     archive = TrainTestArchive(
         stim_prefix="naturalscene",
@@ -118,13 +117,11 @@ def convert_archive(
     yield from convert_train_test_files(files, out_dir, archive, overwrite=overwrite)
 
 
-PRESETS = tuple(
-    Preset(
-        name=f"goldin_2022_{species}",
-        title=f"Goldin et al. 2022 - {species} ganglion cells, flashed natural images (MEA)",
-        citation={**CITATION, "species": label},
-        archive_layout=f"ARCHIVE_DIR/*{species}*.h5 (formatted files of openretina's mirror)",
-        run=partial(convert_archive, species=species),
-    )
-    for species, label in SPECIES.items()
+PRESETS = species_presets(
+    name="goldin_2022_{species}",
+    title="Goldin et al. 2022 - {species} ganglion cells, flashed natural images (MEA)",
+    archive_layout="ARCHIVE_DIR/*{species}*.h5 (formatted files of openretina's mirror)",
+    citation=CITATION,
+    species=SPECIES,
+    run=convert_archive,
 )

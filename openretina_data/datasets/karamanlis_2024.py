@@ -22,7 +22,6 @@ import hashlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
 import h5py
@@ -30,7 +29,7 @@ import numpy as np
 
 from openretina_data.convert import Progress
 from openretina_data.datasets.fixation_movie import DOWNSAMPLED_SIZE, fixation_movie
-from openretina_data.datasets.preset import Preset
+from openretina_data.datasets.preset import species_presets
 from openretina_data.errors import ShapeError, SourceNotFoundError
 from openretina_data.layout import DatasetWriter, source_file
 from openretina_data.maheswaranathan_2023.archive import get_dataset, open_archive_file
@@ -104,7 +103,7 @@ def convert_archive(
     overwrite: bool = False,
     species: str = "mouse",
 ) -> Iterator[Progress]:
-    """Convert the ``species`` recordings in ``archive_dir`` into a dataset at ``out_dir``."""
+    """Convert Karamanlis 2024 ``species`` recordings in ``archive_dir`` to a dataset at ``out_dir``."""
     files = find_recordings(archive_dir, species)
     total = 2 * len(files)
     recordings = []
@@ -232,13 +231,11 @@ def _check_counts(
         )
 
 
-PRESETS = tuple(
-    Preset(
-        name=f"karamanlis_2024_{species}",
-        title=f"Karamanlis et al. 2024 - {species} ganglion cells, fixation movies (MEA, MAT v7.3)",
-        citation={**CITATION, "species": label},
-        archive_layout=f"ARCHIVE_DIR/<recording with '{species}'>/*fixationmovie_data.mat (unzipped)",
-        run=partial(convert_archive, species=species),
-    )
-    for species, label in SPECIES.items()
+PRESETS = species_presets(
+    name="karamanlis_2024_{species}",
+    title="Karamanlis et al. 2024 - {species} ganglion cells, fixation movies (MEA, MAT v7.3)",
+    archive_layout="ARCHIVE_DIR/<recording with '{species}'>/*fixationmovie_data.mat (unzipped)",
+    citation=CITATION,
+    species=SPECIES,
+    run=convert_archive,
 )
