@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,18 +10,13 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QDoubleSpinBox,
     QFileDialog,
-    QHBoxLayout,
     QLabel,
-    QPushButton,
 )
 
 from app.matching import session_views
-from app.pages.base import WizardPage
-from app.sources_cache import probe_path
+from app.pages.file_page import FilePage
 from app.state import Probed, needs_rate
 from app.widgets.files import DropTable
-from app.workers import BackgroundTask
-from openretina_data.errors import format_error
 from openretina_data.recipe import RESPONSE_UNITS, Recipe, ResponseSource
 from openretina_data.sources.base import Variable
 
@@ -83,10 +77,11 @@ def describe(probed: Probed | None, source: ResponseSource) -> tuple[Variable | 
     return variable, "×".join(str(n) for n in variable.shape)
 
 
-class ResponsesPage(WizardPage):
+class ResponsesPage(FilePage):
     """One row per response source; each starts as its own session and may join another."""
 
     page_id = "responses"
+    probing = "source(s)"
 
     def __init__(self, wizard: ImportWizard) -> None:
         super().__init__(
@@ -99,19 +94,15 @@ class ResponsesPage(WizardPage):
         self.table = DropTable(COLUMNS)
         self.table.setToolTip("Drop spike-sorter folders or response files here")
         self.table.pathsDropped.connect(self.add_paths)
-        buttons = QHBoxLayout()
-        for text, tip, slot in (
+        buttons = self.button_row(
             ("&Add files…", "Choose response files", self.choose_files),
-            ("Add &folder…", "A spike-sorter folder (Kilosort/Phy, suite2p)", self.choose_folder),
+            (
+                "Add &folder…",
+                "A spike-sorter folder (Kilosort/Phy, suite2p)",
+                self.choose_folder,
+            ),
             ("&Remove", "Remove the selected row", self.remove_selected),
-        ):
-            button = QPushButton(text)
-            button.setToolTip(tip)
-            button.clicked.connect(slot)
-            buttons.addWidget(button)
-        buttons.addStretch(1)
-        self.busy = QLabel()
-        buttons.addWidget(self.busy)
+        )
         self.triggers = QLabel()
         self.triggers.setWordWrap(True)
         self.triggers.setToolTip(
@@ -121,7 +112,6 @@ class ResponsesPage(WizardPage):
         self.body.addWidget(self.table, 1)
         self.body.addWidget(self.triggers)
         self.finish_layout()
-        self._task: BackgroundTask | None = None
 
     def rows(self) -> list[tuple[str, ResponseSource]]:
         """(session name, response source) in table order."""
@@ -136,27 +126,9 @@ class ResponsesPage(WizardPage):
         if folder:
             self.add_paths([folder])
 
-    def add_paths(self, paths: list[str]) -> None:
-        """Probe ``paths`` off the UI thread and add each as a session."""
-        if not paths:
-            return
-        self.busy.setText(f"Looking inside {len(paths)} source(s)…")
-
-        def work() -> Iterator[tuple[str, Probed]]:
-            for path in paths:
-                yield path, probe_path(path)
-
-        self._task = BackgroundTask(work, self, min_interval_s=0.0)
-        self._task.progress.connect(self._probed)
-        self._task.finished.connect(lambda _: self.busy.setText(""))
-        self._task.failed.connect(lambda e: self.busy.setText(format_error(e)))
-        self._task.start()
-
-    def _probed(self, item: tuple) -> None:
-        path, probed = item
+    def add_probed(self, path: str, probed: Probed) -> None:
+        """Add ``path`` as a session's response source."""
         self.state.add_responses(path, probed)
-        self.load()
-        self.refresh()
 
     def remove_selected(self) -> None:
         rows = self.rows()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,9 +11,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
-    QHBoxLayout,
     QLabel,
-    QPushButton,
     QSplitter,
     QTableWidgetItem,
     QVBoxLayout,
@@ -22,11 +19,10 @@ from PySide6.QtWidgets import (
 )
 
 from app.matching import axes_problem
-from app.pages.base import WizardPage
-from app.sources_cache import axis_length, movie_frame, probe_path
+from app.pages.file_page import FilePage
+from app.sources_cache import axis_length, movie_frame
 from app.state import Probed
 from app.widgets.files import DropTable
-from app.workers import BackgroundTask
 from openretina_data.errors import format_error
 from openretina_data.recipe import StimulusSpec
 
@@ -37,7 +33,7 @@ AXIS_CHOICES = ("thw", "cthw", "hwt", "twh", "thwc", "tchw", "whtc")
 COLUMNS = ("Name", "File", "Array", "Shape", "Type", "Looks like", "Axis order", "Test")
 
 
-class StimuliPage(WizardPage):
+class StimuliPage(FilePage):
     """A table of stimulus movies with a live thumbnail of the selected one."""
 
     page_id = "stimuli"
@@ -54,19 +50,11 @@ class StimuliPage(WizardPage):
         self.table.pathsDropped.connect(self.add_paths)
         self.table.itemChanged.connect(self._item_changed)
         self.table.itemSelectionChanged.connect(self.update_thumbnail)
-        buttons = QHBoxLayout()
-        for text, tip, slot in (
+        buttons = self.button_row(
             ("&Add files…", "Choose movie files", self.choose_files),
             ("Add &folder…", "Add every file in a folder", self.choose_folder),
             ("&Remove", "Remove the selected stimulus", self.remove_selected),
-        ):
-            button = QPushButton(text)
-            button.setToolTip(tip)
-            button.clicked.connect(slot)
-            buttons.addWidget(button)
-        buttons.addStretch(1)
-        self.busy = QLabel()
-        buttons.addWidget(self.busy)
+        )
 
         self.thumbs = pg.GraphicsLayoutWidget()
         self.thumbs.setBackground("w")
@@ -93,7 +81,6 @@ class StimuliPage(WizardPage):
         self.body.addLayout(buttons)
         self.body.addWidget(split, 1)
         self.finish_layout()
-        self._task: BackgroundTask | None = None
         self._filling = False
 
     # --- adding files -------------------------------------------------------------
@@ -107,27 +94,9 @@ class StimuliPage(WizardPage):
         if folder:
             self.add_paths(sorted(str(p) for p in Path(folder).iterdir() if p.is_file()))
 
-    def add_paths(self, paths: list[str]) -> None:
-        """Probe ``paths`` off the UI thread, then add each as a stimulus."""
-        if not paths:
-            return
-        self.busy.setText(f"Looking inside {len(paths)} file(s)…")
-
-        def work() -> Iterator[tuple[str, Probed]]:
-            for path in paths:
-                yield path, probe_path(path)
-
-        self._task = BackgroundTask(work, self, min_interval_s=0.0)
-        self._task.progress.connect(self._probed)
-        self._task.finished.connect(lambda _: self.busy.setText(""))
-        self._task.failed.connect(lambda e: self.busy.setText(format_error(e)))
-        self._task.start()
-
-    def _probed(self, item: tuple) -> None:
-        path, probed = item
+    def add_probed(self, path: str, probed: Probed) -> None:
+        """Add ``path`` as a stimulus."""
         self.state.add_stimulus(path, probed)
-        self.load()
-        self.refresh()
 
     def remove_selected(self) -> None:
         row = self.table.currentRow()
