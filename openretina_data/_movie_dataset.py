@@ -10,8 +10,11 @@ tensor (``__getitems__``) so a batch costs one pass over its frames.
 from __future__ import annotations
 
 import contextlib
+import os
+import sys
 from collections import namedtuple
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any, SupportsIndex
 
 import numpy as np
@@ -149,11 +152,11 @@ class MovieDataSet(Dataset):
         if any(s < 0 or s + chunk > n_frames for s in starts) or not starts:
             return [self[s] for s in starts]  # short chunks at the end: as openretina
         channels, _, height, width = self.movies.shape
-        inputs = torch.empty((len(starts), channels, chunk, height, width), dtype=torch.float32)
+        inputs = _BATCH_BUFFERS.take((len(starts), channels, chunk, height, width))
         frames = inputs.numpy()
         with self._located():
-            for row, start in enumerate(starts):
-                self.movies.read_into(frames[row], start)
+            _read_rows(self.movies, frames, starts)
+        del frames
         offsets = torch.as_tensor(starts).unsqueeze(1) + torch.arange(chunk)
         targets = self.responses[offsets]
         batch = _Batch(DataPoint(inputs[i], targets[i]) for i in range(len(starts)))
@@ -170,6 +173,72 @@ class MovieDataSet(Dataset):
         )
 
     __repr__ = __str__
+
+
+_threads: tuple[int, ThreadPoolExecutor] | None = None  # (pid, pool) of this process
+
+
+def _read_rows(movie: LazyMovie, frames: np.ndarray, starts: list[int]) -> None:
+    """Fill ``frames[row]`` (channels, chunk, h, w) with the chunk at ``starts[row]``.
+
+    Rows are split over torch's intra-op thread count (numpy releases the GIL while it
+    copies and normalises), as ``torch.stack`` would; one thread in DataLoader workers.
+    """
+    global _threads
+    n_threads = min(torch.get_num_threads(), len(starts))
+    if n_threads <= 1 or torch.utils.data.get_worker_info() is not None:
+        for row, start in enumerate(starts):
+            movie.read_into(frames[row], start)
+        return
+    if _threads is None or _threads[0] != os.getpid() or _threads[1]._max_workers < n_threads:
+        _threads = (os.getpid(), ThreadPoolExecutor(n_threads, "openretina-data-read"))
+
+    def read(rows: range) -> None:
+        for row in rows:
+            movie.read_into(frames[row], starts[row])
+
+    step = -(-len(starts) // n_threads)
+    groups = [range(i, min(i + step, len(starts))) for i in range(0, len(starts), step)]
+    pending = [_threads[1].submit(read, rows) for rows in groups]
+    wait(pending)  # every thread is done with ``frames`` before anything is raised
+    for done in pending:
+        done.result()  # the first group's error first, as a serial read would raise it
+
+
+class BatchBuffers:
+    """A few float32 batch arrays, reused once nothing made from them is alive.
+
+    A fresh 32 MB batch can cost more to fault in (the allocator hands such blocks back
+    to the system when freed) than to fill, so :meth:`take` hands out a tensor over a kept
+    array that no tensor still refers to: a tensor made with ``torch.from_numpy`` holds
+    one reference to its array until its storage is freed, that is until no tensor,
+    view, numpy array or storage object made from it is alive. In a ``DataLoader`` worker
+    nothing is kept: a batch sent to the main process moves into shared memory.
+    One pool serves every dataset of a process, so the memory kept is a few batches
+    however many sessions there are.
+    """
+
+    def __init__(self, size: int = 3) -> None:
+        self.size = size
+        self._kept: list[np.ndarray] = []
+
+    def take(self, shape: tuple[int, ...]) -> torch.Tensor:
+        """An uninitialised float32 tensor of ``shape`` that no one else refers to."""
+        if torch.utils.data.get_worker_info() is not None:
+            return torch.empty(shape, dtype=torch.float32)
+        for index in range(len(self._kept)):
+            # References: the list and getrefcount's argument; a live tensor adds one.
+            if self._kept[index].shape == shape and sys.getrefcount(self._kept[index]) == 2:
+                return torch.from_numpy(self._kept[index])
+        fresh = np.empty(shape, dtype=np.float32)
+        if len(self._kept) == self.size:
+            self._kept = [kept for kept in self._kept if kept.shape == shape]
+        if len(self._kept) < self.size:
+            self._kept.append(fresh)
+        return torch.from_numpy(fresh)
+
+
+_BATCH_BUFFERS = BatchBuffers()  # shared by every dataset of this process: a few batches in all
 
 
 def resolve_distributed(distributed: bool | None) -> tuple[int | None, int | None]:
