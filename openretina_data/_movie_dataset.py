@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import threading
 from collections import namedtuple
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -221,11 +222,16 @@ class BatchBuffers:
     def __init__(self, size: int = 3) -> None:
         self.size = size
         self._kept: list[np.ndarray] = []
+        self._lock = threading.Lock()  # two loaders iterated from two threads never share one
 
     def take(self, shape: tuple[int, ...]) -> torch.Tensor:
         """An uninitialised float32 tensor of ``shape`` that no one else refers to."""
         if torch.utils.data.get_worker_info() is not None:
             return torch.empty(shape, dtype=torch.float32)
+        with self._lock:
+            return self._take(shape)
+
+    def _take(self, shape: tuple[int, ...]) -> torch.Tensor:
         for index in range(len(self._kept)):
             # References: the list and getrefcount's argument; a live tensor adds one.
             if self._kept[index].shape == shape and sys.getrefcount(self._kept[index]) == 2:
