@@ -124,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_headless(args.demo_dir)
 
     if args.dataset:  # refused before any window opens
-        from app.dataset_folder import dataset_folder_problem
+        from openretina_data.layout import dataset_folder_problem
 
         missing = dataset_folder_problem(args.dataset)
         if missing is not None:

@@ -162,8 +162,8 @@ class ImportWizard(QWizard):
         A missing path (or a file) is shown in a message box, not raised, and is not
         remembered; ``None`` is returned then.
         """
-        from app.dataset_folder import dataset_folder_problem
         from app.viewer import DatasetViewer
+        from openretina_data.layout import dataset_folder_problem
 
         problem = dataset_folder_problem(path)
         if problem is not None:

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from openretina_data._h5_session import npy_shape, stimulus_files
-from openretina_data.errors import LayoutError, SourceNotFoundError
+from openretina_data.errors import LayoutError
+from openretina_data.layout.reading import require_dataset_folder
 from openretina_data.memory_probe import PeakMemory
 
 #: Defaults of openretina's Data I/O page ("Composing Complete Dataloaders").
@@ -108,12 +109,7 @@ def loader_summary(
     from openretina_data.h5_dataset_reader import load_responses, load_stimuli
 
     folder = Path(path)
-    if not folder.is_dir():
-        raise SourceNotFoundError(
-            "the dataset folder does not exist",
-            path=folder,
-            hint="Pass the folder that holds stimuli/ and the .hdf5 files.",
-        )
+    require_dataset_folder(folder)
     settings: dict[str, Any] = {**DEFAULTS, **params}
     with PeakMemory() as memory:
         start = time.perf_counter()

@@ -7,8 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from openretina_data.errors import SourceNotFoundError
-from openretina_data.layout import check
+from openretina_data.layout import check, require_dataset_folder
 
 EPILOG = """\
 examples:
@@ -42,18 +41,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     folder: Path = args.directory
-    if not folder.exists():
-        raise SourceNotFoundError(
-            "the dataset folder does not exist",
-            path=folder,
-            hint="Check the path; pass the folder that holds stimuli/ and the .hdf5 files.",
-        )
-    if not folder.is_dir():
-        raise SourceNotFoundError(
-            "this is a file, not a folder",
-            path=folder,
-            hint="Pass the dataset folder, not a file in it.",
-        )
+    require_dataset_folder(folder)
     report = check(folder)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))

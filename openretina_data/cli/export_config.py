@@ -9,9 +9,10 @@ from typing import Any
 import numpy as np
 import yaml
 
-from openretina_data.errors import LayoutError, SourceNotFoundError
+from openretina_data.errors import LayoutError
 from openretina_data.layout.card import read_card
 from openretina_data.layout.names import STIMULI_DIR
+from openretina_data.layout.reading import require_dataset_folder
 
 EPILOG = """\
 examples:
@@ -97,12 +98,7 @@ def data_io_config(folder: Path) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     folder: Path = args.directory
-    if not folder.is_dir():
-        raise SourceNotFoundError(
-            "the dataset folder does not exist",
-            path=folder,
-            hint="Pass the dataset folder, the one holding stimuli/ and the .hdf5 files.",
-        )
+    require_dataset_folder(folder)
     header = f"# openretina data_io config for {folder.resolve()}, written by openretina-data\n"
     text = header + yaml.safe_dump(data_io_config(folder), sort_keys=False)
     if args.output is not None:

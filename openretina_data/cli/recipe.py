@@ -6,8 +6,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from openretina_data.errors import LayoutError, SourceNotFoundError
+from openretina_data.errors import LayoutError
 from openretina_data.layout.card import read_card
+from openretina_data.layout.reading import require_dataset_folder
 
 EPILOG = """\
 examples:
@@ -36,12 +37,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     folder: Path = args.directory
-    if not folder.is_dir():
-        raise SourceNotFoundError(
-            "the dataset folder does not exist",
-            path=folder,
-            hint="Pass the dataset folder, the one holding stimuli/ and the .hdf5 files.",
-        )
+    require_dataset_folder(folder)
     card = read_card(folder)
     if card is None or not card.recipe_text:
         raise LayoutError(

@@ -84,8 +84,10 @@ from openretina_data.layout.reading import (
     NpyHeader,
     NpyTimeFile,
     all_finite,
+    dataset_folder_problem,
     parse_npy_header,
     read_npy_header,
+    require_dataset_folder,
 )
 from openretina_data.layout.session import SessionWriter, source_file
 from openretina_data.layout.slabs import SlabWriter
@@ -113,9 +115,11 @@ __all__ = [
     "Summary",
     "all_finite",
     "check",
+    "dataset_folder_problem",
     "parse_npy_header",
     "read_card",
     "read_npy_header",
+    "require_dataset_folder",
     "responses_key",
     "source_file",
     "stimulus_key",

@@ -10,8 +10,39 @@ from typing import IO, Any
 
 import numpy as np
 
+from openretina_data.errors import SourceNotFoundError
+
 # A full pass over an array reads it in time-chunks of at most this many bytes.
 CHUNK_BYTES = 64 * 1024 * 1024
+
+
+DATASET_FOLDER_HINT = "Pass the dataset folder, the one holding stimuli/ and the .hdf5 files."
+
+
+def dataset_folder_problem(path: str | os.PathLike[str]) -> SourceNotFoundError | None:
+    """Why ``path`` cannot be opened as a dataset folder (missing, or a file), else ``None``.
+
+    Only the folder itself is looked at; what is inside it is for :func:`check`.
+    """
+    if not os.path.exists(path):
+        return SourceNotFoundError(
+            "no such dataset folder: the path does not exist", path=path, hint=DATASET_FOLDER_HINT
+        )
+    if not os.path.isdir(path):
+        return SourceNotFoundError(
+            "this is a file, not a folder",
+            path=path,
+            hint="Pass the dataset folder (the one holding stimuli/ and the .hdf5 files), "
+            "not a file in it.",
+        )
+    return None
+
+
+def require_dataset_folder(path: str | os.PathLike[str]) -> None:
+    """Raise :func:`dataset_folder_problem`'s error, if there is one."""
+    problem = dataset_folder_problem(path)
+    if problem is not None:
+        raise problem
 
 
 @dataclass(frozen=True)
