@@ -158,8 +158,10 @@ class MovieDataSet(Dataset):
         with self._located():
             _read_rows(self.movies, frames, starts)
         del frames
-        offsets = torch.as_tensor(starts).unsqueeze(1) + torch.arange(chunk)
-        targets = self.responses[offsets]
+        # Gathered with numpy: torch's indexing kernel wakes its OpenMP threads, whose
+        # spinning then takes the cores from the reading threads (2x slower batches).
+        offsets = np.add.outer(np.asarray(starts), np.arange(chunk))
+        targets = torch.from_numpy(self.responses.numpy()[offsets])
         batch = _Batch(DataPoint(inputs[i], targets[i]) for i in range(len(starts)))
         batch.stacked = DataPoint(inputs, targets)
         return batch

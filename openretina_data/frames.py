@@ -65,8 +65,9 @@ class FramePart:
         self._seen_finite: np.ndarray | None = None  # (time,) bool, made on the first check
         self._pid = os.getpid()
         self._reopen: tuple[str, ...] | None = _reopen_recipe(self._array)
-        self._fd: int | None = None
-        self._fd_pid = 0
+        self._values: Any = None  # what read_into slices: a plain ndarray view for numpy data
+        self._values_pid = 0
+        self._fd: int | None = None  # memory maps: the file, to notice it shrinking under the map
         self.shape: tuple[int, ...] = tuple(int(n) for n in self._array.shape)
         self.dtype = np.dtype(self._array.dtype)
         if len(self.shape) != 4:
@@ -96,25 +97,47 @@ class FramePart:
     def read_into(self, target: np.ndarray, start: int, mean: float, std: float) -> None:
         """Fill ``target`` (channels, n, h, w) float32 with ``(frames - mean) / std``.
 
-        Float32 ``.npy`` memory maps are read with ``os.preadv`` straight into ``target``
-        (no page-table work for the mapping, no temporary array); everything else is
-        sliced and cast.
+        Memory-mapped and in-memory frames are cast and shifted in the same pass that
+        copies them out of the mapping (then divided while the block is still in cache);
+        HDF5 frames are read by h5py first. Memory-mapped pages a process has read count
+        in its resident set as file-backed page cache (``RssFile``), which the kernel
+        can reclaim; no anonymous memory is spent on them.
         """
-        identity = mean == 0.0 and std == 1.0
-        if self._reopen is not None and self._reopen[0] == "memmap" and self.dtype == np.float32:
-            self._pread(target, start)
-            if not identity:
-                np.subtract(target, np.float32(mean), out=target)
-                np.divide(target, np.float32(std), out=target)
+        raw = self._sliceable()[:, start : start + target.shape[1]]
+        if self._fd is not None:
+            self._require_whole_file()
+        if mean == 0.0 and std == 1.0:
+            np.copyto(target, raw, casting="unsafe")
         else:
-            raw = self.read(start, start + target.shape[1])
-            if identity:
-                np.copyto(target, raw, casting="unsafe")
-            else:
-                np.subtract(raw, np.float32(mean), out=target, dtype=np.float32)
-                np.divide(target, np.float32(std), out=target)
+            np.subtract(raw, np.float32(mean), out=target, dtype=np.float32)
+            np.divide(target, np.float32(std), out=target)
         if self.verify_finite:
             self._require_finite(target, start)
+
+    def _sliceable(self) -> Any:
+        """The frames to slice: numpy data as a plain ndarray view (a memmap subclass costs
+        microseconds per slice), anything else as it is; made once per process."""
+        if self._values_pid != os.getpid():
+            array = self.array
+            self._values = array.view(np.ndarray) if isinstance(array, np.ndarray) else array
+            self._values_pid = os.getpid()
+            if self._reopen is not None and self._reopen[0] == "memmap":
+                self._fd = os.open(self._reopen[1], os.O_RDONLY)
+        return self._values
+
+    def _require_whole_file(self) -> None:
+        """Raise :class:`UnreadableSourceError` if the mapped file became shorter than the
+        movie (truncated while in use): reading such pages would kill the process (SIGBUS)."""
+        assert self._fd is not None and self._reopen is not None
+        needed = int(self._reopen[2]) + self.dtype.itemsize * int(np.prod(self.shape))
+        size = os.fstat(self._fd).st_size
+        if size < needed:
+            raise UnreadableSourceError(
+                f"the stimulus file ended early: it holds {size} bytes, the movie needs {needed}",
+                path=self._reopen[1],
+                hint="The file was truncated or rewritten while in use: restore it (or "
+                "re-export the stimulus) and load the dataset again.",
+            )
 
     def _require_finite(self, frames: np.ndarray, start: int) -> None:
         """Raise :class:`NonFiniteError` if ``frames`` (channels, n, h, w), read from
@@ -144,25 +167,9 @@ class FramePart:
             "then fix the stimulus (replace the NaN/Inf values) or re-export it.",
         )
 
-    def _pread(self, target: np.ndarray, start: int) -> None:
-        assert self._reopen is not None
-        if self._fd is None or self._fd_pid != os.getpid():
-            self._fd, self._fd_pid = os.open(self._reopen[1], os.O_RDONLY), os.getpid()
-        frame_bytes = self.dtype.itemsize * self.shape[2] * self.shape[3]
-        channel_bytes = frame_bytes * self.shape[1]
-        offset = int(self._reopen[2]) + start * frame_bytes
-        for channel in range(self.shape[0]):
-            wanted = target[channel]
-            got = os.preadv(self._fd, [wanted], offset + channel * channel_bytes)
-            if got != wanted.nbytes:
-                raise UnreadableSourceError(
-                    f"the stimulus file ended early: read {got} of {wanted.nbytes} bytes",
-                    path=self._reopen[1],
-                )
-
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        state["_fd"] = None
+        state["_values"], state["_values_pid"], state["_fd"] = None, 0, None
         state["_seen_finite"] = None  # a per-process cache: each worker checks what it reads
         if self._reopen is not None:
             state["_array"] = None  # reopened from the file in the receiving process
@@ -170,7 +177,7 @@ class FramePart:
 
     def __del__(self) -> None:
         fd = getattr(self, "_fd", None)
-        if fd is not None and self._fd_pid == os.getpid():
+        if fd is not None and self._values_pid == os.getpid():
             os.close(fd)
 
 
@@ -275,7 +282,7 @@ class LazyMovie:
         self._stimulus_starts = sorted({*self._part_starts[1:-1], *(int(j) for j in joins)})
         if ranges is None:
             ranges = [(0, total)]
-        self.ranges = [(int(a), int(b)) for a, b in ranges if int(b) > int(a)]
+        self.ranges = _merged([(int(a), int(b)) for a, b in ranges if int(b) > int(a)])
         for start, stop in self.ranges:
             if start < 0 or stop > total:
                 raise ShapeError(
@@ -349,8 +356,18 @@ class LazyMovie:
 
         Frames past the end of the movie are not read; ``out`` must fit the movie.
         """
+        length = out.shape[1]
+        index = bisect.bisect_right(self._range_starts, start) - 1
+        range_start, range_stop = self.ranges[index]
+        begin = range_start + start - self._range_starts[index]
+        if begin + length <= range_stop:  # the usual case: one stretch of one part
+            part = bisect.bisect_right(self._part_starts, begin) - 1
+            if begin + length <= self._part_starts[part + 1]:
+                part_start = self._part_starts[part]
+                self.parts[part].read_into(out, begin - part_start, self.norm_mean, self.norm_std)
+                return
         position = 0
-        for begin, stop in self._physical_pieces(start, out.shape[1]):
+        for begin, stop in self._physical_pieces(start, length):
             part_index = bisect.bisect_right(self._part_starts, begin) - 1
             while begin < stop:
                 part_start = self._part_starts[part_index]
@@ -399,6 +416,17 @@ class LazyMovie:
             f"LazyMovie(shape={self.shape}, parts={len(self.parts)}, "
             f"norm_mean={self.norm_mean}, norm_std={self.norm_std})"
         )
+
+
+def _merged(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``ranges`` with each range that starts where the previous one stops joined to it."""
+    merged: list[tuple[int, int]] = []
+    for start, stop in ranges:
+        if merged and merged[-1][1] == start:
+            merged[-1] = (merged[-1][0], stop)
+        else:
+            merged.append((start, stop))
+    return merged
 
 
 def as_lazy_movie(
