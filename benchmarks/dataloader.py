@@ -6,12 +6,14 @@ the Maheswaranathan 2023 sessions), then each library runs in its own subprocess
 load stimuli and responses normalised with a given mean/std (openretina: its
 ``h5_dataset_reader``; ours: ``load_stimuli(..., mmap=True)``), build
 ``multiple_movies_dataloaders`` (batch 64, chunk 50, clip 90, 50 validation clips)
-and iterate one training epoch of every session. Measured per run:
+and iterate ``--epochs`` training epochs over every session. Measured per run:
 
 * time to first training batch, from before loading;
 * peak anonymous memory (``RssAnon`` sampled every 20 ms) and peak total RSS
   (which adds memory-mapped file pages, reclaimable page cache);
-* training samples per second over the epoch (page cache warmed first).
+* training samples per second of the first epoch (in a fresh process: ours maps the
+  stimulus pages it reads for the first time) and of the later epochs (page cache
+  warm for both; openretina's are the same work as its first).
 
 One line per case with the ratios, then the raw numbers. Full size (360 000 frames of
 50x50 float32 per session, 3.4 GiB) needs ~18 GiB of RAM for openretina; run it alone::
@@ -20,13 +22,7 @@ One line per case with the ratios, then the raw numbers. Full size (360 000 fram
     python benchmarks/dataloader.py --quick          # small smoke run
     python benchmarks/dataloader.py --frames 60000 --sessions 1 2
 
-Last full-size run (2 shared CPU cores, load ~5, page cache warm; ratios are what count):
-
-    1 session:  first batch 235x sooner (0.43 s vs 100 s), peak anon 0.030x (0.41 vs 13.67 GiB),
-                throughput 1.26x (912 vs 725 samples/s)
-    2 sessions: first batch 188x sooner (0.60 s vs 113 s), peak anon 0.026x (0.45 vs 17.20 GiB),
-                throughput 1.23x (1343 vs 1091 samples/s)
-    3 sessions, ours only: peak anon 0.50 GiB (total RSS 0.59 GiB), 2134 samples/s
+README.md shows a recent full-size run.
 """
 
 from __future__ import annotations
@@ -46,8 +42,8 @@ NORM_MEAN, NORM_STD = 127.5, 73.9
 TEST_NAMES = ["test"]
 
 
-def run_library(library: str, folder: str) -> dict[str, Any]:
-    """Load, build and run one epoch in this process; the numbers as a dict."""
+def run_library(library: str, folder: str, epochs: int = 3) -> dict[str, Any]:
+    """Load, build and run ``epochs`` epochs in this process; the numbers as a dict."""
     from openretina_data.memory_probe import PeakMemory
 
     if library == "openretina":
@@ -67,20 +63,23 @@ def run_library(library: str, folder: str) -> dict[str, Any]:
         responses = load_responses(folder, TEST_NAMES)
         loaders = multiple_movies_dataloaders(responses, movies, **PARAMS)  # type: ignore[arg-type]
         first_batch_s = None
-        samples, epoch_s = 0, 0.0
-        for loader in loaders["train"].values():
-            began = time.perf_counter()
-            for batch in loader:
-                if first_batch_s is None:
-                    first_batch_s = time.perf_counter() - start
-                samples += int(batch.inputs.shape[0])
-            epoch_s += time.perf_counter() - began
+        samples, epoch_seconds = 0, []
+        for _ in range(epochs):
+            began, samples = time.perf_counter(), 0
+            for loader in loaders["train"].values():
+                for batch in loader:
+                    if first_batch_s is None:
+                        first_batch_s = time.perf_counter() - start
+                    samples += int(batch.inputs.shape[0])
+            epoch_seconds.append(time.perf_counter() - began)
+    later = epoch_seconds[1:] or epoch_seconds
     return {
         "first_batch_s": first_batch_s,
         "peak_anon_gib": (memory.peak_anon_mib or 0) / 1024,
         "peak_rss_gib": (memory.peak_rss_mib or 0) / 1024,
         "samples": samples,
-        "samples_per_s": samples / epoch_s if epoch_s else 0.0,
+        "first_epoch_samples_per_s": samples / epoch_seconds[0],
+        "later_samples_per_s": samples * len(later) / sum(later),
     }
 
 
@@ -91,9 +90,9 @@ def _frame_size(folder: str) -> list[int]:
     return [int(shape[0]), int(shape[2]), int(shape[3])]
 
 
-def in_subprocess(library: str, folder: Path) -> dict[str, Any]:
+def in_subprocess(library: str, folder: Path, epochs: int) -> dict[str, Any]:
     """Run :func:`run_library` in a fresh interpreter so peaks of the two never mix."""
-    command = [sys.executable, __file__, "--worker", library, str(folder)]
+    command = [sys.executable, __file__, "--worker", library, str(folder), str(epochs)]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise RuntimeError(f"{library} run failed:\n{result.stderr[-4000:]}")
@@ -122,8 +121,19 @@ def case_folder(root: Path, shared: Path, n_sessions: int) -> Path:
 def describe(numbers: dict[str, Any]) -> str:
     return (
         f"first batch {numbers['first_batch_s']:.3f} s, anon {numbers['peak_anon_gib']:.2f} GiB, "
-        f"rss {numbers['peak_rss_gib']:.2f} GiB, {numbers['samples_per_s']:.0f} samples/s "
-        f"({numbers['samples']} samples)"
+        f"rss {numbers['peak_rss_gib']:.2f} GiB, {numbers['first_epoch_samples_per_s']:.0f} "
+        f"samples/s first epoch, {numbers['later_samples_per_s']:.0f} later "
+        f"({numbers['samples']} samples per epoch)"
+    )
+
+
+def ratios(ours: dict[str, Any], theirs: dict[str, Any]) -> str:
+    """The targets as ours/openretina ratios (first batch: how many times sooner)."""
+    return (
+        f"first batch {theirs['first_batch_s'] / ours['first_batch_s']:.0f}x sooner, "
+        f"peak anon {ours['peak_anon_gib'] / theirs['peak_anon_gib']:.3f}x, throughput "
+        f"{ours['first_epoch_samples_per_s'] / theirs['first_epoch_samples_per_s']:.2f}x "
+        f"first epoch, {ours['later_samples_per_s'] / theirs['later_samples_per_s']:.2f}x later"
     )
 
 
@@ -141,10 +151,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--root", type=Path, help="where to write the data (default: a temp folder)"
     )
-    parser.add_argument("--worker", nargs=2, metavar=("LIBRARY", "FOLDER"), help=argparse.SUPPRESS)
+    parser.add_argument("--epochs", type=int, default=3, help="training epochs per run (>= 2)")
+    parser.add_argument(
+        "--worker", nargs=3, metavar=("LIBRARY", "FOLDER", "EPOCHS"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args(argv)
     if args.worker:
-        print(json.dumps(run_library(*args.worker)))
+        library, folder, epochs = args.worker
+        print(json.dumps(run_library(library, folder, int(epochs))))
         return 0
     if args.quick:
         args.frames, args.size = 9000, 16
@@ -168,13 +182,11 @@ def main(argv: list[str] | None = None) -> int:
         for n_sessions in args.sessions:
             folder = case_folder(root, shared, n_sessions)
             warm_page_cache(shared)
-            ours = in_subprocess("ours", folder)
+            ours = in_subprocess("ours", folder, args.epochs)
             warm_page_cache(shared)
-            theirs = in_subprocess("openretina", folder)
+            theirs = in_subprocess("openretina", folder, args.epochs)
             print(
-                f"{n_sessions} session(s): first batch {theirs['first_batch_s'] / ours['first_batch_s']:.0f}x "
-                f"sooner, peak anon {ours['peak_anon_gib'] / theirs['peak_anon_gib']:.3f}x, "
-                f"throughput {ours['samples_per_s'] / theirs['samples_per_s']:.2f}x"
+                f"{n_sessions} session(s): {ratios(ours, theirs)}"
                 f" | ours: {describe(ours)} | openretina: {describe(theirs)}"
             )
         if args.ours_only:
@@ -184,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
                 else root / f"case_{args.ours_only}"
             )
             warm_page_cache(shared)
-            ours = in_subprocess("ours", folder)
+            ours = in_subprocess("ours", folder, args.epochs)
             verdict = "under" if ours["peak_anon_gib"] < 2 else "OVER"
             print(
                 f"{args.ours_only} session(s), ours only: peak anon {verdict} 2 GiB | ours: {describe(ours)}"

@@ -162,7 +162,7 @@ class MovieDataSet(Dataset):
         # spinning then takes the cores from the reading threads (2x slower batches).
         offsets = np.add.outer(np.asarray(starts), np.arange(chunk))
         targets = torch.from_numpy(self.responses.numpy()[offsets])
-        batch = _Batch(DataPoint(inputs[i], targets[i]) for i in range(len(starts)))
+        batch = _Batch(map(DataPoint, inputs.unbind(0), targets.unbind(0)))
         batch.stacked = DataPoint(inputs, targets)
         return batch
 
@@ -185,27 +185,49 @@ def _read_rows(movie: LazyMovie, frames: np.ndarray, starts: list[int]) -> None:
     """Fill ``frames[row]`` (channels, chunk, h, w) with the chunk at ``starts[row]``.
 
     Rows are split over torch's intra-op thread count (numpy releases the GIL while it
-    copies and normalises), as ``torch.stack`` would; one thread in DataLoader workers.
+    copies and normalises), as ``torch.stack`` would, the calling thread reading the
+    first share; one thread in DataLoader workers.
     """
     global _threads
+    spots = movie.locate(starts, frames.shape[2])
     n_threads = min(torch.get_num_threads(), len(starts))
     if n_threads <= 1 or torch.utils.data.get_worker_info() is not None:
-        for row, start in enumerate(starts):
-            movie.read_into(frames[row], start)
+        _read_some(movie, frames, starts, spots, range(len(starts)))
         return
     if _threads is None or _threads[0] != os.getpid() or _threads[1]._max_workers < n_threads:
         _threads = (os.getpid(), ThreadPoolExecutor(n_threads, "openretina-data-read"))
-
-    def read(rows: range) -> None:
-        for row in rows:
-            movie.read_into(frames[row], starts[row])
-
     step = -(-len(starts) // n_threads)
     groups = [range(i, min(i + step, len(starts))) for i in range(0, len(starts), step)]
-    pending = [_threads[1].submit(read, rows) for rows in groups]
-    wait(pending)  # every thread is done with ``frames`` before anything is raised
+    pending = [
+        _threads[1].submit(_read_some, movie, frames, starts, spots, rows) for rows in groups[1:]
+    ]
+    try:
+        _read_some(movie, frames, starts, spots, groups[0])
+    finally:
+        wait(pending)  # every thread is done with ``frames`` before anything is raised
     for done in pending:
-        done.result()  # the first group's error first, as a serial read would raise it
+        done.result()
+
+
+def _read_some(
+    movie: LazyMovie,
+    frames: np.ndarray,
+    starts: list[int],
+    spots: list[tuple[int, int] | None],
+    rows: range,
+) -> None:
+    """Read ``rows`` of a batch: chunks inside one part together, part by part."""
+    by_part: dict[int, tuple[list[np.ndarray], list[int]]] = {}
+    for row in rows:
+        spot = spots[row]
+        if spot is None:
+            movie.read_into(frames[row], starts[row])
+        else:
+            targets, firsts = by_part.setdefault(spot[0], ([], []))
+            targets.append(frames[row])
+            firsts.append(spot[1])
+    for part, (targets, firsts) in by_part.items():
+        movie.parts[part].read_many(targets, firsts, movie.norm_mean, movie.norm_std)
 
 
 class BatchBuffers:

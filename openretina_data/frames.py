@@ -68,8 +68,11 @@ class FramePart:
         self._values: Any = None  # what read_into slices: a plain ndarray view for numpy data
         self._values_pid = 0
         self._fd: int | None = None  # memory maps: the file, to notice it shrinking under the map
+        self._file_bytes = 0  # memory maps: bytes the file must hold (header + every frame)
         self.shape: tuple[int, ...] = tuple(int(n) for n in self._array.shape)
         self.dtype = np.dtype(self._array.dtype)
+        if self._reopen is not None and self._reopen[0] == "memmap":
+            self._file_bytes = int(self._reopen[2]) + int(self._array.nbytes)
         if len(self.shape) != 4:
             raise ShapeError(
                 f"a stimulus movie has shape {self.shape}; expected 4 axes "
@@ -103,16 +106,27 @@ class FramePart:
         in its resident set as file-backed page cache (``RssFile``), which the kernel
         can reclaim; no anonymous memory is spent on them.
         """
-        raw = self._sliceable()[:, start : start + target.shape[1]]
+        self.read_many([target], [start], mean, std)
+
+    def read_many(
+        self, targets: Sequence[np.ndarray], starts: Sequence[int], mean: float, std: float
+    ) -> None:
+        """:meth:`read_into` for each ``(target, start)`` pair, with the per-call work
+        (finding the frames, converting ``mean``/``std``, checking the file) done once."""
+        values = self._sliceable()
         if self._fd is not None:
             self._require_whole_file()
-        if mean == 0.0 and std == 1.0:
-            np.copyto(target, raw, casting="unsafe")
-        else:
-            np.subtract(raw, np.float32(mean), out=target, dtype=np.float32)
-            np.divide(target, np.float32(std), out=target)
-        if self.verify_finite:
-            self._require_finite(target, start)
+        identity = mean == 0.0 and std == 1.0
+        mean32, std32 = np.float32(mean), np.float32(std)
+        for target, start in zip(targets, starts, strict=True):
+            raw = values[:, start : start + target.shape[1]]
+            if identity:
+                np.copyto(target, raw, casting="unsafe")
+            else:
+                np.subtract(raw, mean32, out=target, dtype=np.float32)
+                np.divide(target, std32, out=target)
+            if self.verify_finite:
+                self._require_finite(target, start)
 
     def _sliceable(self) -> Any:
         """The frames to slice: numpy data as a plain ndarray view (a memmap subclass costs
@@ -129,8 +143,7 @@ class FramePart:
         """Raise :class:`UnreadableSourceError` if the mapped file became shorter than the
         movie (truncated while in use): reading such pages would kill the process (SIGBUS)."""
         assert self._fd is not None and self._reopen is not None
-        needed = int(self._reopen[2]) + self.dtype.itemsize * int(np.prod(self.shape))
-        size = os.fstat(self._fd).st_size
+        needed, size = self._file_bytes, os.fstat(self._fd).st_size
         if size < needed:
             raise UnreadableSourceError(
                 f"the stimulus file ended early: it holds {size} bytes, the movie needs {needed}",
@@ -350,6 +363,24 @@ class LazyMovie:
             pieces.append((begin, begin + take))
             start, length, index = start + take, length - take, index + 1
         return pieces
+
+    def locate(self, starts: Sequence[int], length: int) -> list[tuple[int, int] | None]:
+        """Where each chunk ``[start, start + length)`` lies: ``(part index, first frame in
+        that part)``, or None for a chunk that spans a removed clip or two parts (read
+        those with :meth:`read_into`). One vectorised pass for a whole batch."""
+        at = np.asarray(starts, dtype=np.int64)
+        range_starts = np.asarray(self._range_starts, dtype=np.int64)
+        bounds = np.asarray(self.ranges, dtype=np.int64).reshape(-1, 2)
+        index = np.searchsorted(range_starts, at, side="right") - 1
+        begin = bounds[index, 0] + at - range_starts[index]
+        part_starts = np.asarray(self._part_starts, dtype=np.int64)
+        part = np.searchsorted(part_starts, begin, side="right") - 1
+        whole = (begin + length <= bounds[index, 1]) & (begin + length <= part_starts[part + 1])
+        local = begin - part_starts[part]
+        return [
+            (p, first) if ok else None
+            for p, first, ok in zip(part.tolist(), local.tolist(), whole.tolist(), strict=True)
+        ]
 
     def read_into(self, out: np.ndarray, start: int) -> None:
         """Fill ``out`` (channels, n, height, width) float32 with frames ``[start, start + n)``.

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import pickle
+from collections.abc import Iterator
 from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
+import torch
 
+from openretina_data._movie_dataset import _read_rows
 from openretina_data.errors import NonFiniteError, ShapeError
 from openretina_data.frames import FramePart, LazyMovie
 
@@ -108,3 +111,36 @@ def test_joins_inside_one_part_are_kept_by_views() -> None:
 def test_a_join_outside_the_movie_is_refused(join: int) -> None:
     with pytest.raises(ShapeError, match="outside the movie's 300 frames"):
         LazyMovie([np.zeros((1, 300, 1, 1), np.float32)], joins=[join])
+
+
+@pytest.fixture
+def two_threads() -> Iterator[None]:
+    """Batches read on two threads (torch's intra-op count), restored afterwards."""
+    previous = torch.get_num_threads()
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.mark.usefixtures("two_threads")
+def test_a_batch_read_in_threads_equals_chunk_by_chunk_reads(tmp_path: Path) -> None:
+    # Three parts (one memory-mapped), a view without two clips: chunks inside one part,
+    # across a part boundary and across a removed clip all read the same frames either way.
+    rng = np.random.default_rng(3)
+    parts = [rng.random((1, n, 3, 4)).astype(np.float32) for n in (70, 55, 90)]
+    movie = LazyMovie(
+        [parts[0], mapped(tmp_path, parts[1]), parts[2]], norm_mean=0.25, norm_std=0.5
+    ).select([(0, 40), (50, 120), (130, 215)])
+    starts = rng.integers(0, movie.n_frames - 12, size=64).tolist() + [35, 60, 110]
+    assert None in movie.locate(starts, 12) and (0, 0) in movie.locate([0], 12)
+    frames = np.empty((len(starts), 1, 12, 3, 4), np.float32)
+    _read_rows(movie, frames, starts)
+    for row, start in enumerate(starts):
+        np.testing.assert_array_equal(frames[row], movie.read(start, start + 12))
+
+
+@pytest.mark.usefixtures("two_threads")
+def test_a_bad_frame_in_any_row_of_a_threaded_batch_is_raised(tmp_path: Path) -> None:
+    movie = LazyMovie([mapped(tmp_path, movie_with(37, frames=80))])
+    frames = np.empty((8, 2, 5, 3, 4), np.float32)
+    with pytest.raises(NonFiniteError, match="frame 37"):
+        _read_rows(movie, frames, [0, 10, 20, 30, 40, 50, 60, 35])
