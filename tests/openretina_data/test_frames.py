@@ -117,6 +117,7 @@ def test_a_join_outside_the_movie_is_refused(join: int) -> None:
 def two_threads() -> Iterator[None]:
     """Batches read on two threads (torch's intra-op count), restored afterwards."""
     previous = torch.get_num_threads()
+    torch.set_num_threads(2)
     yield
     torch.set_num_threads(previous)
 
