@@ -170,3 +170,18 @@ def format_error(error: BaseException) -> str:
     if isinstance(error, OpenRetinaDataError):
         return str(error)
     return f"{type(error).__name__}: {error}"
+
+
+def error_from_dict(data: dict[str, Any]) -> OpenRetinaDataError:
+    """The error :meth:`OpenRetinaDataError.to_dict` described (an unknown class name comes
+    back as :class:`UnreadableSourceError`): errors cross process boundaries this way."""
+    cls = globals().get(str(data.get("error")))
+    if not (isinstance(cls, type) and issubclass(cls, OpenRetinaDataError)):
+        cls = UnreadableSourceError
+    return cls(
+        str(data.get("message")),
+        hint=data.get("hint"),
+        path=data.get("path"),
+        key=data.get("key"),
+        session=data.get("session"),
+    )

@@ -8,8 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from openretina_data.errors import SourceNotFoundError
-from openretina_data.sources import SourceInfo, formats_text, probe, readers
-from openretina_data.sources.folder import FolderProbe, is_format_folder, probe_folder
+from openretina_data.sources import (
+    SourceInfo,
+    formats_text,
+    probe_folder_guarded,
+    probe_guarded,
+    readers,
+)
+from openretina_data.sources.folder import FolderProbe, is_format_folder
 
 EPILOG = """\
 examples:
@@ -46,6 +52,15 @@ def register(subparsers: Any) -> None:
         default=None,
         help="read with this reader instead of detecting the format",
     )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="stop probing a file after this long (HDF5, MAT and NWB files are probed in a "
+        "separate process: a damaged one that hangs or crashes its library is reported, "
+        "not fatal; default: %(default)s)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -56,13 +71,13 @@ def run(args: argparse.Namespace) -> int:
             "no such file or folder", path=path, hint="Check the path and try again."
         )
     if path.is_dir() and args.format is None and not is_format_folder(path):
-        found = probe_folder(path)
+        found = probe_folder_guarded(path, timeout_s=args.timeout)
         if args.json:
-            print(json.dumps(_folder_dict(found), indent=2))
+            print(json.dumps(found.to_dict(), indent=2))
         else:
             print(_folder_text(found))
         return 1 if found.errors or not found.sources else 0
-    info = probe(path, args.format)
+    info = probe_guarded(path, args.format, timeout_s=args.timeout)
     print(json.dumps(info.to_dict(), indent=2) if args.json else describe(info))
     return 0
 
@@ -95,12 +110,3 @@ def _folder_text(found: FolderProbe) -> str:
     if not parts:
         parts.append(f"{found.folder}: nothing to read")
     return "\n\n".join(parts)
-
-
-def _folder_dict(found: FolderProbe) -> dict[str, Any]:
-    return {
-        "folder": found.folder,
-        "sources": [info.to_dict() for info in found.sources],
-        "skipped": found.skipped,
-        "errors": {name: error.to_dict() for name, error in found.errors.items()},
-    }

@@ -18,6 +18,10 @@ Public API (stable; the recipe engine and the wizard build on it)
 ``probe_isolated(path, format=None, timeout_s=30.0) -> SourceInfo``
     ``probe`` in a child process with a time limit: for files never seen before (a
     damaged file that hangs libhdf5 becomes an ``UnreadableSourceError``).
+``probe_guarded(path, ...)``, ``probe_folder_guarded(folder, timeout_s=30.0)``
+    Isolate only what needs it: readers whose native library can hang or crash
+    (``SourceReader.native_risk``: HDF5, MAT, NWB, the archive) probe in a child; a
+    folder is probed in one child, entry by entry only if that child fails.
 ``choose_reader(path, format=None) -> type[SourceReader]``, ``readers()``, ``formats_text()``
     The registry: which reader would open ``path``; every reader; a printable list.
 ``SourceInfo``: ``path``, ``format`` (reader name), ``variables``, ``attrs`` (file
@@ -59,7 +63,7 @@ Limits: damaged files give ``UnreadableSourceError`` (the numpy, zip, TIFF, vide
 table readers are fuzz-tested), but libhdf5 can hang and scipy's MAT v5 reader can crash
 on some damaged (not merely truncated) files — HDFGroup/hdf5#1707, scipy's ``loadmat``
 docs — so a caller that probes untrusted files unattended should use
-``probe_isolated``.
+``probe_guarded``/``probe_folder_guarded`` (the wizard and ``inspect`` do).
 
 Adding a reader: subclass :class:`SourceReader` (set ``name``, ``description``,
 ``suffixes``, ``extra``/``requires`` for optional libraries, ``folders``), implement
@@ -103,7 +107,11 @@ from openretina_data.sources.base import (
     register,
 )
 from openretina_data.sources.folder import FolderProbe, is_format_folder, probe_folder
-from openretina_data.sources.isolated import probe_isolated
+from openretina_data.sources.isolated import (
+    probe_folder_guarded,
+    probe_guarded,
+    probe_isolated,
+)
 from openretina_data.sources.kilosort import KilosortReader
 from openretina_data.sources.lazy import LazyArray
 from openretina_data.sources.nwb import NwbReader
@@ -128,6 +136,8 @@ __all__ = [
     "open_source",
     "probe",
     "probe_folder",
+    "probe_folder_guarded",
+    "probe_guarded",
     "probe_isolated",
     "readers",
     "register",

@@ -173,6 +173,10 @@ class SourceReader(ABC):
     extra: ClassVar[str | None] = None
     requires: ClassVar[tuple[str, ...]] = ()
     folders: ClassVar[bool] = False
+    #: The reader's native library (libhdf5, scipy's MAT v5 parser) can hang or crash the
+    #: whole process on some damaged files: :func:`~openretina_data.sources.probe_guarded`
+    #: then probes in a child process.
+    native_risk: ClassVar[bool] = False
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)

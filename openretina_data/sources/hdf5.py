@@ -130,6 +130,7 @@ def list_datasets(root: h5py.Group) -> list[tuple[str, h5py.Dataset]]:
 @register
 class Hdf5Reader(SourceReader):
     name = "hdf5"
+    native_risk = True
     description = "HDF5 file (.h5, .hdf5)"
     suffixes = (".h5", ".hdf5", ".hdf", ".he5")
 

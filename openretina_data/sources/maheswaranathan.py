@@ -47,6 +47,7 @@ def session_folders(path: Path) -> list[Path]:
 @register
 class MaheswaranathanReader(SourceReader):
     name = "maheswaranathan"
+    native_risk = True
     description = "Maheswaranathan 2023 archive folder (ganglion_cell_data/<session>/*.h5)"
     folders = True
 

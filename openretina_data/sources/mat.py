@@ -77,6 +77,7 @@ def _matlab_class(obj: h5py.HLObject) -> str:
 @register
 class Mat73Reader(SourceReader):
     name = "mat-v7.3"
+    native_risk = True
     description = "MATLAB v7.3 file (.mat, HDF5 inside)"
     suffixes = (".mat",)
 
@@ -191,6 +192,7 @@ def _flatten(key: str, value: Any, out: dict[str, np.ndarray]) -> None:
 @register
 class Mat5Reader(SourceReader):
     name = "mat-v5"
+    native_risk = True
     description = "MATLAB v5/v7 file (.mat)"
     suffixes = (".mat",)
     extra = "mat"

@@ -55,6 +55,7 @@ def _type(obj: h5py.HLObject) -> str:
 @register
 class NwbReader(SourceReader):
     name = "nwb"
+    native_risk = True
     description = "NWB file (.nwb)"
     suffixes = (".nwb",)
 
