@@ -19,6 +19,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from collections.abc import Callable, Generator, Iterator
@@ -265,6 +266,7 @@ def _describe(recipe: Recipe, writer: DatasetWriter) -> None:
     """What the card says about the recipe: test stimuli, description, normalisation."""
     writer.card.test_stimuli = [s.name for s in recipe.stimuli if s.split == "test"]
     writer.card.description = recipe.description
+    writer.card.loader = dataclasses.asdict(recipe.loader)
     writer.card.extra["recipe_folder"] = str(recipe.base_dir.resolve())  # paths are relative to it
     _set_normalisation(recipe, writer)
 

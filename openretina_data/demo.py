@@ -49,11 +49,7 @@ def run_headless(demo_dir: str | os.PathLike[str] = "demo", *, stream: TextIO | 
         out.write(report.to_text() + "\n")
         if not report.ok:
             return 1
-        # The example's training movie has 600 frames: openretina's defaults (50
-        # validation clips of 90 frames) would leave nothing to train on.
-        summary = loader_summary(
-            dataset, clip_length=60, num_val_clips=2, train_chunk_size=30, batch_size=8
-        )
+        summary = loader_summary(dataset)  # with the card's loader settings (the recipe's)
         out.write(format_summary(summary) + "\n")
     except OpenRetinaDataError as error:
         out.write(f"error: {error}\n")

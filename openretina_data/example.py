@@ -28,6 +28,7 @@ from openretina_data.recipe import (
     Epoch,
     FrameTimes,
     InfoSource,
+    Loader,
     Recipe,
     ResponseSource,
     SessionSpec,
@@ -117,6 +118,7 @@ def example_recipe(root: Path) -> Recipe:
                 ],
             )
         ],
+        loader=Loader(train_chunk_size=30, batch_size=8, clip_length=60, num_val_clips=2),
         base_dir=root,
     )
 

@@ -29,6 +29,29 @@ DEFAULTS: dict[str, int] = {
 }
 
 
+def loader_settings(path: Path, **given: int | None) -> tuple[dict[str, int], str]:
+    """Settings for ``multiple_movies_dataloaders`` and, in words, where they came from.
+
+    Each setting is the one given (not None), else the dataset card's (written from the
+    recipe's ``loader`` section), else :data:`DEFAULTS` (openretina's Data I/O example).
+    """
+    from openretina_data.layout import read_card
+
+    unknown = sorted(set(given) - set(DEFAULTS))
+    if unknown:
+        raise TypeError(f"unknown loader settings: {', '.join(unknown)}")
+    card = read_card(path)
+    stored = {k: v for k, v in (card.loader if card else {}).items() if k in DEFAULTS}
+    chosen = {k: v for k, v in given.items() if v is not None}
+    sources = [
+        "the dataset card" if stored else "the defaults",
+        *(["the command line"] if chosen else []),
+    ]
+    if set(chosen) == set(DEFAULTS):
+        sources = ["the command line"]
+    return {**DEFAULTS, **stored, **chosen}, " and ".join(sources)
+
+
 def dataset_settings(
     path: Path,
     test_names: Sequence[str] | None,
@@ -110,7 +133,7 @@ def loader_summary(
 
     folder = Path(path)
     require_dataset_folder(folder)
-    settings: dict[str, Any] = {**DEFAULTS, **params}
+    settings, source = loader_settings(folder, **params)
     with PeakMemory() as memory:
         start = time.perf_counter()
         names, size, mean, std = dataset_settings(folder, test_names, norm_mean, norm_std)
@@ -118,7 +141,14 @@ def loader_summary(
         responses = load_responses(str(folder), names)
         opened = time.perf_counter()
         loaders = multiple_movies_dataloaders(
-            responses, movies, **settings, num_workers=num_workers
+            responses,
+            movies,
+            train_chunk_size=settings["train_chunk_size"],
+            batch_size=settings["batch_size"],
+            seed=settings["seed"],
+            clip_length=settings["clip_length"],
+            num_val_clips=settings["num_val_clips"],
+            num_workers=num_workers,
         )
         built = time.perf_counter()
         splits: dict[str, dict[str, dict[str, Any]]] = {}
@@ -146,6 +176,7 @@ def loader_summary(
         "sessions": sorted(movies),
         "test_names": names,
         "params": settings,
+        "params_from": source,
         "open_s": opened - start,
         "build_s": built - opened,
         "first_batch_s": first_batch_s,
@@ -164,7 +195,8 @@ def format_summary(summary: dict[str, Any]) -> str:
         f"dataset {summary['path']}: {len(summary['sessions'])} sessions, "
         f"test stimuli {', '.join(summary['test_names'])}",
         "  batch {batch_size}, chunk {train_chunk_size}, clip {clip_length}, "
-        "{num_val_clips} validation clips, seed {seed}".format(**params),
+        "{num_val_clips} validation clips, seed {seed}".format(**params)
+        + f" (from {summary.get('params_from', 'the defaults')})",
     ]
     split_width = max(12, *(len(split) for split in summary["splits"]))
     session_width = max(12, *(len(s) for s in summary["sessions"]))

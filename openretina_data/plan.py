@@ -73,12 +73,36 @@ def plan(
     stimuli = [_plan_stimulus(recipe, spec, sessions, found) for spec in recipe.stimuli]
     movie_frames = {s.name: s.shape[1] for s in stimuli if s.shape is not None}
     _check_frame_sizes(stimuli, found)
+    _check_loader(recipe, stimuli, found)
     session_plans = [plan_session(recipe, session, movie_frames, found) for session in sessions]
     _check_unique_sessions([s.name for s in sessions], found)
     result = ConversionPlan(recipe, output, stimuli, session_plans, found.problems)
     _estimate_bytes(recipe, result)
     _check_free_space(output, result.bytes_to_write, found)
     return result
+
+
+def _check_loader(recipe: Recipe, stimuli: list[StimulusPlan], found: Collector) -> None:
+    """The card's dataloader settings must be valid, and usable on the training frames."""
+    hint = (
+        "Change the recipe's `loader` section: the dataset card keeps it for `loader-check` "
+        "and the wizard."
+    )
+    invalid = recipe.loader.problems(train_frames=None)
+    if invalid:
+        found.add("error", f"the loader settings are invalid: {invalid[0]}", hint, key="loader")
+        return
+    shapes = [s.shape for s in stimuli if s.split == "train"]
+    if not shapes or any(shape is None for shape in shapes):
+        return
+    frames = sum(shape[1] for shape in shapes if shape is not None) - recipe.lag_frames
+    for problem in recipe.loader.problems(frames):
+        found.add(
+            "warning",
+            f"the loader settings do not fit the data: {problem}",
+            hint + " The dataset itself is written either way.",
+            key="loader",
+        )
 
 
 def _check_free_space(output: Path, needed: int, found: Collector) -> None:

@@ -21,6 +21,7 @@ Structure (field names are stable; the wizard binds to them)::
       normalisation: Normalisation(mode, mean, std)
       binning: Binning(trace_method, spike_unit)
       repeats: Repeats(store_trials)
+      loader: Loader(train_chunk_size, batch_size, clip_length, num_val_clips, seed)
 
 Paths are relative to the recipe file's folder (``Recipe.base_dir``). A session whose
 name contains ``{session}`` is a template: :func:`expand_sessions` repeats it for every
@@ -69,6 +70,7 @@ from openretina_data.recipe_model import (
     FrameTimes,
     FrameTimesKind,
     InfoSource,
+    Loader,
     Normalisation,
     Recipe,
     Repeats,
@@ -92,6 +94,7 @@ __all__ = [
     "RECIPE_VERSION",
     "RESPONSE_UNITS",
     "Recipe",
+    "Loader",
     "Repeats",
     "ResponseKind",
     "ResponseSource",

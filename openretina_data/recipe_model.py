@@ -224,6 +224,55 @@ class Repeats:
 
 
 @dataclass
+class Loader:
+    """Dataloader settings kept in the dataset card: ``loader-check``, the wizard's Use page
+    and its code snippet build ``multiple_movies_dataloaders`` with them."""
+
+    train_chunk_size: int = field(default=50, metadata=_doc("Frames per training sample."))
+    batch_size: int = field(default=64, metadata=_doc("Samples per batch."))
+    clip_length: int = field(
+        default=90, metadata=_doc("Frames per clip the training stimuli are cut into.")
+    )
+    num_val_clips: int = field(default=50, metadata=_doc("Clips held out for validation."))
+    seed: int = field(default=42, metadata=_doc("Seed of the validation clip draw."))
+
+    def problems(self, train_frames: int | None) -> list[str]:
+        """Why these settings cannot serve ``train_frames`` training frames (empty: they
+        can); ``None`` checks only that every size is at least 1."""
+        sizes = ("train_chunk_size", "batch_size", "clip_length", "num_val_clips")
+        bad = [f"{name} is {getattr(self, name)}" for name in sizes if getattr(self, name) < 1]
+        if bad:
+            return [f"{', '.join(bad)}: every loader size must be at least 1"]
+        if train_frames is None:
+            return []
+        held_out = self.num_val_clips * self.clip_length
+        if held_out + self.clip_length > train_frames:
+            return [
+                f"{self.num_val_clips} validation clips of {self.clip_length} frames leave no "
+                f"training clip in {train_frames} training frames: use fewer or shorter clips"
+            ]
+        chunks = (train_frames - held_out) // self.train_chunk_size
+        if chunks < self.batch_size:
+            return [
+                f"{train_frames - held_out} training frames give {chunks} chunks of "
+                f"{self.train_chunk_size}, fewer than one batch of {self.batch_size}: lower "
+                "the batch size or the chunk size"
+            ]
+        return []
+
+    def fitted(self, train_frames: int) -> Loader:
+        """These settings shrunk (never grown) to fit ``train_frames``: clips of at most a
+        fifth of the frames, about one clip in five held out for validation, chunks no
+        longer than a clip, and at least two batches of training chunks."""
+        clip = max(1, min(self.clip_length, train_frames // 5))
+        clips = max(1, min(self.num_val_clips, train_frames // clip // 5))
+        chunk = max(1, min(self.train_chunk_size, clip))
+        chunks = (train_frames - clips * clip) // chunk
+        batch = max(1, min(self.batch_size, chunks // 2))
+        return Loader(chunk, batch, clip, clips, self.seed)
+
+
+@dataclass
 class Recipe:
     """A whole conversion: stimuli × sessions → one native dataset folder."""
 
@@ -255,6 +304,12 @@ class Recipe:
         default_factory=Binning, metadata=_doc("Binning / resampling choices.")
     )
     repeats: Repeats = field(default_factory=Repeats, metadata=_doc("Test repeats handling."))
+    loader: Loader = field(
+        default_factory=Loader,
+        metadata=_doc(
+            "Dataloader settings stored in the card (loader-check, the wizard's Use page)."
+        ),
+    )
     description: str = field(default="", metadata=_doc("Free text for the dataset card."))
     base_dir: Path = field(
         default_factory=Path, compare=False, repr=False, metadata=_doc("", serialise=False)

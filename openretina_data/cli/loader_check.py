@@ -29,7 +29,7 @@ def register(subparsers: Any) -> None:
             "(openretina_data.base_dataloader.multiple_movies_dataloaders), run one epoch "
             "and print batches per split, batch shapes, time to the first training batch, "
             "training samples per second and peak memory (anonymous, and resident including "
-            "memory-mapped pages). Test stimuli and normalisation come from the dataset card "
+            "memory-mapped pages). Test stimuli, normalisation and loader settings come from the dataset card "
             "unless given."
         ),
         epilog=EPILOG,
@@ -42,19 +42,18 @@ def register(subparsers: Any) -> None:
         metavar="NAME",
         help="a test stimulus name (repeat for several); default: the card's test stimuli",
     )
-    parser.add_argument(
-        "--batch-size", type=positive_int, default=64, help="samples per batch (64)"
+    loader = parser.add_argument_group(
+        "dataloader settings",
+        "Default: the dataset card's (the recipe's `loader` section), else openretina's "
+        "Data I/O example (batch 64, chunk 50, clip 90, 50 validation clips, seed 42).",
     )
-    parser.add_argument(
-        "--chunk-size", type=positive_int, default=50, help="frames per training sample (50)"
+    loader.add_argument("--batch-size", type=positive_int, help="samples per batch")
+    loader.add_argument("--chunk-size", type=positive_int, help="frames per training sample")
+    loader.add_argument(
+        "--clip-length", type=positive_int, help="frames per clip the training stimuli are cut into"
     )
-    parser.add_argument(
-        "--clip-length", type=positive_int, default=90, help="frames per validation clip (90)"
-    )
-    parser.add_argument(
-        "--num-val-clips", type=positive_int, default=50, help="clips held out for validation (50)"
-    )
-    parser.add_argument("--seed", type=int, default=42, help="seed of the validation draw (42)")
+    loader.add_argument("--num-val-clips", type=positive_int, help="clips held out for validation")
+    loader.add_argument("--seed", type=int, help="seed of the validation draw")
     parser.add_argument(
         "--norm-mean", type=float, help="stimulus mean to subtract (default: the card's)"
     )

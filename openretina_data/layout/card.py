@@ -82,6 +82,10 @@ class DatasetCard:
         The recipe that made the dataset (JSON/YAML text) and its SHA-256.
     citation
         For published datasets: ``title``, ``authors``, ``doi``, ``url``, ``license``.
+    loader
+        Dataloader settings from the recipe (``train_chunk_size``, ``batch_size``,
+        ``clip_length``, ``num_val_clips``, ``seed``): ``loader-check`` and the wizard's
+        Use page build ``multiple_movies_dataloaders`` with them.
     extra
         Keys this version does not know, kept so a round trip loses nothing.
     """
@@ -102,6 +106,7 @@ class DatasetCard:
     recipe_sha256: str | None = None
     description: str = ""
     citation: dict[str, str] = field(default_factory=dict)
+    loader: dict[str, int] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -126,6 +131,10 @@ class DatasetCard:
             raise _bad(path, f"the card has a malformed field ({error})") from None
         if not isinstance(card.layout_version, int) or not isinstance(card.test_stimuli, list):
             raise _bad(path, "layout_version must be an integer and test_stimuli a list")
+        if not isinstance(card.loader, dict) or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in card.loader.values()
+        ):
+            raise _bad(path, "loader must map setting names to integers")
         return card
 
     def to_json(self) -> str:

@@ -13,6 +13,7 @@ import numpy as np
 
 from openretina_data.recipe import (
     Epoch,
+    Loader,
     Recipe,
     ResponseSource,
     SessionSpec,
@@ -84,6 +85,7 @@ def binned_recording(
             StimulusSpec(name="test", path="stimuli/test.npy", axes="thw", split="test"),
         ],
         sessions=sessions,
+        loader=Loader().fitted(train_frames),  # as the wizard fits it to the training frames
         base_dir=root.resolve(),
     )
     save_recipe(recipe, root / "recipe.yaml")

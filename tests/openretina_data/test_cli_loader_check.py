@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -9,7 +10,8 @@ import pytest
 
 from openretina_data.cli import main
 from openretina_data.errors import LayoutError
-from openretina_data.loader_summary import loader_summary
+from openretina_data.example import create_example, example_recipe
+from openretina_data.loader_summary import DEFAULTS, loader_settings, loader_summary
 
 FRAMES, CLIP, CHUNK, BATCH, VAL = 3000, 90, 50, 16, 10
 
@@ -117,3 +119,24 @@ def test_a_bad_number_is_a_usage_error_naming_the_flag(
     assert exited.value.code == 2
     error = capsys.readouterr().err
     assert f"argument {flag}" in error and says in error and "Traceback" not in error
+
+
+def test_loader_settings_come_from_the_card_unless_given(tmp_path: Path, capsys) -> None:
+    recipe = create_example(tmp_path)
+    assert main(["convert", str(recipe)]) == 0
+    dataset, fitted = tmp_path / "dataset", example_recipe(tmp_path).loader
+    capsys.readouterr()
+    assert main(["loader-check", str(dataset), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["params"] == dataclasses.asdict(fitted) and fitted.num_val_clips == 2
+    assert summary["params_from"] == "the dataset card"
+    assert summary["splits"]["validation"]["session_01"]["samples"] == fitted.num_val_clips
+    assert main(["loader-check", str(dataset), "--batch-size", "4", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["params"] == {**dataclasses.asdict(fitted), "batch_size": 4}
+    assert summary["params_from"] == "the dataset card and the command line"
+
+
+def test_a_card_without_loader_settings_uses_the_data_io_example_values(dataset: Path) -> None:
+    settings, source = loader_settings(dataset)
+    assert settings == DEFAULTS and source == "the defaults"

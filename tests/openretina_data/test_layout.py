@@ -110,6 +110,10 @@ def test_malformed_card_raises_layout_error(tmp_path):
     (tmp_path / CARD_NAME).write_text(json.dumps({"files": {"x": {"size": 1}}}))
     with pytest.raises(errors.LayoutError, match="malformed"):
         read_card(tmp_path)
+    for loader in ({"batch_size": "64"}, [64], {"seed": True}):
+        (tmp_path / CARD_NAME).write_text(json.dumps({"loader": loader}))
+        with pytest.raises(errors.LayoutError, match="loader"):
+            read_card(tmp_path)
 
 
 @pytest.mark.parametrize("rate", [0.0, -30.0, float("nan"), float("inf")])

@@ -9,7 +9,7 @@ import numpy as np
 
 from openretina_data.example import DROPPED_FRAME, create_example
 from openretina_data.plan import plan
-from openretina_data.recipe import Epoch, load_recipe
+from openretina_data.recipe import Epoch, Loader, load_recipe
 from openretina_data.testing.recipes import binned_recording
 
 
@@ -174,3 +174,22 @@ def test_output_path_blocked_by_a_file(tmp_path: Path) -> None:
     recipe.output = "new/sub/dataset"
     result = plan(recipe)
     assert result.ok and any("will be created" in p.message for p in result.warnings)
+
+
+def test_loader_settings_that_do_not_fit_the_training_frames_are_a_warning(
+    tmp_path: Path,
+) -> None:
+    recipe = binned_recording(tmp_path, train_frames=120)
+    assert not [p for p in plan(recipe).problems if p.key == "loader"]
+    recipe.loader.num_val_clips = 50
+    (warning,) = [p for p in plan(recipe).problems if p.key == "loader"]
+    assert warning.severity == "warning" and "120 training frames" in warning.message
+    recipe.loader.batch_size = 0
+    (error,) = [p for p in plan(recipe).problems if p.key == "loader"]
+    assert error.severity == "error" and "batch_size is 0" in error.message
+
+
+def test_fitted_loader_settings_always_fit(tmp_path: Path) -> None:
+    for frames in (10, 61, 120, 600, 4_999, 360_000):
+        assert Loader().fitted(frames).problems(frames) == [], frames
+    assert Loader().fitted(360_000) == Loader()  # never grown, only shrunk

@@ -17,6 +17,7 @@ from openretina_data.recipe import (
     Epoch,
     FrameTimes,
     InfoSource,
+    Loader,
     Normalisation,
     Recipe,
     Repeats,
@@ -90,6 +91,7 @@ def every_field_set() -> Recipe:
         normalisation=Normalisation(mode="given", mean=0.5, std=0.25),
         binning=Binning(trace_method="linear", spike_unit="Hz"),
         repeats=Repeats(store_trials=False),
+        loader=Loader(train_chunk_size=20, batch_size=16, clip_length=40, num_val_clips=3, seed=7),
         description="all fields",
     )
 
@@ -218,6 +220,14 @@ recipes = st.builds(
         spike_unit=st.sampled_from(["spikes/bin", "Hz"]),
     ),
     repeats=st.builds(Repeats, store_trials=st.booleans()),
+    loader=st.builds(
+        Loader,
+        train_chunk_size=st.integers(),
+        batch_size=st.integers(),
+        clip_length=st.integers(),
+        num_val_clips=st.integers(),
+        seed=st.integers(),
+    ),
     description=texts,
 )
 
