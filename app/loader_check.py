@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from openretina_data.layout import DatasetCard, read_card
+from openretina_data.recipe import Loader
 
 
 @dataclass
@@ -19,32 +21,36 @@ class LoaderSettings:
     stimulus_size: list[int]  # [channels, height, width]
     norm_mean: float | None
     norm_std: float | None
-    train_chunk_size: int = 50
-    batch_size: int = 32
-    clip_length: int = 90
-    num_val_clips: int = 10
+    train_chunk_size: int = Loader.train_chunk_size
+    batch_size: int = Loader.batch_size
+    clip_length: int = Loader.clip_length
+    num_val_clips: int = Loader.num_val_clips
 
 
 def loader_settings(
     dataset: str | Path,
-    clip_length: int = 90,
-    num_val_clips: int = 10,
-    train_chunk_size: int = 50,
-    batch_size: int = 32,
+    clip_length: int | None = None,
+    num_val_clips: int | None = None,
+    train_chunk_size: int | None = None,
+    batch_size: int | None = None,
 ) -> LoaderSettings:
-    """Loader arguments read from the dataset card (test names, stimulus size, statistics)."""
+    """Loader arguments read from the dataset card (test names, stimulus size, statistics,
+    and the loader settings the recipe stored, each unless given here)."""
     card = read_card(dataset) or DatasetCard()
     shapes = [info.get("shape", []) for info in card.stimuli.values()]
     shape = next((s for s in shapes if len(s) == 4), [1, 0, 1, 1])
+    stored = {**dataclasses.asdict(Loader()), **card.loader}
     return LoaderSettings(
         test_names=sorted(card.test_stimuli),
         stimulus_size=[int(shape[0]), int(shape[2]), int(shape[3])],
         norm_mean=card.norm_mean,
         norm_std=card.norm_std,
-        clip_length=clip_length,
-        num_val_clips=num_val_clips,
-        train_chunk_size=train_chunk_size,
-        batch_size=batch_size,
+        clip_length=stored["clip_length"] if clip_length is None else clip_length,
+        num_val_clips=stored["num_val_clips"] if num_val_clips is None else num_val_clips,
+        train_chunk_size=stored["train_chunk_size"]
+        if train_chunk_size is None
+        else train_chunk_size,
+        batch_size=stored["batch_size"] if batch_size is None else batch_size,
     )
 
 

@@ -130,11 +130,40 @@ class WizardState:
     confirmed: set[str] = field(default_factory=set)
     triggers: list[str] = field(default_factory=list)
     written_dir: str = ""
-    clip_length: int = 90
-    num_val_clips: int = 10
-    train_chunk_size: int = 50
-    batch_size: int = 32
     validation_edited: bool = False
+
+    # The dataloader settings are the recipe's (``recipe.loader``), which the card keeps.
+    @property
+    def clip_length(self) -> int:
+        return self.recipe.loader.clip_length
+
+    @clip_length.setter
+    def clip_length(self, value: int) -> None:
+        self.recipe.loader.clip_length = value
+
+    @property
+    def num_val_clips(self) -> int:
+        return self.recipe.loader.num_val_clips
+
+    @num_val_clips.setter
+    def num_val_clips(self, value: int) -> None:
+        self.recipe.loader.num_val_clips = value
+
+    @property
+    def train_chunk_size(self) -> int:
+        return self.recipe.loader.train_chunk_size
+
+    @train_chunk_size.setter
+    def train_chunk_size(self, value: int) -> None:
+        self.recipe.loader.train_chunk_size = value
+
+    @property
+    def batch_size(self) -> int:
+        return self.recipe.loader.batch_size
+
+    @batch_size.setter
+    def batch_size(self, value: int) -> None:
+        self.recipe.loader.batch_size = value
 
     def stimulus_lengths(self) -> dict[str, int]:
         """Frames of each stimulus whose probed shape and axis order agree."""
@@ -375,19 +404,15 @@ class WizardState:
         return sum(lengths[name] for name in train)
 
     def fit_validation(self) -> None:
-        """Unless the user chose them, pick validation clips that fit the training frames.
+        """Unless the user chose them, shrink the loader settings to fit the training frames.
 
         openretina cuts the training stimuli into clips of ``clip_length`` and holds
-        ``num_val_clips`` of them out; keep about one in five for validation.
+        ``num_val_clips`` of them out (:meth:`openretina_data.recipe.Loader.fitted`).
         """
         frames = self.train_frames()
         if self.validation_edited or frames is None:
             return
-        self.clip_length = min(self.clip_length, max(frames // 5, 1))
-        self.num_val_clips = max(1, min(10, frames // self.clip_length // 5))
-        self.train_chunk_size = min(self.train_chunk_size, self.clip_length)
-        chunks = (frames - self.num_val_clips * self.clip_length) // self.train_chunk_size
-        self.batch_size = max(1, min(self.batch_size, chunks // 2))
+        self.recipe.loader = self.recipe.loader.fitted(frames)
 
     def _problems_normalisation(self) -> list[str]:
         norm = self.recipe.normalisation
@@ -400,19 +425,8 @@ class WizardState:
             elif not norm.std > 0:
                 problems.append("The standard deviation must be greater than zero.")
         frames = self.train_frames()
-        if frames is not None and self.clip_length * (self.num_val_clips + 1) > frames:
-            problems.append(
-                f"{self.num_val_clips} validation clips of {self.clip_length} frames leave no "
-                f"training clip in {frames} training frames: use fewer or shorter clips."
-            )
-        elif frames is not None:
-            left = frames - self.num_val_clips * self.clip_length
-            chunks = left // max(self.train_chunk_size, 1)
-            if chunks < self.batch_size:
-                problems.append(
-                    f"{left} training frames give {chunks} chunks of {self.train_chunk_size}, fewer than "
-                    f"one batch of {self.batch_size}: lower the batch size or the chunk size."
-                )
+        if frames is not None:
+            problems.extend(f"{p[0].upper()}{p[1:]}." for p in self.recipe.loader.problems(frames))
         return problems
 
 

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.pages.base import WizardPage
+from openretina_data.recipe import Loader
 
 if TYPE_CHECKING:
     from app.wizard import ImportWizard
@@ -161,13 +162,16 @@ class NormalisationPage(WizardPage):
         recipe.normalisation.std = self.std.value() if given else None
         recipe.dtype = "uint8" if self.dtype.currentText() == "uint8" else "float32"
         recipe.repeats.store_trials = self.trials.isChecked()
-        if (self.clip.value(), self.n_val.value()) != (
-            self.state.clip_length,
-            self.state.num_val_clips,
-        ):
-            self.state.validation_edited = True
-        self.state.clip_length = self.clip.value()
-        self.state.num_val_clips = self.n_val.value()
+        chosen = Loader(
+            train_chunk_size=self.chunk.value(),
+            batch_size=self.batch.value(),
+            clip_length=self.clip.value(),
+            num_val_clips=self.n_val.value(),
+            seed=recipe.loader.seed,
+        )
+        if chosen != recipe.loader:
+            self.state.validation_edited = True  # the user's choice: no longer fitted
+        recipe.loader = chosen
         self._enable()
         self.refresh()
 

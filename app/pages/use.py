@@ -129,6 +129,8 @@ class UsePage(WizardPage):
 
     def settings_for(self, folder: str) -> LoaderSettings:
         state = self.state
+        if state.mode == "dataset":  # an existing dataset: the settings its card keeps
+            return loader_settings(folder)
         return loader_settings(
             folder, state.clip_length, state.num_val_clips, state.train_chunk_size, state.batch_size
         )
@@ -150,15 +152,16 @@ class UsePage(WizardPage):
         state = self.state
         where = (
             "Change them in the snippet below (the arguments of multiple_movies_dataloaders)."
-            if state.mode == "preset"
+            if state.mode in ("preset", "dataset")
             else "Change them on the Normalisation and splits page (Back)."
         )
+        used = self.settings_for(state.written_dir)
         self.loader_text.setObjectName("")
         self.loader_text.setText(
             f"Loading failed: {format_error(error)}\n"
-            f"The loader settings were: clip {state.clip_length} frames, "
-            f"{state.num_val_clips} validation clips, chunk {state.train_chunk_size} frames, "
-            f"batch {state.batch_size}. {where}"
+            f"The loader settings were: clip {used.clip_length} frames, "
+            f"{used.num_val_clips} validation clips, chunk {used.train_chunk_size} frames, "
+            f"batch {used.batch_size}. {where}"
         )
         self.loader_text.setProperty("role", "problem")
         self.loader_text.style().polish(self.loader_text)
