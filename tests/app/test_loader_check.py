@@ -7,8 +7,11 @@ from pathlib import Path
 import numpy as np
 
 from app.loader_check import check_loaders, loader_settings
+from openretina_data.convert import convert
 from openretina_data.datasets import get_preset
+from openretina_data.example import create_example
 from openretina_data.loader_summary import format_summary, loader_summary
+from openretina_data.recipe import load_recipe
 from openretina_data.testing.maheswaranathan import write_maheswaranathan_archive
 
 
@@ -37,3 +40,20 @@ def test_the_loader_check_reports_what_the_cli_reports_and_draws_a_sample(
     assert result.sample_targets is not None
     assert result.sample_targets.shape == tuple(first["targets"][1:])  # (chunk, neurons)
     assert np.isfinite(result.sample_frame).all() and result.sample_frame.std() > 0
+
+
+def test_an_opened_dataset_is_loaded_with_the_settings_its_card_keeps(tmp_path: Path) -> None:
+    recipe = load_recipe(create_example(tmp_path))
+    for _ in convert(recipe):
+        pass
+    stored = recipe.loader
+    settings = loader_settings(tmp_path / "dataset")
+    assert (settings.clip_length, settings.num_val_clips) == (
+        stored.clip_length,
+        stored.num_val_clips,
+    )
+    assert (settings.train_chunk_size, settings.batch_size) == (
+        stored.train_chunk_size,
+        stored.batch_size,
+    )
+    assert loader_settings(tmp_path / "dataset", batch_size=2).batch_size == 2

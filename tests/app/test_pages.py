@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QWizard
 from app.screenshots import wait_until
 from app.wizard import ImportWizard
 from openretina_data.convert import Progress
-from openretina_data.recipe import Recipe
+from openretina_data.recipe import Recipe, load_recipe, save_recipe
 
 
 def _next_enabled(wizard: ImportWizard) -> bool:
@@ -276,3 +276,20 @@ def test_validation_clips_cannot_go_below_the_one_the_dataloaders_need(
     assert wizard.state.num_val_clips == 1
     page.n_val.stepDown()
     assert wizard.state.num_val_clips == 1
+
+
+def test_every_loader_setting_edited_lands_in_the_saved_recipe(
+    wizard: ImportWizard, example_recipe: Path, tmp_path: Path
+) -> None:
+    assert wizard.open_recipe(example_recipe)
+    _go_to(wizard, "normalisation")
+    page = wizard.pages["normalisation"]
+    page.chunk.setValue(20)
+    page.batch.setValue(3)
+    page.clip.setValue(40)
+    page.n_val.setValue(4)
+    loader = wizard.state.recipe.loader
+    assert (loader.train_chunk_size, loader.batch_size, loader.clip_length) == (20, 3, 40)
+    assert loader.num_val_clips == 4 and wizard.state.validation_edited
+    saved = save_recipe(wizard.state.recipe, tmp_path / "edited.yaml")
+    assert load_recipe(saved).loader == loader
