@@ -161,6 +161,7 @@ class DatasetViewer(QMainWindow):
         test = self.card is not None and stim in self.card.test_stimuli
         unit = self.card.response_unit if self.card else "a.u."
         self.trials = trials
+        self.trials_unit = trials_unit(self.card)
         self.preview.set_data(
             PreviewData(
                 movie=StimulusView(movie, "cthw"),
@@ -175,10 +176,25 @@ class DatasetViewer(QMainWindow):
 
     def _update_psth(self) -> None:
         self.psth.show_neuron(
-            getattr(self, "trials", None), self.preview.neuron_box.value(), self.frame_rate_hz
+            getattr(self, "trials", None),
+            self.preview.neuron_box.value(),
+            self.frame_rate_hz,
+            getattr(self, "trials_unit", ""),
         )
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
         self.task.wait()
         self.readers.close_all()
         super().closeEvent(event)
+
+
+def trials_unit(card: DatasetCard | None) -> str:
+    """Unit of the ``test_by_trial_<stim>`` arrays: the card's ``units`` entry where one
+    differs from the responses' (published archives store repeats as raw counts), else the
+    response unit."""
+    if card is None:
+        return "a.u."
+    units = card.extra.get("units")
+    if isinstance(units, dict) and isinstance(units.get("test_by_trial"), str):
+        return str(units["test_by_trial"])
+    return card.response_unit

@@ -317,7 +317,10 @@ class PreviewPage(WizardPage):
 
     def _update_psth(self) -> None:
         self.psth.show_neuron(
-            self.trials, self.preview.neuron_box.value(), self.state.recipe.frame_rate_hz
+            self.trials,
+            self.preview.neuron_box.value(),
+            self.state.recipe.frame_rate_hz,
+            self.state.recipe.response_unit(),
         )
 
     def run_alignment(self) -> None:

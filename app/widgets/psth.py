@@ -30,9 +30,10 @@ class PsthPlot(QWidget):
         self.time_cursor = pg.InfiniteLine(angle=90, pen=pg.mkPen("#d62728", width=2))
         self.show_neuron(None, 0, 1.0)
 
-    def show_neuron(self, trials: Any, neuron: int, frame_rate_hz: float) -> None:
-        """Plot neuron ``neuron`` of ``trials``, or say there are no repeats."""
+    def show_neuron(self, trials: Any, neuron: int, frame_rate_hz: float, unit: str = "") -> None:
+        """Plot neuron ``neuron`` of ``trials`` (values in ``unit``), or say there are no repeats."""
         self.plot.clear()
+        self.plot.setLabel("left", unit or "response")
         if trials is None or trials.shape[0] < 2:
             self.label.setText("No test repeats here: choose a test stimulus shown several times.")
             return

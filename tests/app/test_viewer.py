@@ -12,9 +12,10 @@ from pytestqt.qtbot import QtBot
 
 from app.screenshots import wait_until
 from app.settings import recent, remember
-from app.viewer import DatasetViewer
+from app.viewer import DatasetViewer, trials_unit
 from app.wizard import ImportWizard
 from openretina_data.cli import main as cli_main
+from openretina_data.layout import DatasetCard
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +45,16 @@ def test_viewer_shows_sessions_stimuli_and_scrubs_lazily(qtbot: QtBot, dataset: 
     assert frame.shape == data.movie.shape[2:]  # (height, width): one frame read
     np.testing.assert_array_equal(frame, np.asarray(data.movie[0, 40], dtype=np.float32))
     assert viewer.preview.cursors[0].value() == pytest.approx(40 / viewer.frame_rate_hz)
+    assert viewer.card is not None
+    assert viewer.psth.plot.getAxis("left").labelText == viewer.card.response_unit
     viewer.close()
+
+
+def test_the_repeats_unit_is_the_cards_own_entry_for_them() -> None:
+    card = DatasetCard(response_unit="Hz")
+    assert trials_unit(card) == "Hz" and trials_unit(None) == "a.u."
+    card.extra["units"] = {"responses": "Hz", "test_by_trial": "spikes/bin (10 ms)"}
+    assert trials_unit(card) == "spikes/bin (10 ms)"
 
 
 @pytest.mark.gui
