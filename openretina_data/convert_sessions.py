@@ -11,6 +11,9 @@ each outcome to the caller, who adopts it into a dataset writer
 from __future__ import annotations
 
 import multiprocessing
+import os
+import threading
+import time
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -23,6 +26,7 @@ import numpy as np
 from openretina_data import __version__
 from openretina_data.convert_io import source_files
 from openretina_data.convert_stimuli import write_movie
+from openretina_data.errors import CancelledError
 from openretina_data.layout.card import SourceFile
 from openretina_data.layout.names import LAYOUT_VERSION, TEST_BY_TRIAL_PREFIX
 from openretina_data.layout.session import SessionWriter, source_file
@@ -44,8 +48,32 @@ class SessionOutcome:
     reliability: dict[str, float | None] = field(default_factory=dict)  # stimulus -> median
 
 
+_STOP: Any = None  # in a session worker: the parent's "stop now" event
+
+
+def _start_worker(parent: int, stop: Any) -> None:
+    """Worker initialiser: remember the stop event, and leave if the parent dies.
+
+    A parent killed with SIGKILL cannot stop its workers; each one notices that its
+    parent process changed and exits (what it wrote stays in the dead run's temporary
+    folder, which the next run removes).
+    """
+    global _STOP
+    _STOP = stop
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent:
+                os._exit(3)
+
+    threading.Thread(target=watch, name="openretina-data-parent-watch", daemon=True).start()
+
+
 def _go_on() -> None:
-    """A worker is never cancelled from inside; the parent cancels the future."""
+    """Between slabs in a worker: stop if the parent asked (a cancel or another failure)."""
+    if _STOP is not None and _STOP.is_set():
+        raise CancelledError("stopped by the parent conversion")
 
 
 def write_sessions(
@@ -91,7 +119,13 @@ def write_sessions(
     # spawn, not fork: this process may be running a hashing thread (and, in the
     # wizard, Qt threads); forking a threaded process can deadlock the child.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+    halt = context.Event()
+    with ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=context,
+        initializer=_start_worker,
+        initargs=(os.getpid(), halt),
+    ) as pool:
         futures: dict[Future[SessionOutcome], SessionSpec] = {}
         for spec in sessions:
             target = place(spec.name)
@@ -108,6 +142,7 @@ def write_sessions(
                 )
                 yield spec.name, frames, f"{spec.name}: written"
         except BaseException:
+            halt.set()  # running sessions stop at their next slab
             for future in futures:
                 future.cancel()
             pool.shutdown(wait=True, cancel_futures=True)

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import h5py
 import numpy as np
 import pytest
 
+from openretina_data import convert_sessions
 from openretina_data.convert import CancelToken, Progress, convert, run
 from openretina_data.errors import CancelledError, LayoutError, RecipeError, ShapeError
 from openretina_data.layout import check
@@ -454,3 +456,55 @@ def test_spike_times_from_an_nwb_units_table(tmp_path: Path) -> None:
         np.testing.assert_array_equal(f["responses_movie"][()], np.stack(expected))
     source.unit = "samples"
     assert any("seconds" in p.message for p in plan(recipe, overwrite=True).errors)
+
+
+_KILLED_PARENT = """
+import multiprocessing, os, time
+from concurrent.futures import ProcessPoolExecutor
+from openretina_data.convert_sessions import _start_worker
+
+if __name__ == "__main__":
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        1, mp_context=context, initializer=_start_worker, initargs=(os.getpid(), context.Event())
+    ) as pool:
+        print(pool.submit(os.getpid).result(), flush=True)
+        pool.submit(time.sleep, 120)
+        time.sleep(120)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has exited (only its parent-to-be has not reaped it)
+
+
+def test_session_workers_leave_when_their_conversion_is_killed(tmp_path: Path) -> None:
+    script = tmp_path / "parent.py"
+    script.write_text(_KILLED_PARENT)
+    with subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, text=True
+    ) as parent:
+        assert parent.stdout is not None
+        worker = int(parent.stdout.readline())
+        assert _alive(worker)
+        parent.kill()  # SIGKILL: the parent cannot tell its workers anything
+        parent.wait()
+    deadline = time.monotonic() + 30
+    while _alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(worker)
+
+
+def test_a_worker_stops_between_slabs_once_the_parent_says_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    halt = threading.Event()
+    monkeypatch.setattr(convert_sessions, "_STOP", halt)
+    convert_sessions._go_on()
+    halt.set()
+    with pytest.raises(CancelledError):
+        convert_sessions._go_on()
