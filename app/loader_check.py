@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,11 +36,13 @@ def loader_settings(
     batch_size: int | None = None,
 ) -> LoaderSettings:
     """Loader arguments read from the dataset card (test names, stimulus size, statistics,
-    and the loader settings the recipe stored, each unless given here)."""
+    and the loader settings the recipe stored, each unless given here). A card without
+    loader settings (a published or openretina-made dataset) gets the defaults shrunk
+    to fit its training frames, so the check works out of the box."""
     card = read_card(dataset) or DatasetCard()
     shapes = [info.get("shape", []) for info in card.stimuli.values()]
     shape = next((s for s in shapes if len(s) == 4), [1, 0, 1, 1])
-    stored = {**dataclasses.asdict(Loader()), **card.loader}
+    stored = {**dataclasses.asdict(_fitted_to(card)), **card.loader}
     return LoaderSettings(
         test_names=sorted(card.test_stimuli),
         stimulus_size=[int(shape[0]), int(shape[2]), int(shape[3])],
@@ -52,6 +55,22 @@ def loader_settings(
         else train_chunk_size,
         batch_size=stored["batch_size"] if batch_size is None else batch_size,
     )
+
+
+def _fitted_to(card: DatasetCard) -> Loader:
+    """Default loader settings, shrunk to the shortest session's training frames."""
+    frames = {
+        name: int(info["shape"][1])
+        for name, info in card.stimuli.items()
+        if name not in card.test_stimuli and len(info.get("shape", [])) == 4
+    }
+    per_session = [
+        sum(frames.get(name, 0) for name in entry.get("stimuli", []))
+        for entry in card.sessions.values()
+        if isinstance(entry, dict)
+    ]
+    shortest = min((n for n in per_session if n > 0), default=sum(frames.values()))
+    return Loader().fitted(shortest) if shortest > 0 else Loader()
 
 
 def snippet(dataset: str | Path, settings: LoaderSettings) -> str:
@@ -109,17 +128,21 @@ class LoaderCheck:
         return format_summary(self.summary)
 
 
-def check_loaders(dataset: str | Path, settings: LoaderSettings) -> LoaderCheck:
+def check_loaders(
+    dataset: str | Path, settings: LoaderSettings
+) -> Generator[str, None, LoaderCheck]:
     """Run the core's loader check on ``dataset`` and draw one training batch to plot.
 
     The numbers come from :func:`~openretina_data.loader_summary.loader_summary` (one
     epoch over every split, as ``openretina-data loader-check`` runs it); the sample is
     the first batch of the first training session of loaders built the same way.
-    Runs in a worker thread (importing torch takes seconds).
+    A generator (for :class:`~app.workers.BackgroundTask`): yields a line of progress
+    after every batch, where the check can be cancelled, and returns the result. Runs in
+    a worker thread (importing torch takes seconds).
     """
     from openretina_data.base_dataloader import multiple_movies_dataloaders
     from openretina_data.h5_dataset_reader import load_responses, load_stimuli
-    from openretina_data.loader_summary import dataset_settings, loader_summary
+    from openretina_data.loader_summary import dataset_settings, iter_loader_summary
 
     params = {
         "train_chunk_size": settings.train_chunk_size,
@@ -127,7 +150,7 @@ def check_loaders(dataset: str | Path, settings: LoaderSettings) -> LoaderCheck:
         "clip_length": settings.clip_length,
         "num_val_clips": settings.num_val_clips,
     }
-    summary = loader_summary(
+    summary = yield from iter_loader_summary(
         dataset,
         test_names=settings.test_names,
         norm_mean=settings.norm_mean,

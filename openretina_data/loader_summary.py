@@ -10,7 +10,7 @@ and memory stays small however long the recordings are.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -116,7 +116,8 @@ def loader_summary(
         DataLoader worker processes.
     **params
         ``train_chunk_size``, ``batch_size``, ``clip_length``, ``num_val_clips``,
-        ``seed`` for ``multiple_movies_dataloaders`` (defaults: :data:`DEFAULTS`).
+        ``seed`` for ``multiple_movies_dataloaders`` (default: the dataset card's
+        loader settings, else :data:`DEFAULTS`; see :func:`loader_settings`).
 
     Returns
     -------
@@ -127,6 +128,30 @@ def loader_summary(
         sessions), ``peak_anon_mib``/``peak_rss_mib``, and ``splits``:
         ``{split: {session: {"batches", "samples", "inputs", "targets"}}}`` with the
         shapes of the first batch.
+    """
+    steps = iter_loader_summary(
+        path, test_names=test_names, norm_mean=norm_mean, norm_std=norm_std,
+        num_workers=num_workers, **params,
+    )  # fmt: skip
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            summary: dict[str, Any] = done.value
+            return summary
+
+
+def iter_loader_summary(
+    path: str | Path,
+    *,
+    test_names: Sequence[str] | None = None,
+    norm_mean: float | None = None,
+    norm_std: float | None = None,
+    num_workers: int = 0,
+    **params: int,
+) -> Generator[str, None, dict[str, Any]]:
+    """:func:`loader_summary` as a generator: yields a line of progress after every batch
+    (a place to stop: close the generator) and returns the summary.
     """
     from openretina_data.base_dataloader import multiple_movies_dataloaders
     from openretina_data.h5_dataset_reader import load_responses, load_stimuli
@@ -167,6 +192,7 @@ def loader_summary(
                         entry["targets"] = list(batch.targets.shape)
                     entry["batches"] += 1
                     entry["samples"] += int(batch.inputs.shape[0])
+                    yield f"{split} {session}: {entry['batches']} batches"
                 splits[split][session] = entry
                 if split == "train":
                     train_samples += entry["samples"]

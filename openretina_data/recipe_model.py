@@ -245,18 +245,21 @@ class Loader:
             return [f"{', '.join(bad)}: every loader size must be at least 1"]
         if train_frames is None:
             return []
-        held_out = self.num_val_clips * self.clip_length
-        if held_out + self.clip_length > train_frames:
+        # As multiple_movies_dataloaders cuts them: whole clips, some held out, chunks
+        # started every train_chunk_size frames, only full batches.
+        left = train_frames // self.clip_length - self.num_val_clips
+        if left < 1:
             return [
                 f"{self.num_val_clips} validation clips of {self.clip_length} frames leave no "
                 f"training clip in {train_frames} training frames: use fewer or shorter clips"
             ]
-        chunks = (train_frames - held_out) // self.train_chunk_size
-        if chunks < self.batch_size:
+        frames = left * self.clip_length
+        chunks = -(-frames // self.train_chunk_size)
+        if frames < self.train_chunk_size or chunks < self.batch_size:
             return [
-                f"{train_frames - held_out} training frames give {chunks} chunks of "
-                f"{self.train_chunk_size}, fewer than one batch of {self.batch_size}: lower "
-                "the batch size or the chunk size"
+                f"{frames} training frames give {chunks} chunks of {self.train_chunk_size}, "
+                f"fewer than one batch of {self.batch_size}: lower the batch size or the "
+                "chunk size"
             ]
         return []
 
@@ -266,9 +269,9 @@ class Loader:
         longer than a clip, and at least two batches of training chunks."""
         clip = max(1, min(self.clip_length, train_frames // 5))
         clips = max(1, min(self.num_val_clips, train_frames // clip // 5))
-        chunk = max(1, min(self.train_chunk_size, clip))
-        chunks = (train_frames - clips * clip) // chunk
-        batch = max(1, min(self.batch_size, chunks // 2))
+        frames = (train_frames // clip - clips) * clip
+        chunk = max(1, min(self.train_chunk_size, clip, max(frames, 1)))
+        batch = max(1, min(self.batch_size, -(-frames // chunk) // 2))
         return Loader(chunk, batch, clip, clips, self.seed)
 
 

@@ -129,14 +129,18 @@ class UsePage(WizardPage):
 
     def settings_for(self, folder: str) -> LoaderSettings:
         state = self.state
-        if state.mode == "dataset":  # an existing dataset: the settings its card keeps
+        if state.mode in ("dataset", "preset"):  # settings the card keeps, or fitted to it
             return loader_settings(folder)
         return loader_settings(
             folder, state.clip_length, state.num_val_clips, state.train_chunk_size, state.batch_size
         )
 
     def run_loader_check(self) -> None:
-        if self.task is not None and self.task.running or not self.state.written_dir:
+        """Start the check; while it runs, the same button cancels it."""
+        if self.task is not None and self.task.running:
+            self.task.cancel()  # honoured after the batch being read
+            return
+        if not self.state.written_dir:
             return
         folder = self.state.written_dir
         settings = self.settings_for(folder)
@@ -144,9 +148,20 @@ class UsePage(WizardPage):
             "Loading (the first time takes a few seconds while PyTorch starts)…"
         )
         self.task = BackgroundTask(lambda: check_loaders(folder, settings), self)
+        self.task.progress.connect(lambda line: self.loader_text.setText(f"Loading… {line}"))
         self.task.finished.connect(self._show)
         self.task.failed.connect(self._failed)
+        self.task.cancelled.connect(self._cancelled)
+        for signal in (self.task.finished, self.task.failed, self.task.cancelled):
+            signal.connect(self._check_ended)
+        self.check_button.setText("&Cancel the check")
         self.task.start()
+
+    def _check_ended(self, *_: object) -> None:
+        self.check_button.setText("Check the &dataloaders")
+
+    def _cancelled(self) -> None:
+        self.loader_text.setText("Dataloader check cancelled: nothing was changed.")
 
     def _failed(self, error: BaseException) -> None:
         state = self.state

@@ -23,7 +23,13 @@ def test_the_loader_check_reports_what_the_cli_reports_and_draws_a_sample(
     for _ in get_preset("maheswaranathan_2023").convert(archive, dataset):
         pass
     settings = loader_settings(dataset, clip_length=30, num_val_clips=2, batch_size=4)
-    result = check_loaders(dataset, settings)
+    steps = check_loaders(dataset, settings)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            result = done.value
+            break
     cli = loader_summary(
         dataset, clip_length=30, num_val_clips=2, batch_size=4, train_chunk_size=50
     )

@@ -10,7 +10,7 @@ from pytestqt.qtbot import QtBot
 
 from app.screenshots import wait_until
 from app.wizard import ImportWizard
-from openretina_data.layout import check, read_card
+from openretina_data.layout import CARD_NAME, check, read_card
 from openretina_data.testing.maheswaranathan import write_maheswaranathan_archive
 
 
@@ -99,9 +99,37 @@ def test_loader_settings_too_long_for_a_published_dataset_say_where_to_change_th
     assert wait_until(lambda: page.runner.outcome != "", 60)
     wizard.next()
     use = wizard.use_page
-    wizard.state.num_val_clips = 50  # 50 clips of 90 frames: more than the 360-frame miniature
+    card = read_card(tmp_path / "mahes")
+    assert card is not None
+    card.loader = {"num_val_clips": 50}  # 50 clips of 90 frames: more than the miniature has
+    (tmp_path / "mahes" / CARD_NAME).write_text(card.to_json())
     use.run_loader_check()
     assert wait_until(lambda: "failed" in use.loader_text.text(), 60)
     text = use.loader_text.text()
     assert "50 validation clips" in text and "snippet" in text
     assert use.result is None
+
+
+def test_the_dataloader_check_reports_progress_and_can_be_cancelled(
+    wizard: ImportWizard, tmp_path: Path
+) -> None:
+    archive = write_maheswaranathan_archive(tmp_path / "neural_code_data")
+    wizard.start_page.convert_published()
+    page = wizard.published_page
+    page.archive.setText(str(archive))
+    page.output.setText(str(tmp_path / "mahes"))
+    page.start()
+    assert wait_until(lambda: page.runner.outcome != "", 60)
+    wizard.next()
+    use = wizard.use_page
+    use.run_loader_check()  # settings fitted to the miniature (its card keeps none)
+    assert "Cancel" in use.check_button.text()
+    use.run_loader_check()  # the same button cancels (here before the first batch)
+    assert wait_until(lambda: "cancelled" in use.loader_text.text(), 30)
+    assert use.result is None and "Check" in use.check_button.text()
+    use.run_loader_check()  # a new check runs to the end, reporting batches as it goes
+    assert use.task is not None
+    lines: list[str] = []
+    use.task.progress.connect(lines.append)
+    assert wait_until(lambda: use.result is not None, 60), use.loader_text.text()
+    assert lines and all("batches" in line for line in lines)

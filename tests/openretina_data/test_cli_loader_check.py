@@ -9,9 +9,15 @@ from pathlib import Path
 import pytest
 
 from openretina_data.cli import main
-from openretina_data.errors import LayoutError
+from openretina_data.errors import LayoutError, ShapeError
 from openretina_data.example import create_example, example_recipe
-from openretina_data.loader_summary import DEFAULTS, loader_settings, loader_summary
+from openretina_data.loader_summary import (
+    DEFAULTS,
+    iter_loader_summary,
+    loader_settings,
+    loader_summary,
+)
+from openretina_data.recipe import Loader
 
 FRAMES, CLIP, CHUNK, BATCH, VAL = 3000, 90, 50, 16, 10
 
@@ -140,3 +146,43 @@ def test_loader_settings_come_from_the_card_unless_given(tmp_path: Path, capsys)
 def test_a_card_without_loader_settings_uses_the_data_io_example_values(dataset: Path) -> None:
     settings, source = loader_settings(dataset)
     assert settings == DEFAULTS and source == "the defaults"
+
+
+def test_the_summary_generator_reports_each_batch_and_stops_when_closed(dataset: Path) -> None:
+    steps = iter_loader_summary(dataset, batch_size=BATCH, num_val_clips=VAL)
+    first = next(steps)
+    assert first.startswith("train session_0: 1 batches")
+    steps.close()  # a cancel: nothing raised, the memory sampler thread stopped
+    lines = []
+    steps = iter_loader_summary(dataset, batch_size=BATCH, num_val_clips=VAL)
+    while True:
+        try:
+            lines.append(next(steps))
+        except StopIteration as done:
+            summary = done.value
+            break
+    total = sum(e["batches"] for by in summary["splits"].values() for e in by.values())
+    assert len(lines) == total and summary["params"]["batch_size"] == BATCH
+
+
+@pytest.mark.parametrize("frames", [30, 150, 700])
+def test_settings_fitted_to_the_training_frames_build_working_loaders(
+    tmp_path: Path, frames: int
+) -> None:
+    folder = tmp_path / "data"
+    code = main(
+        [
+            "create-data", str(folder), "--num-stimuli", "3", "--num-sessions", "1",
+            "--frames", str(frames), "--height", "4", "--width", "4",
+        ]
+    )  # fmt: skip
+    assert code == 0
+    train_frames = 2 * frames  # three stimuli, one of them the test stimulus
+    fitted = Loader().fitted(train_frames)
+    assert fitted.problems(train_frames) == []
+    summary = loader_summary(folder, **dataclasses.asdict(fitted))
+    assert summary["splits"]["train"]["session_0"]["batches"] >= 1
+    unfit = dataclasses.replace(fitted, batch_size=10 * fitted.batch_size)
+    assert unfit.problems(train_frames)
+    with pytest.raises(ShapeError, match="fewer than one batch"):
+        loader_summary(folder, **dataclasses.asdict(unfit))
