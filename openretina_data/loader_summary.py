@@ -43,13 +43,15 @@ def loader_settings(path: Path, **given: int | None) -> tuple[dict[str, int], st
     card = read_card(path)
     stored = {k: v for k, v in (card.loader if card else {}).items() if k in DEFAULTS}
     chosen = {k: v for k, v in given.items() if v is not None}
+    base = {**DEFAULTS, **stored}
+    changed = {k for k, v in chosen.items() if base[k] != v}  # options that change something
     sources = [
         "the dataset card" if stored else "the defaults",
-        *(["the command line"] if chosen else []),
+        *(["the options given"] if changed else []),
     ]
-    if set(chosen) == set(DEFAULTS):
-        sources = ["the command line"]
-    return {**DEFAULTS, **stored, **chosen}, " and ".join(sources)
+    if set(chosen) == set(DEFAULTS) and changed:
+        sources = ["the options given"]
+    return {**base, **chosen}, " and ".join(sources)
 
 
 def dataset_settings(

@@ -140,7 +140,7 @@ def test_loader_settings_come_from_the_card_unless_given(tmp_path: Path, capsys)
     assert main(["loader-check", str(dataset), "--batch-size", "4", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["params"] == {**dataclasses.asdict(fitted), "batch_size": 4}
-    assert summary["params_from"] == "the dataset card and the command line"
+    assert summary["params_from"] == "the dataset card and the options given"
 
 
 def test_a_card_without_loader_settings_uses_the_data_io_example_values(dataset: Path) -> None:
