@@ -25,6 +25,7 @@ from app.matching import (
 from openretina_data.recipe import (
     RESPONSE_UNITS,
     FrameTimes,
+    Loader,
     Recipe,
     ResponseSource,
     SessionSpec,
@@ -118,6 +119,21 @@ class Probed:
         return next((v for v in variables if v.key == key), None)
 
 
+class _LoaderSetting:
+    """A :class:`WizardState` attribute that is the recipe's loader setting of the same name."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, state: WizardState | None, owner: type | None = None) -> int:
+        if state is None:  # looked up on the class: the default
+            return int(getattr(Loader(), self.name))
+        return int(getattr(state.recipe.loader, self.name))
+
+    def __set__(self, state: WizardState, value: int) -> None:
+        setattr(state.recipe.loader, self.name, value)
+
+
 @dataclass
 class WizardState:
     """Everything the wizard edits: one Recipe, plus what probing found and what was confirmed."""
@@ -133,37 +149,10 @@ class WizardState:
     validation_edited: bool = False
 
     # The dataloader settings are the recipe's (``recipe.loader``), which the card keeps.
-    @property
-    def clip_length(self) -> int:
-        return self.recipe.loader.clip_length
-
-    @clip_length.setter
-    def clip_length(self, value: int) -> None:
-        self.recipe.loader.clip_length = value
-
-    @property
-    def num_val_clips(self) -> int:
-        return self.recipe.loader.num_val_clips
-
-    @num_val_clips.setter
-    def num_val_clips(self, value: int) -> None:
-        self.recipe.loader.num_val_clips = value
-
-    @property
-    def train_chunk_size(self) -> int:
-        return self.recipe.loader.train_chunk_size
-
-    @train_chunk_size.setter
-    def train_chunk_size(self, value: int) -> None:
-        self.recipe.loader.train_chunk_size = value
-
-    @property
-    def batch_size(self) -> int:
-        return self.recipe.loader.batch_size
-
-    @batch_size.setter
-    def batch_size(self, value: int) -> None:
-        self.recipe.loader.batch_size = value
+    clip_length = _LoaderSetting()
+    num_val_clips = _LoaderSetting()
+    train_chunk_size = _LoaderSetting()
+    batch_size = _LoaderSetting()
 
     def stimulus_lengths(self) -> dict[str, int]:
         """Frames of each stimulus whose probed shape and axis order agree."""

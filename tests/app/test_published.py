@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWizard
@@ -90,15 +91,7 @@ def test_a_wrong_archive_folder_fails_with_the_presets_message_and_writes_nothin
 def test_loader_settings_too_long_for_a_published_dataset_say_where_to_change_them(
     wizard: ImportWizard, tmp_path: Path
 ) -> None:
-    archive = write_maheswaranathan_archive(tmp_path / "neural_code_data")
-    wizard.start_page.convert_published()
-    page = wizard.published_page
-    page.archive.setText(str(archive))
-    page.output.setText(str(tmp_path / "mahes"))
-    page.start()
-    assert wait_until(lambda: page.runner.outcome != "", 60)
-    wizard.next()
-    use = wizard.use_page
+    use = _converted_to_use_page(wizard, tmp_path)
     card = read_card(tmp_path / "mahes")
     assert card is not None
     card.loader = {"num_val_clips": 50}  # 50 clips of 90 frames: more than the miniature has
@@ -113,15 +106,7 @@ def test_loader_settings_too_long_for_a_published_dataset_say_where_to_change_th
 def test_the_dataloader_check_reports_progress_and_can_be_cancelled(
     wizard: ImportWizard, tmp_path: Path
 ) -> None:
-    archive = write_maheswaranathan_archive(tmp_path / "neural_code_data")
-    wizard.start_page.convert_published()
-    page = wizard.published_page
-    page.archive.setText(str(archive))
-    page.output.setText(str(tmp_path / "mahes"))
-    page.start()
-    assert wait_until(lambda: page.runner.outcome != "", 60)
-    wizard.next()
-    use = wizard.use_page
+    use = _converted_to_use_page(wizard, tmp_path)
     use.run_loader_check()  # settings fitted to the miniature (its card keeps none)
     assert "Cancel" in use.check_button.text()
     use.run_loader_check()  # the same button cancels (here before the first batch)
@@ -133,3 +118,16 @@ def test_the_dataloader_check_reports_progress_and_can_be_cancelled(
     use.task.progress.connect(lines.append)
     assert wait_until(lambda: use.result is not None, 60), use.loader_text.text()
     assert lines and all("batches" in line for line in lines)
+
+
+def _converted_to_use_page(wizard: ImportWizard, tmp_path: Path) -> Any:
+    """Convert the miniature Maheswaranathan archive to tmp_path/mahes; the Use page."""
+    archive = write_maheswaranathan_archive(tmp_path / "neural_code_data")
+    wizard.start_page.convert_published()
+    page = wizard.published_page
+    page.archive.setText(str(archive))
+    page.output.setText(str(tmp_path / "mahes"))
+    page.start()
+    assert wait_until(lambda: page.runner.outcome != "", 60)
+    wizard.next()
+    return wizard.use_page
