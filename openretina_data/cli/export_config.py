@@ -18,8 +18,9 @@ EPILOG = """\
 examples:
   openretina-data export-config my_dataset                      # print it
   openretina-data export-config my_dataset -o configs/data_io/my_dataset.yaml
+  openretina-data export-config my_dataset --dataloader -o configs/dataloader/my_dataset.yaml
 
-Then train with openretina, e.g.  openretina train data_io=my_dataset ...
+Then train with openretina, e.g.  openretina train data_io=my_dataset dataloader=my_dataset ...
 
 exit codes: 0 written, 1 the dataset lacks what the config needs, 2 usage error
 """
@@ -41,6 +42,12 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("directory", type=Path, help="the dataset folder")
     parser.add_argument("-o", "--output", type=Path, help="write to this file instead of printing")
+    parser.add_argument(
+        "--dataloader",
+        action="store_true",
+        help="write the `dataloader` config instead (multiple_movies_dataloaders with the "
+        "card's loader settings: batch, chunk, clip length, validation clips, seed)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -96,11 +103,32 @@ def data_io_config(folder: Path) -> dict[str, Any]:
     }
 
 
+def dataloader_config(folder: Path) -> dict[str, Any]:
+    """openretina's ``dataloader`` config group for ``folder``: the card's loader settings
+    (the recipe's ``loader`` section), else openretina's Data I/O example values."""
+    from openretina_data.loader_summary import loader_settings
+
+    settings, _ = loader_settings(folder)
+    return {
+        "_target_": "openretina.data_io.base_dataloader.multiple_movies_dataloaders",
+        "_convert_": "object",
+        "batch_size": settings["batch_size"],
+        "train_chunk_size": settings["train_chunk_size"],
+        "clip_length": settings["clip_length"],
+        "num_val_clips": settings["num_val_clips"],
+        "seed": settings["seed"],
+        "allow_over_boundaries": True,
+    }
+
+
 def run(args: argparse.Namespace) -> int:
     folder: Path = args.directory
     require_dataset_folder(folder)
-    header = f"# openretina data_io config for {folder.resolve()}, written by openretina-data\n"
-    text = header + yaml.safe_dump(data_io_config(folder), sort_keys=False)
+    group, make = (
+        ("dataloader", dataloader_config) if args.dataloader else ("data_io", data_io_config)
+    )
+    header = f"# openretina {group} config for {folder.resolve()}, written by openretina-data\n"
+    text = header + yaml.safe_dump(make(folder), sort_keys=False)
     if args.output is not None:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(text, encoding="utf-8")

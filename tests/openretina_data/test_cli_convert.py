@@ -86,6 +86,7 @@ def test_convert_then_recipe_then_export_config(
 def test_exported_config_loads_in_openretina(
     example: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    from openretina.data_io.base_dataloader import multiple_movies_dataloaders
     from openretina.data_io.h5_dataset_reader import load_responses, load_stimuli
 
     assert main(["convert", str(example), "--quiet"]) == 0
@@ -99,6 +100,17 @@ def test_exported_config_loads_in_openretina(
     responses = load_responses(config["responses"]["base_data_path"], config["test_names"])
     assert sorted(stimuli) == sorted(responses) == ["session_01", "session_02"]
     assert abs(float(stimuli["session_01"].train.mean())) < 0.1  # normalised with the card's stats
+    assert main(["export-config", str(example.parent / "dataset"), "--dataloader"]) == 0
+    dataloader = yaml.safe_load(capsys.readouterr().out)
+    assert (
+        dataloader["_target_"] == "openretina.data_io.base_dataloader.multiple_movies_dataloaders"
+    )
+    assert dataloader["num_val_clips"] == 2  # the example recipe's loader section, via the card
+    loaders = multiple_movies_dataloaders(
+        responses, stimuli, **{k: v for k, v in dataloader.items() if not k.startswith("_")}
+    )
+    inputs, targets = next(iter(loaders["train"]["session_01"]))
+    assert inputs.shape[:3] == (dataloader["batch_size"], 1, dataloader["train_chunk_size"])
 
 
 def test_convert_one_session_then_append(example: Path) -> None:
