@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -27,8 +28,11 @@ if TYPE_CHECKING:
     from app.wizard import ImportWizard
 
 
-def export_config(dataset: str, target: str) -> str:
-    """Write the openretina ``data_io`` config for ``dataset`` to ``target``.
+def export_config(dataset: str, target: str) -> tuple[str, str]:
+    """Write the openretina ``data_io`` config for ``dataset`` to ``target``, and its
+    ``dataloader`` config (the card's loader settings) beside it: into the sibling
+    ``dataloader/`` folder when ``target`` lies in a hydra ``data_io/`` folder, else as
+    ``<name>.dataloader.yaml``. Returns both paths.
 
     The core's ``openretina-data export-config`` does the work; a problem is raised as
     the error it printed.
@@ -38,12 +42,19 @@ def export_config(dataset: str, target: str) -> str:
 
     from openretina_data.cli import main as cli_main
 
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = cli_main(["export-config", dataset, "-o", target])
-    if code != 0:
-        raise OutputError(err.getvalue().strip() or out.getvalue().strip(), path=target)
-    return target
+    chosen = Path(target)
+    loader_target = (
+        chosen.parent.parent / "dataloader" / chosen.name
+        if chosen.parent.name == "data_io"
+        else chosen.with_name(f"{chosen.stem}.dataloader{chosen.suffix or '.yaml'}")
+    )
+    for arguments, path in (([], chosen), (["--dataloader"], loader_target)):
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = cli_main(["export-config", dataset, "-o", str(path), *arguments])
+        if code != 0:
+            raise OutputError(err.getvalue().strip() or out.getvalue().strip(), path=str(path))
+    return str(chosen), str(loader_target)
 
 
 class UsePage(WizardPage):
@@ -209,7 +220,9 @@ class UsePage(WizardPage):
             except Exception as error:  # any failure is shown to the user
                 self.loader_text.setText(f"Export failed: {format_error(error)}")
             else:
-                self.loader_text.setText(f"Config written: {written}")
+                self.loader_text.setText(
+                    f"Configs written: {written[0]} (data_io) and {written[1]} (dataloader)"
+                )
 
     def problems(self) -> list[str]:
         if not self.state.written_dir:

@@ -98,8 +98,14 @@ def test_the_example_goes_through_every_page_and_loads_in_openretina(
     )
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.startswith("session_01 torch.Size([")  # the snippet runs as copied
-    config = export_config(str(dataset), str(dataset.parent / "data_io.yaml"))
+    config, loader_config = export_config(str(dataset), str(dataset.parent / "data_io.yaml"))
     assert yaml.safe_load(Path(config).read_text())["test_names"] == ["test_clip"]
+    assert loader_config == str(dataset.parent / "data_io.dataloader.yaml")
+    assert yaml.safe_load(Path(loader_config).read_text())["num_val_clips"] == 2  # the recipe's
+    hydra = dataset.parent / "configs" / "data_io"
+    hydra.mkdir(parents=True)
+    _, beside = export_config(str(dataset), str(hydra / "mine.yaml"))
+    assert beside == str(dataset.parent / "configs" / "dataloader" / "mine.yaml")
 
     from openretina.data_io.h5_dataset_reader import load_responses, load_stimuli
 
