@@ -136,7 +136,10 @@ class FramePart:
             self._values = array.view(np.ndarray) if isinstance(array, np.ndarray) else array
             self._values_pid = os.getpid()
             if self._reopen is not None and self._reopen[0] == "memmap":
-                self._fd = os.open(self._reopen[1], os.O_RDONLY)
+                try:
+                    self._fd = os.open(self._reopen[1], os.O_RDONLY)
+                except OSError:  # removed or renamed since it was mapped: the map still holds
+                    self._fd = None
         return self._values
 
     def _require_whole_file(self) -> None:

@@ -586,3 +586,11 @@ def test_test_stimulus_named_like_a_split_is_rejected() -> None:
     fake_responses.test_dict = {"validation": responses["s"].test_dict["test"]}
     with pytest.raises(InvalidNameError, match="replace the validation dataloaders"):
         multiple_movies_dataloaders({"s": fake_responses}, {"s": fake_movies}, **SMALL)
+
+
+def test_a_mapped_stimulus_removed_while_in_use_still_reads(tmp_path) -> None:
+    movie = np.arange(900 * 16, dtype=np.float32).reshape(1, 900, 4, 4)
+    np.save(tmp_path / "train.npy", movie)
+    lazy = LazyMovie([np.load(tmp_path / "train.npy", mmap_mode="r")])
+    (tmp_path / "train.npy").unlink()  # the mapping keeps the (now nameless) file alive
+    np.testing.assert_array_equal(lazy.read(480, 520), movie[:, 480:520])
