@@ -391,15 +391,10 @@ class LazyMovie:
         Frames past the end of the movie are not read; ``out`` must fit the movie.
         """
         length = out.shape[1]
-        index = bisect.bisect_right(self._range_starts, start) - 1
-        range_start, range_stop = self.ranges[index]
-        begin = range_start + start - self._range_starts[index]
-        if begin + length <= range_stop:  # the usual case: one stretch of one part
-            part = bisect.bisect_right(self._part_starts, begin) - 1
-            if begin + length <= self._part_starts[part + 1]:
-                part_start = self._part_starts[part]
-                self.parts[part].read_into(out, begin - part_start, self.norm_mean, self.norm_std)
-                return
+        spot = self.locate([start], length)[0]
+        if spot is not None:  # the usual case: one stretch of one part
+            self.parts[spot[0]].read_into(out, spot[1], self.norm_mean, self.norm_std)
+            return
         position = 0
         for begin, stop in self._physical_pieces(start, length):
             part_index = bisect.bisect_right(self._part_starts, begin) - 1

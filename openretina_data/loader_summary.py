@@ -9,6 +9,7 @@ and memory stays small however long the recordings are.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Generator, Sequence
 from pathlib import Path
@@ -18,15 +19,11 @@ from openretina_data._h5_session import npy_shape, stimulus_files
 from openretina_data.errors import LayoutError
 from openretina_data.layout.reading import require_dataset_folder
 from openretina_data.memory_probe import PeakMemory
+from openretina_data.recipe_model import Loader
 
-#: Defaults of openretina's Data I/O page ("Composing Complete Dataloaders").
-DEFAULTS: dict[str, int] = {
-    "train_chunk_size": 50,
-    "batch_size": 64,
-    "clip_length": 90,
-    "num_val_clips": 50,
-    "seed": 42,
-}
+#: The recipe's default loader settings: those of openretina's Data I/O page
+#: ("Composing Complete Dataloaders").
+DEFAULTS: dict[str, int] = dataclasses.asdict(Loader())
 
 
 def loader_settings(path: Path, **given: int | None) -> tuple[dict[str, int], str]:
