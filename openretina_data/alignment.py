@@ -13,6 +13,12 @@ the stimulus frame t − d.** Positive lags look into the past of the response (
   frame half-way through blurs the receptive field over two neighbouring lags. To fix
   an offset of ``k`` frames (``best_lag`` minus the cells' known latency), shift the
   frame times: ``frames.shifted(k * frames.frame_interval_s)`` and bin again.
+- A lag scan only judges the timing when the responses carry stimulus information:
+  each lag's sharpness is compared with a **null distribution**, the same scan on the
+  responses circularly shifted far in time (which keeps their statistics and breaks
+  their link to the stimulus). Only a peak that clearly beats every shifted copy
+  counts (:attr:`LagScan.verdict`); otherwise the scan says the data cannot tell and
+  suggests nothing. Too short a stretch is not judged at all.
 - :func:`repeat_lag_scan` shifts each test repeat against the mean of the others: an
   aligned repeat peaks at lag 0; a repeat whose responses are late by ``k`` frames
   peaks at ``+k``.
@@ -29,17 +35,18 @@ Public API (stable; consumer: the wizard's preview)
   → ``(neurons, [c,] h, w)``; ``rf_time_course(sta)`` → ``(neurons, lags)`` or
   ``(neurons, c, lags)``; ``rf_sharpness(sta)`` → ``(neurons, lags)`` peak |z|
 - ``lag_scan(stimulus, responses, lags=range(-15, 16), *, max_frames=20_000,
-  repeats=None, frame_rate_hz=None, max_latency_s=0.3)`` → :class:`LagScan` (``lags``,
-  ``score``, ``best_lag``, ``sharpness``, ``neuron_best_lag``, ``repeat_score``,
-  ``trial_best_lag``, ``warnings``, ``maps``)
+  repeats=None, frame_rate_hz=None, max_latency_s=0.3, n_shifts=8)`` → :class:`LagScan`
+  (``lags``, ``score``, ``best_lag``, ``sharpness``, ``neuron_best_lag``, ``repeat_score``,
+  ``trial_best_lag``, ``warnings``, ``maps``, ``null_score``, ``frames_used``,
+  ``significant``, ``neuron_significant``, ``verdict``, ``message``)
 - ``repeat_lag_scan(by_trial, lags)`` → ``(trials, lags)`` correlations
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -246,6 +253,15 @@ def rf_sharpness(sta: NDArray[np.floating]) -> NDArray[np.float64]:
     return np.where(noise[:, None] > 0, z, 0.0)
 
 
+Verdict = Literal["aligned", "misaligned", "no_receptive_field", "too_few_frames"]
+"""What a lag scan says about the timing (see :attr:`LagScan.verdict`)."""
+
+#: A scan needs at least this many response frames per scanned lag to be judged.
+MIN_FRAMES_PER_LAG = 10
+#: A peak counts only when it beats the highest shifted copy by this many null spreads.
+NULL_MARGIN = 3.0
+
+
 @dataclass(frozen=True)
 class LagScan:
     """How well responses line up with the stimulus at each lag (see the module's sign convention).
@@ -263,10 +279,20 @@ class LagScan:
     repeat_score : (trials, lags) float64 or None
         :func:`repeat_lag_scan` of the test repeats, when given.
     warnings : tuple of str
+        Timing problems the scan shows; only when the scan is :attr:`significant`.
     maps : (neurons, lags, [c,] h, w) float32 or None
         The response-weighted stimulus at every scanned lag; ``maps[:, lags >= 0]`` is the
         spike-triggered average over those lags (on the frames the scan used), so a
         caller that needs both does not compute the STA twice.
+    null_score : (shifts, lags) float64 or None
+        ``score`` of the responses circularly shifted in time (the null distribution);
+        None when no null was computed (too few frames, or ``n_shifts=0``).
+    null_sharpness : (shifts, neurons) float64 or None
+        Each neuron's peak sharpness over lags in each shifted copy.
+    frames_used : int
+        Response frames the scan correlated.
+    frame_rate_hz, max_latency_s : float or None
+        As given to :func:`lag_scan` (for the verdict).
     """
 
     lags: NDArray[np.int64]
@@ -277,6 +303,11 @@ class LagScan:
     repeat_score: NDArray[np.float64] | None = None
     warnings: tuple[str, ...] = ()
     maps: NDArray[np.float32] | None = None
+    null_score: NDArray[np.float64] | None = None
+    null_sharpness: NDArray[np.float64] | None = None
+    frames_used: int = 0
+    frame_rate_hz: float | None = None
+    max_latency_s: float = 0.3
 
     @property
     def trial_best_lag(self) -> NDArray[np.int64] | None:
@@ -284,6 +315,99 @@ class LagScan:
         if self.repeat_score is None:
             return None
         return self.lags[np.nanargmax(np.nan_to_num(self.repeat_score, nan=-np.inf), axis=1)]
+
+    @property
+    def null_threshold(self) -> float | None:
+        """The score a peak must exceed to count: the highest shifted copy's peak plus
+        :data:`NULL_MARGIN` times the spread of the shifted copies' peaks (None without a null)."""
+        if self.null_score is None:
+            return None
+        peaks = self.null_score.max(axis=1)
+        return float(peaks.max() + NULL_MARGIN * peaks.std())
+
+    @property
+    def significant(self) -> bool:
+        """True when the scan's peak clearly beats every circularly shifted copy."""
+        threshold = self.null_threshold
+        return threshold is not None and float(self.score.max()) > threshold
+
+    @property
+    def neuron_significant(self) -> NDArray[np.bool_]:
+        """(neurons,) whose own peak sharpness clearly beats their shifted copies."""
+        if self.null_sharpness is None:
+            return np.zeros(self.sharpness.shape[0], dtype=bool)
+        null = self.null_sharpness
+        threshold = null.max(axis=0) + NULL_MARGIN * null.std(axis=0)
+        return np.asarray(self.sharpness.max(axis=1) > threshold)
+
+    @property
+    def verdict(self) -> Verdict:
+        """``too_few_frames`` (not judged), ``no_receptive_field`` (the responses carry no
+        stimulus information at any lag: they cannot confirm the timing), ``misaligned``
+        (a clear peak at an impossible lag) or ``aligned`` (a clear peak at a plausible lag)."""
+        if self.null_score is None:
+            return "too_few_frames"
+        if not self.significant:
+            return "no_receptive_field"
+        return "misaligned" if self.warnings else "aligned"
+
+    @property
+    def message(self) -> str:
+        """The verdict in one or two plain sentences, with the numbers."""
+        verdict = self.verdict
+        if verdict == "too_few_frames":
+            return (
+                f"Too few frames to judge: {count(self.frames_used)} frames for "
+                f"{count(self.lags.size)} lags (at least {count(_min_frames(self.lags.size))} needed). "
+                "Check the alignment on a longer stimulus."
+            )
+        peak = float(self.score.max())
+        threshold = self.null_threshold or 0.0
+        if verdict == "no_receptive_field":
+            return (
+                "No receptive field found: at no lag are the receptive fields sharper than in "
+                f"the same responses shifted in time (peak {peak:.2f}, needed > {threshold:.2f}). "
+                "These responses cannot confirm the timing; nothing is suggested."
+            )
+        found = int(self.neuron_significant.sum())
+        head = (
+            f"Receptive fields found in {count(found)} of {count(self.sharpness.shape[0])} "
+            f"neurons (peak {peak:.2f}, shifted copies at most {threshold:.2f})."
+        )
+        if verdict == "aligned":
+            return f"{head} The timing looks right."
+        return f"{head} {' '.join(w[0].upper() + w[1:] + '.' for w in self.warnings)}"
+
+
+def _min_frames(n_lags: int) -> int:
+    return MIN_FRAMES_PER_LAG * n_lags
+
+
+class _CircularShift:
+    """Responses shifted circularly by ``shift`` frames inside ``[first, stop)``.
+
+    Frame ``t`` of the view is frame ``first + (t − first − shift) mod (stop − first)`` of
+    ``responses``: the same spikes, each moved far from the stimulus that drove it.
+    Read like the responses (``view[:, a:b]``), so lazy arrays stay lazy.
+    """
+
+    def __init__(self, responses: Any, first: int, stop: int, shift: int) -> None:
+        self.responses = responses
+        self.shape = tuple(responses.shape)
+        self.first, self.length, self.shift = first, stop - first, shift
+
+    def __getitem__(self, index: tuple[Any, slice]) -> NDArray[np.float32]:
+        rows, frames = index
+        start, end, _ = frames.indices(self.shape[1])
+        source = (np.arange(start, end) - self.first - self.shift) % self.length + self.first
+        pieces = np.split(source, np.flatnonzero(np.diff(source) != 1) + 1)
+        read = [np.asarray(self.responses[rows, p[0] : p[-1] + 1], np.float32) for p in pieces]
+        return np.concatenate(read, axis=1)
+
+
+def _shifts(length: int, n_shifts: int) -> list[int]:
+    """``n_shifts`` circular shifts spread evenly over ``length`` frames (none near 0)."""
+    return [int(round(length * (k + 1) / (n_shifts + 1))) for k in range(n_shifts)]
 
 
 def lag_scan(
@@ -295,8 +419,9 @@ def lag_scan(
     repeats: ArrayLike | None = None,
     frame_rate_hz: float | None = None,
     max_latency_s: float = 0.3,
+    n_shifts: int = 8,
 ) -> LagScan:
-    """Receptive-field sharpness at each lag, to find a trigger offset.
+    """Receptive-field sharpness at each lag, judged against shifted copies, to find a trigger offset.
 
     Parameters
     ----------
@@ -314,6 +439,10 @@ def lag_scan(
         Enables the "implausibly long latency" warning.
     max_latency_s : float, seconds
         Longest plausible latency of a retinal response.
+    n_shifts : int
+        Circularly shifted copies of the responses scanned as the null distribution
+        (each costs one more scan); 0 skips the null, and the scan is not judged.
+        Stretches with fewer than :data:`MIN_FRAMES_PER_LAG` frames per lag get no null.
     """
     lag_values = np.asarray(list(range(-15, 16)) if lags is None else list(lags), dtype=np.int64)
     if lag_values.size == 0 or np.unique(lag_values).size != lag_values.size:
@@ -325,6 +454,37 @@ def lag_scan(
     sharpness = rf_sharpness(sta)
     score = sharpness.mean(axis=0)
     best = int(lag_values[int(np.argmax(score))])
+    r: Any = responses if hasattr(responses, "shape") else np.asarray(responses)
+    n_time = int(r.shape[1])
+    first = max(0, int(lag_values.max()))
+    stop = min(n_time, n_time + int(lag_values.min()))
+    used = stop - first if max_frames is None else min(stop - first, max_frames)
+    null_score = null_sharpness = None
+    if n_shifts > 0 and stop - first >= _min_frames(lag_values.size):
+        rows = []
+        for shift in _shifts(stop - first, n_shifts):
+            shifted = _CircularShift(r, first, stop, shift)
+            rows.append(
+                rf_sharpness(_reverse_correlation(stimulus, shifted, lag_values, max_frames))
+            )
+        null = np.stack(rows)  # (shifts, neurons, lags)
+        null_score, null_sharpness = null.mean(axis=1), null.max(axis=2)
+    scan = LagScan(
+        lags=lag_values,
+        sharpness=sharpness,
+        score=score,
+        best_lag=best,
+        neuron_best_lag=lag_values[np.argmax(sharpness, axis=1)],
+        repeat_score=None if repeats is None else repeat_lag_scan(repeats, lag_values),
+        maps=sta,
+        null_score=null_score,
+        null_sharpness=null_sharpness,
+        frames_used=used,
+        frame_rate_hz=frame_rate_hz,
+        max_latency_s=max_latency_s,
+    )
+    if not scan.significant:
+        return scan  # no receptive field: nothing the peak's position could say
     warnings = []
     if best <= 0:
         warnings.append(
@@ -338,17 +498,7 @@ def lag_scan(
             f"longer than a retinal latency (≤ {seconds(max_latency_s)}): the responses are "
             "probably stamped late (frame times early)"
         )
-    repeat_score = None if repeats is None else repeat_lag_scan(repeats, lag_values)
-    return LagScan(
-        lags=lag_values,
-        sharpness=sharpness,
-        score=score,
-        best_lag=best,
-        neuron_best_lag=lag_values[np.argmax(sharpness, axis=1)],
-        repeat_score=repeat_score,
-        warnings=tuple(warnings),
-        maps=sta,
-    )
+    return replace(scan, warnings=tuple(warnings))
 
 
 def repeat_lag_scan(by_trial: ArrayLike, lags: Iterable[int]) -> NDArray[np.float64]:
@@ -394,7 +544,10 @@ def repeat_lag_scan(by_trial: ArrayLike, lags: Iterable[int]) -> NDArray[np.floa
 
 
 __all__ = [
+    "MIN_FRAMES_PER_LAG",
+    "NULL_MARGIN",
     "LagScan",
+    "Verdict",
     "lag_scan",
     "repeat_lag_scan",
     "rf_peak",

@@ -1,11 +1,15 @@
-"""Alignment check: recover a known receptive field and a known lag from simulated cells."""
+"""Alignment check: recover a known receptive field and a known lag from simulated cells,
+and say nothing when the responses carry no stimulus information."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from openretina_data.alignment import (
+    MIN_FRAMES_PER_LAG,
     lag_scan,
     repeat_lag_scan,
     rf_peak,
@@ -225,3 +229,83 @@ def test_bad_lags_are_refused():
         lag_scan(np.zeros((10, 2, 2)), np.zeros((1, 10)), [1, 1])
     with pytest.raises(ShapeError):
         repeat_lag_scan(np.zeros((1, 2, 10)), [0])
+
+
+# --- the null distribution: a scan judges the timing only when it can -------------------
+
+
+def smooth_movie(rng, n_time, size=12):
+    """A slowly drifting blurred-noise movie (like a natural one): long autocorrelation."""
+    coarse = rng.normal(size=(n_time // 10 + 2, size // 3 + 2, size // 3 + 2))
+    t = np.linspace(0, coarse.shape[0] - 1.001, n_time)
+    low = np.floor(t).astype(int)
+    frac = (t - low)[:, None, None]
+    movie = (1 - frac) * coarse[low] + frac * coarse[low + 1]
+    return np.repeat(np.repeat(movie, 3, axis=1), 3, axis=2)[:, :size, :size].astype(np.float32)
+
+
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    n_time=st.integers(400, 2500),
+    n_neurons=st.integers(1, 10),
+    rate=st.floats(0.05, 3.0),
+    smooth=st.booleans(),
+)
+def test_responses_without_stimulus_information_suggest_nothing(
+    seed, n_time, n_neurons, rate, smooth
+):
+    # Poisson spikes that never saw the stimulus: any peak in the scan is noise.
+    rng = np.random.default_rng(seed)
+    if smooth:
+        stimulus = smooth_movie(rng, n_time)
+    else:
+        stimulus = rng.choice(np.array([-1.0, 1.0], np.float32), size=(n_time, 8, 8))
+    responses = rng.poisson(rate, size=(n_neurons, n_time)).astype(np.float32)
+    scan = lag_scan(stimulus, responses, range(-15, 16), frame_rate_hz=30.0)
+    assert scan.verdict == "no_receptive_field"
+    assert not scan.significant and not scan.warnings
+    assert scan.null_score is not None and scan.null_score.shape == (8, 31)
+    assert "cannot confirm the timing" in scan.message
+
+
+@pytest.mark.parametrize("k", [0, 4, 9])
+def test_a_planted_receptive_field_with_a_known_lag_is_found(k):
+    # LN cells with latency 2 frames, responses stamped k frames late: the peak is at 2 + k.
+    stimulus, spikes, _ = ln_population(n_time=4000, seed=11)
+    scan = lag_scan(stimulus, shift(spikes, k), range(-15, 16), frame_rate_hz=20.0)
+    assert scan.significant
+    assert scan.best_lag == LATENCY + k
+    assert scan.neuron_significant.tolist() == [True, True, True]
+    # 0.3 s at 20 Hz is 6 frames: a peak at 11 frames is no retinal latency
+    assert scan.verdict == ("misaligned" if (LATENCY + k) / 20.0 > 0.3 else "aligned")
+
+
+def test_a_weak_cell_among_silent_ones_is_still_found():
+    stimulus, spikes, _ = ln_population(n_time=5000, seed=12)
+    rng = np.random.default_rng(3)
+    noise = rng.poisson(0.5, size=(6, 5000)).astype(np.float32)
+    scan = lag_scan(stimulus, np.vstack([spikes[:1], noise]), range(-8, 9))
+    assert scan.significant and scan.best_lag == LATENCY
+    assert scan.neuron_significant.tolist() == [True] + [False] * 6
+
+
+def test_a_short_clip_is_too_few_frames_to_judge():
+    # 150 frames for 31 lags: below MIN_FRAMES_PER_LAG per lag, even with a real RF.
+    assert 150 - 30 < MIN_FRAMES_PER_LAG * 31
+    stimulus, spikes, _ = ln_population(n_time=150, seed=13)
+    scan = lag_scan(stimulus, spikes, range(-15, 16), frame_rate_hz=30.0)
+    assert scan.verdict == "too_few_frames"
+    assert scan.null_score is None and not scan.warnings
+    assert scan.message.startswith("Too few frames to judge: 120 frames for 31 lags")
+
+
+def test_the_null_reads_lazy_responses_in_pieces():
+    # A circularly shifted copy read through a lazy array equals np.roll of the used stretch.
+    from openretina_data.alignment import _CircularShift
+
+    responses = np.arange(2 * 50, dtype=np.float32).reshape(2, 50)
+    view = _CircularShift(responses, first=5, stop=45, shift=13)
+    expected = np.roll(responses[:, 5:45], 13, axis=1)
+    np.testing.assert_array_equal(view[:, 5:45], expected)
+    np.testing.assert_array_equal(view[:, 20:31], expected[:, 15:26])
