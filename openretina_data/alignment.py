@@ -103,7 +103,7 @@ def spike_triggered_average(
 
 
 def _reverse_correlation(
-    stimulus: Any, responses: ArrayLike, lags: NDArray[np.int64], max_frames: int | None
+    stimulus: Any, responses: Any, lags: NDArray[np.int64], max_frames: int | None
 ) -> NDArray[np.float32]:
     """(neurons, lags, [c,] h, w) response-weighted stimulus at each signed lag."""
     shape = tuple(int(n) for n in getattr(stimulus, "shape", ()))
