@@ -89,7 +89,10 @@ class AlignmentResult:
     best_lag: int
     warnings: tuple[str, ...]
     frames_used: int
-    suggested_lag: int
+    suggested_lag: int  # 0 unless the scan found receptive fields at an impossible lag
+    verdict: str = "aligned"  # openretina_data.alignment.Verdict
+    message: str = ""  # the verdict in plain words
+    null_threshold: float | None = None  # the score a real peak must beat
 
 
 def suggested_lag(best_lag: int, frame_rate_hz: float, typical_latency_s: float = 0.066) -> int:
@@ -157,5 +160,10 @@ def alignment_check(
         best_lag=scan.best_lag,
         warnings=scan.warnings,
         frames_used=n,
-        suggested_lag=suggested_lag(scan.best_lag, frame_rate_hz),
+        suggested_lag=(
+            suggested_lag(scan.best_lag, frame_rate_hz) if scan.verdict == "misaligned" else 0
+        ),
+        verdict=scan.verdict,
+        message=scan.message,
+        null_threshold=scan.null_threshold,
     )

@@ -49,7 +49,7 @@ class AlignmentView(QWidget):
         self.lag = QSpinBox()
         self.lag.setRange(0, 1000)
         self.lag.setSuffix(" frames")
-        self.lag.setToolTip("lag_frames: responses lag the stimulus by this many frames")
+        self.lag.setToolTip("Responses lag the stimulus by this many frames")
         self.apply_button = QPushButton("Apply &lag to recipe")
         self.apply_button.setToolTip("Store this lag in the recipe; the preview updates")
         self.apply_button.clicked.connect(lambda: page.apply_lag(self.lag.value()))
@@ -85,7 +85,7 @@ class AlignmentView(QWidget):
             image.setColorMap(pg.colormap.get("CET-D1"))
             view.addItem(image)
         scan = self.graphics.addPlot(row=0, col=1, title="lag scan")
-        scan.addLegend(offset=(5, 5))
+        scan.addLegend(offset=(-5, -5))  # bottom right: clear of the curve's peak
         scan.plot(
             result.lags,
             result.score,
@@ -104,28 +104,50 @@ class AlignmentView(QWidget):
                 name="repeat agreement (scaled)",
             )
         scan.addItem(pg.InfiniteLine(0, angle=90, pen=pg.mkPen("#999", style=Qt.PenStyle.DashLine)))
-        scan.addItem(pg.InfiniteLine(result.best_lag, angle=90, pen=pg.mkPen("#d62728", width=2)))
         scan.setLabel("bottom", "lag (frames): response frame t vs stimulus frame t − lag")
         scan.setLabel("left", "sharpness (robust z)")
         self.graphics.ci.layout.setColumnStretchFactor(0, 3)
         self.graphics.ci.layout.setColumnStretchFactor(1, 2)
-        self.lag.setValue(self.page.state.recipe.lag_frames + result.suggested_lag)
-        rate = self.page.state.recipe.frame_rate_hz
-        verdict = (
-            "The timing looks right."
-            if not result.warnings
-            else " ".join(result.warnings)
-            + (
-                f" Suggested: apply a lag of {result.suggested_lag} frames."
-                if result.suggested_lag
-                else ""
+        if result.null_threshold is not None:
+            scan.addItem(
+                pg.InfiniteLine(
+                    result.null_threshold,
+                    angle=0,
+                    pen=pg.mkPen("#999", style=Qt.PenStyle.DotLine),
+                    label="responses shifted in time (needed to count)",
+                    labelOpts={"position": 0.3, "color": "#555"},
+                )
             )
+        judged = result.verdict in ("aligned", "misaligned")
+        if judged:
+            scan.addItem(
+                pg.InfiniteLine(result.best_lag, angle=90, pen=pg.mkPen("#d62728", width=2))
+            )
+        self.lag.setValue(self.page.state.recipe.lag_frames + result.suggested_lag)
+        # Only a clear receptive field at an impossible lag suggests a lag to apply.
+        self.apply_button.setEnabled(result.verdict == "misaligned" and result.suggested_lag > 0)
+        self.apply_button.setToolTip(
+            "Store this lag in the recipe; the preview updates"
+            if self.apply_button.isEnabled()
+            else "Nothing to apply: the check found no timing offset it can vouch for"
+        )
+        rate = self.page.state.recipe.frame_rate_hz
+        where = (
+            f" Sharpest at lag {result.best_lag} ({1000 * result.best_lag / rate:.0f} ms)."
+            if judged
+            else ""
+        )
+        suggestion = (
+            f" Suggested: apply a lag of {result.suggested_lag} frames."
+            if self.apply_button.isEnabled()
+            else ""
         )
         self.text.setText(
-            f"{len(result.receptive_fields)} receptive fields from {result.frames_used} frames "
-            f"(first {len(fields)} shown). Sharpest at lag {result.best_lag} "
-            f"({1000 * result.best_lag / rate:.0f} ms). {verdict}"
+            f"{len(result.receptive_fields)} neurons, {result.frames_used} frames "
+            f"(first {len(fields)} shown).{where} {result.message}{suggestion}"
         )
+        self.text.setProperty("role", "ok" if result.verdict == "aligned" else "warning")
+        self.text.style().polish(self.text)
 
 
 class PreviewPage(WizardPage):
