@@ -217,17 +217,17 @@ def _read_some(
     rows: range,
 ) -> None:
     """Read ``rows`` of a batch: chunks inside one part together, part by part."""
-    by_part: dict[int, tuple[list[np.ndarray], list[int]]] = {}
+    by_part: dict[int, tuple[list[int], list[int]]] = {}
     for row in rows:
         spot = spots[row]
         if spot is None:
             movie.read_into(frames[row], starts[row])
         else:
             targets, firsts = by_part.setdefault(spot[0], ([], []))
-            targets.append(frames[row])
+            targets.append(row)
             firsts.append(spot[1])
     for part, (targets, firsts) in by_part.items():
-        movie.parts[part].read_many(targets, firsts, movie.norm_mean, movie.norm_std)
+        movie.parts[part].read_many(frames, targets, firsts, movie.norm_mean, movie.norm_std)
 
 
 class BatchBuffers:

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from openretina_data._kernels import fill_chunks
 from openretina_data.array_checks import holds_values_in_memory
 from openretina_data.errors import (
     DataValidationError,
@@ -97,36 +98,41 @@ class FramePart:
         """Raw frames ``[start, stop)`` as a numpy array ``(channels, stop - start, h, w)``."""
         return np.asarray(self.array[:, start:stop])
 
-    def read_into(self, target: np.ndarray, start: int, mean: float, std: float) -> None:
-        """Fill ``target`` (channels, n, h, w) float32 with ``(frames - mean) / std``.
+    def read_into(
+        self, target: np.ndarray, start: int, mean: float | None, std: float | None
+    ) -> None:
+        """Fill ``target`` (channels, n, h, w) with ``(float32(frames) - mean) / std``.
 
-        Memory-mapped and in-memory frames are cast and shifted in the same pass that
-        copies them out of the mapping (then divided while the block is still in cache);
-        HDF5 frames are read by h5py first. Memory-mapped pages a process has read count
-        in its resident set as file-backed page cache (``RssFile``), which the kernel
-        can reclaim; no anonymous memory is spent on them.
+        ``mean`` None copies the raw values instead (cast to ``target``'s dtype).
+        Memory-mapped and in-memory frames are normalised as they are copied out of the
+        mapping; HDF5 frames are read by h5py first. Memory-mapped pages a process has
+        read count in its resident set as file-backed page cache (``RssFile``), which
+        the kernel can reclaim; no anonymous memory is spent on them.
         """
-        self.read_many([target], [start], mean, std)
+        self.read_many(target[None], [0], [start], mean, std)
 
     def read_many(
-        self, targets: Sequence[np.ndarray], starts: Sequence[int], mean: float, std: float
+        self,
+        batch: np.ndarray,
+        rows: Sequence[int],
+        starts: Sequence[int],
+        mean: float | None,
+        std: float | None,
     ) -> None:
-        """:meth:`read_into` for each ``(target, start)`` pair, with the per-call work
-        (finding the frames, converting ``mean``/``std``, checking the file) done once."""
+        """Fill ``batch[rows[k]]`` (channels, n, h, w) with frames ``[starts[k], starts[k] + n)``.
+
+        ``batch`` is (batch, channels, n, h, w): float32 normalised as in
+        :meth:`read_into`, or with ``mean`` None any dtype that takes the raw values.
+        The per-call work (finding the frames, checking the file) is done once; C-ordered
+        numpy frames go through the compiled kernel (:mod:`openretina_data._kernels`).
+        """
         values = self._sliceable()
         if self._fd is not None:
             self._require_whole_file()
-        identity = mean == 0.0 and std == 1.0
-        mean32, std32 = np.float32(mean), np.float32(std)
-        for target, start in zip(targets, starts, strict=True):
-            raw = values[:, start : start + target.shape[1]]
-            if identity:
-                np.copyto(target, raw, casting="unsafe")
-            else:
-                np.subtract(raw, mean32, out=target, dtype=np.float32)
-                np.divide(target, std32, out=target)
-            if self.verify_finite:
-                self._require_finite(target, start)
+        fill_chunks(values, batch, rows, starts, mean, std)
+        if self.verify_finite and not np.issubdtype(self.dtype, np.integer):
+            for row, start in zip(rows, starts, strict=True):
+                self._require_finite(batch[row], start)
 
     def _sliceable(self) -> Any:
         """The frames to slice: numpy data as a plain ndarray view (a memmap subclass costs
@@ -385,15 +391,18 @@ class LazyMovie:
             for p, first, ok in zip(part.tolist(), local.tolist(), whole.tolist(), strict=True)
         ]
 
-    def read_into(self, out: np.ndarray, start: int) -> None:
+    def read_into(self, out: np.ndarray, start: int, *, raw: bool = False) -> None:
         """Fill ``out`` (channels, n, height, width) float32 with frames ``[start, start + n)``.
 
-        Frames past the end of the movie are not read; ``out`` must fit the movie.
+        ``raw=True`` copies the values as stored instead, unnormalised (``out`` then has
+        :attr:`raw_dtype`, say). Frames past the end of the movie are not read; ``out``
+        must fit the movie.
         """
+        mean, std = (None, None) if raw else (self.norm_mean, self.norm_std)
         length = out.shape[1]
         spot = self.locate([start], length)[0]
         if spot is not None:  # the usual case: one stretch of one part
-            self.parts[spot[0]].read_into(out, spot[1], self.norm_mean, self.norm_std)
+            self.parts[spot[0]].read_into(out, spot[1], mean, std)
             return
         position = 0
         for begin, stop in self._physical_pieces(start, length):
@@ -403,20 +412,24 @@ class LazyMovie:
                 part_stop = self._part_starts[part_index + 1]
                 take = min(stop, part_stop) - begin
                 self.parts[part_index].read_into(
-                    out[:, position : position + take],
-                    begin - part_start,
-                    self.norm_mean,
-                    self.norm_std,
+                    out[:, position : position + take], begin - part_start, mean, std
                 )
                 position, begin, part_index = position + take, begin + take, part_index + 1
 
-    def read(self, start: int, stop: int) -> np.ndarray:
-        """Frames ``[start, stop)`` (clipped to the movie) as a new float32 array."""
+    def read(self, start: int, stop: int, *, raw: bool = False) -> np.ndarray:
+        """Frames ``[start, stop)`` (clipped to the movie) as a new float32 array (or, with
+        ``raw=True``, the stored values in :attr:`raw_dtype`, unnormalised)."""
         start, stop = max(0, start), min(self.n_frames, stop)
-        out = np.empty((self.shape[0], max(0, stop - start), *self.shape[2:]), np.float32)
+        dtype = self.raw_dtype if raw else np.dtype(np.float32)
+        out = np.empty((self.shape[0], max(0, stop - start), *self.shape[2:]), dtype)
         if out.shape[1]:
-            self.read_into(out, start)
+            self.read_into(out, start, raw=raw)
         return out
+
+    @property
+    def raw_dtype(self) -> np.dtype[Any]:
+        """The dtype that holds every part's stored values (uint8 for 8-bit movies)."""
+        return np.dtype(np.result_type(*(part.dtype for part in self.parts)))
 
     def __getitem__(self, key: Any) -> np.ndarray:
         if not isinstance(key, tuple):
