@@ -27,6 +27,18 @@ from openretina_data.errors import DataValidationError, OpenRetinaDataError
 from openretina_data.frames import LazyMovie, as_lazy_movie
 
 DataPoint = namedtuple("DataPoint", ["inputs", "targets"])
+RawDataPoint = namedtuple("RawDataPoint", ["inputs", "targets", "norm_mean", "norm_std"])
+RawDataPoint.__doc__ = """A batch (or sample) whose stimulus is not normalised yet (``normalize_on="device"``).
+
+inputs : (batch, channels, chunk, h, w) tensor in the movie's stored dtype (uint8, float32 ...)
+targets : (batch, chunk, neurons) float32 tensor
+norm_mean, norm_std : float
+    What :func:`openretina_data.device_batches.to_device` applies on the device:
+    ``(float32(inputs) - norm_mean) / norm_std``.
+"""
+
+#: Where the stimulus is normalised: in the batch (``"cpu"``), or by ``to_device``.
+NORMALIZE_ON = ("cpu", "device")
 
 
 class _Batch(list):
@@ -46,6 +58,14 @@ def collate_movie_batch(samples: Any) -> Any:
     """Return the pre-stacked batch that :meth:`MovieDataSet.__getitems__` made, else collate."""
     if isinstance(samples, _Batch):
         return samples.stacked
+    if samples and isinstance(samples[0], RawDataPoint):
+        first = samples[0]
+        return RawDataPoint(
+            torch.stack([s.inputs for s in samples]),
+            torch.stack([s.targets for s in samples]),
+            first.norm_mean,
+            first.norm_std,
+        )
     return default_collate(samples)
 
 
@@ -69,6 +89,11 @@ class MovieDataSet(Dataset):
     session
         Session name, filled into errors raised while reading frames (a NaN/Inf found in a
         stimulus on disk, say).
+    normalize_on
+        ``"cpu"`` (default): samples and batches are normalised float32 ``DataPoint``.
+        ``"device"``: :class:`RawDataPoint` with the stored values (uint8 stays uint8)
+        and the movie's ``norm_mean``/``norm_std``, for
+        :func:`openretina_data.device_batches.to_device`.
 
     Notes
     -----
@@ -89,7 +114,16 @@ class MovieDataSet(Dataset):
         chunk_size: int,
         *,
         session: str | None = None,
+        normalize_on: str = "cpu",
     ) -> None:
+        if normalize_on not in NORMALIZE_ON:
+            raise DataValidationError(
+                f"normalize_on={normalize_on!r} is not one of {list(NORMALIZE_ON)}",
+                session=session,
+                hint='Pass normalize_on="cpu" (batches arrive normalised) or "device" '
+                "(normalise them with openretina_data.device_batches.to_device).",
+            )
+        self.normalize_on = normalize_on
         self.session = session
         self.roi_ids = roi_ids
         self.roi_coords = roi_coords
@@ -124,8 +158,13 @@ class MovieDataSet(Dataset):
 
     def _frames(self, start: int, stop: int) -> torch.Tensor:
         with self._located():
-            frames = self.movies.read(start, stop)
+            frames = self.movies.read(start, stop, raw=self.normalize_on == "device")
         return torch.from_numpy(frames)
+
+    def _point(self, inputs: torch.Tensor, targets: torch.Tensor) -> Any:
+        if self.normalize_on == "device":
+            return RawDataPoint(inputs, targets, self.movies.norm_mean, self.movies.norm_std)
+        return DataPoint(inputs, targets)
 
     @contextlib.contextmanager
     def _located(self) -> Iterator[None]:
@@ -139,9 +178,9 @@ class MovieDataSet(Dataset):
     def __getitem__(self, idx: SupportsIndex | slice) -> DataPoint:
         if isinstance(idx, slice):
             start, stop, _ = idx.indices(self.movies.n_frames)
-            return DataPoint(self._frames(start, stop), self.responses[idx])
+            return self._point(self._frames(start, stop), self.responses[idx])
         start = int(idx)
-        return DataPoint(
+        return self._point(
             self._frames(start, start + self.chunk_size),
             self.responses[start : start + self.chunk_size],
         )
@@ -153,17 +192,19 @@ class MovieDataSet(Dataset):
         if any(s < 0 or s + chunk > n_frames for s in starts) or not starts:
             return [self[s] for s in starts]  # short chunks at the end: as openretina
         channels, _, height, width = self.movies.shape
-        inputs = _BATCH_BUFFERS.take((len(starts), channels, chunk, height, width))
+        raw = self.normalize_on == "device"
+        dtype = self.movies.raw_dtype if raw else np.dtype(np.float32)
+        inputs = _BATCH_BUFFERS.take((len(starts), channels, chunk, height, width), dtype)
         frames = inputs.numpy()
         with self._located():
-            _read_rows(self.movies, frames, starts)
+            _read_rows(self.movies, frames, starts, raw=raw)
         del frames
         # Gathered with numpy: torch's indexing kernel wakes its OpenMP threads, whose
         # spinning then takes the cores from the reading threads (2x slower batches).
         offsets = np.add.outer(np.asarray(starts), np.arange(chunk))
         targets = torch.from_numpy(self.responses.numpy()[offsets])
-        batch = _Batch(map(DataPoint, inputs.unbind(0), targets.unbind(0)))
-        batch.stacked = DataPoint(inputs, targets)
+        batch = _Batch(map(self._point, inputs.unbind(0), targets.unbind(0)))
+        batch.stacked = self._point(inputs, targets)
         return batch
 
     def __len__(self) -> int:
@@ -181,8 +222,11 @@ class MovieDataSet(Dataset):
 _threads: tuple[int, ThreadPoolExecutor] | None = None  # (pid, pool) of this process
 
 
-def _read_rows(movie: LazyMovie, frames: np.ndarray, starts: list[int]) -> None:
-    """Fill ``frames[row]`` (channels, chunk, h, w) with the chunk at ``starts[row]``.
+def _read_rows(
+    movie: LazyMovie, frames: np.ndarray, starts: list[int], *, raw: bool = False
+) -> None:
+    """Fill ``frames[row]`` (channels, chunk, h, w) with the chunk at ``starts[row]``
+    (normalised float32, or with ``raw`` the stored values).
 
     Rows are split over torch's intra-op thread count (numpy releases the GIL while it
     copies and normalises), as ``torch.stack`` would, the calling thread reading the
@@ -192,17 +236,18 @@ def _read_rows(movie: LazyMovie, frames: np.ndarray, starts: list[int]) -> None:
     spots = movie.locate(starts, frames.shape[2])
     n_threads = min(torch.get_num_threads(), len(starts))
     if n_threads <= 1 or torch.utils.data.get_worker_info() is not None:
-        _read_some(movie, frames, starts, spots, range(len(starts)))
+        _read_some(movie, frames, starts, spots, range(len(starts)), raw)
         return
     if _threads is None or _threads[0] != os.getpid() or _threads[1]._max_workers < n_threads:
         _threads = (os.getpid(), ThreadPoolExecutor(n_threads, "openretina-data-read"))
     step = -(-len(starts) // n_threads)
     groups = [range(i, min(i + step, len(starts))) for i in range(0, len(starts), step)]
     pending = [
-        _threads[1].submit(_read_some, movie, frames, starts, spots, rows) for rows in groups[1:]
+        _threads[1].submit(_read_some, movie, frames, starts, spots, rows, raw)
+        for rows in groups[1:]
     ]
     try:
-        _read_some(movie, frames, starts, spots, groups[0])
+        _read_some(movie, frames, starts, spots, groups[0], raw)
     finally:
         wait(pending)  # every thread is done with ``frames`` before anything is raised
     for done in pending:
@@ -215,23 +260,25 @@ def _read_some(
     starts: list[int],
     spots: list[tuple[int, int] | None],
     rows: range,
+    raw: bool = False,
 ) -> None:
     """Read ``rows`` of a batch: chunks inside one part together, part by part."""
+    mean, std = (None, None) if raw else (movie.norm_mean, movie.norm_std)
     by_part: dict[int, tuple[list[int], list[int]]] = {}
     for row in rows:
         spot = spots[row]
         if spot is None:
-            movie.read_into(frames[row], starts[row])
+            movie.read_into(frames[row], starts[row], raw=raw)
         else:
             targets, firsts = by_part.setdefault(spot[0], ([], []))
             targets.append(row)
             firsts.append(spot[1])
     for part, (targets, firsts) in by_part.items():
-        movie.parts[part].read_many(frames, targets, firsts, movie.norm_mean, movie.norm_std)
+        movie.parts[part].read_many(frames, targets, firsts, mean, std)
 
 
 class BatchBuffers:
-    """A few float32 batch arrays, reused once nothing made from them is alive.
+    """A few batch arrays, reused once nothing made from them is alive.
 
     A fresh 32 MB batch can cost more to fault in (the allocator hands such blocks back
     to the system when freed) than to fill, so :meth:`take` hands out a tensor over a kept
@@ -248,21 +295,26 @@ class BatchBuffers:
         self._kept: list[np.ndarray] = []
         self._lock = threading.Lock()  # two loaders iterated from two threads never share one
 
-    def take(self, shape: tuple[int, ...]) -> torch.Tensor:
-        """An uninitialised float32 tensor of ``shape`` that no one else refers to."""
+    def take(self, shape: tuple[int, ...], dtype: Any = np.float32) -> torch.Tensor:
+        """An uninitialised tensor of ``shape`` and ``dtype`` (numpy's) that no one else refers to."""
+        dtype = np.dtype(dtype)
         if torch.utils.data.get_worker_info() is not None:
-            return torch.empty(shape, dtype=torch.float32)
+            return torch.from_numpy(np.empty(shape, dtype=dtype))
         with self._lock:
-            return self._take(shape)
+            return self._take(shape, dtype)
 
-    def _take(self, shape: tuple[int, ...]) -> torch.Tensor:
+    def _take(self, shape: tuple[int, ...], dtype: np.dtype[Any]) -> torch.Tensor:
         for index in range(len(self._kept)):
             # References: the list and getrefcount's argument; a live tensor adds one.
-            if self._kept[index].shape == shape and sys.getrefcount(self._kept[index]) == 2:
+            if (
+                self._kept[index].shape == shape
+                and self._kept[index].dtype == dtype
+                and sys.getrefcount(self._kept[index]) == 2
+            ):
                 return torch.from_numpy(self._kept[index])
-        fresh = np.empty(shape, dtype=np.float32)
+        fresh = np.empty(shape, dtype=dtype)
         if len(self._kept) == self.size:
-            self._kept = [kept for kept in self._kept if kept.shape == shape]
+            self._kept = [k for k in self._kept if k.shape == shape and k.dtype == dtype]
         if len(self._kept) < self.size:
             self._kept.append(fresh)
         return torch.from_numpy(fresh)

@@ -22,6 +22,9 @@ neurons))``), with these differences:
   ``nan_policy="exclude"``, chunks containing them are skipped) instead of returning
   ``None``; data shorter than one chunk and training splits with fewer samples than one
   batch raise :class:`~openretina_data.errors.ShapeError` instead of giving 0 batches.
+* ``normalize_on="device"`` yields raw batches (uint8 stays uint8 through collate, pinned
+  memory and the bus) that :func:`openretina_data.device_batches.to_device` normalises
+  on the GPU, bit for bit as on the CPU.
 * ``distributed=None`` (auto) shards every split across ``torch.distributed`` ranks when
   a process group is initialised; call ``loader.sampler.set_epoch(epoch)`` each epoch.
 """
@@ -130,6 +133,7 @@ def get_movie_dataloader(
     distributed: bool | None = None,
     seed: int = 0,
     session: str | None = None,
+    normalize_on: str = "cpu",
     **kwargs: Any,
 ) -> DataLoader:
     """A DataLoader of chunks of ``movie`` and the matching ``responses``.
@@ -158,6 +162,11 @@ def get_movie_dataloader(
         Base seed of the shared shuffle when sharding (every rank must agree).
     session
         Name used in error messages.
+    normalize_on
+        "cpu" (default): batches are normalised float32 ``DataPoint``. "device": batches
+        are :class:`~openretina_data.device_batches.RawDataPoint` (the stored values,
+        uint8 for an 8-bit movie, with ``norm_mean``/``norm_std``), normalised on the
+        GPU by :func:`~openretina_data.device_batches.to_device`, bit for bit as on the CPU.
     **kwargs
         Passed to ``torch.utils.data.DataLoader`` (``num_workers``, ``pin_memory`` ...).
     """
@@ -197,7 +206,15 @@ def get_movie_dataloader(
 
     served = {**responses, "avg": avg_tensor} if avg is not responses else avg_tensor
     dataset = MovieDataSet(
-        frames, served, roi_ids, roi_coords, group_assignment, split, chunk_size, session=session
+        frames,
+        served,
+        roi_ids,
+        roi_coords,
+        group_assignment,
+        split,
+        chunk_size,
+        session=session,
+        normalize_on=normalize_on,
     )
     sampler = MovieSampler(
         start_indices,
@@ -354,7 +371,7 @@ def multiple_movies_dataloaders(
     session's training movie (:class:`~openretina_data.errors.DataValidationError` or
     :class:`~openretina_data.errors.ShapeError` naming the argument and the session).
     Extra keyword-only arguments:
-    ``nan_policy``, ``distributed`` (see :func:`get_movie_dataloader`) and keyword
+    ``nan_policy``, ``distributed``, ``normalize_on`` (see :func:`get_movie_dataloader`) and keyword
     arguments for ``torch.utils.data.DataLoader`` (``num_workers=4``, say).
 
     Returns
