@@ -49,6 +49,7 @@ from openretina_data.layout.card import read_card
 from openretina_data.layout.names import session_file_name
 from openretina_data.layout.writer import DatasetWriter
 from openretina_data.plan import ConversionPlan, plan
+from openretina_data.plan_guards import source_paths
 from openretina_data.recipe import Recipe, SessionSpec, expand_sessions, recipe_text_and_hash
 
 RESPONSE_SLAB_FRAMES = 4096
@@ -146,6 +147,7 @@ def convert(
         recipe_sha256=digest,
         overwrite=overwrite,
         append=append,
+        keep=source_paths(recipe, expand_sessions(recipe)),
     )
     check = partial(_raise_if_cancelled, token)
     run_sessions = partial(

@@ -15,8 +15,8 @@ from functools import partial
 from pathlib import Path
 
 from openretina_data.convert_io import MovieAxes, open_array
-from openretina_data.layout.card import read_card
 from openretina_data.layout.names import RESERVED_TEST_NAMES, validate_name
+from openretina_data.plan_guards import check_output, output_path
 from openretina_data.plan_report import (
     Collector,
     ConversionPlan,
@@ -60,14 +60,23 @@ def plan(
         Check only this session (the others' sources are not opened).
     """
     found = Collector()
-    output = recipe.resolve(recipe.output).absolute()
-    _check_output(recipe, output, found, overwrite=overwrite, append=append)
+    output = output_path(recipe, found)
     _check_names(recipe, found)
     sessions = found.attempt(lambda: expand_sessions(recipe)) or []
+    if output is not None:
+        check_output(recipe, output, sessions, found, overwrite=overwrite, append=append)
+    else:
+        output = recipe.base_dir.absolute() / "(no output)"
     if session is not None:
-        sessions = [s for s in sessions if s.name == session]
+        expanded, sessions = sessions, [s for s in sessions if s.name == session]
         if not sessions:
-            found.add("error", f"no session named {session!r}", "See the session names in `plan`.")
+            known = ", ".join(repr(s.name) for s in expanded[:20]) or "none"
+            found.add(
+                "error",
+                f"no session named {session!r}; the recipe's sessions are: {known}",
+                "Give one of those names to --session.",
+                key="session",
+            )
     elif not sessions:
         found.add("error", "the recipe has no sessions", "Add a session, or check session_pattern.")
     stimuli = [_plan_stimulus(recipe, spec, sessions, found) for spec in recipe.stimuli]
@@ -121,43 +130,6 @@ def _check_free_space(output: Path, needed: int, found: Collector) -> None:
             "Free space or write elsewhere; if the size looks absurd, check the stimulus shapes.",
             path=output,
         )
-
-
-def _check_output(
-    recipe: Recipe, output: Path, found: Collector, *, overwrite: bool, append: bool
-) -> None:
-    blocking = next((p for p in [output, *output.parents] if p.exists() and not p.is_dir()), None)
-    if blocking is not None and blocking != output:
-        found.add(
-            "error",
-            "a file stands where a folder of the output path should be",
-            "Choose another output path.",
-            path=blocking,
-        )
-    elif not output.parent.is_dir():
-        found.add("warning", "the output's parent folders will be created", "", path=output.parent)
-    for spec in recipe.stimuli:
-        source = recipe.resolve(spec.path).absolute()
-        if source == output or output in source.parents:
-            found.add(
-                "error",
-                "the output folder holds a source file",
-                "Write the dataset elsewhere.",
-                path=source,
-            )
-    if output.exists() and any(output.iterdir()) if output.is_dir() else output.exists():
-        if append:
-            if read_card(output) is None:
-                found.add(
-                    "warning", "appending to a folder without a dataset card", "", path=output
-                )
-        elif not overwrite:
-            found.add(
-                "error",
-                "the output folder already exists",
-                "Pass --overwrite to replace it, or --append to add sessions to it.",
-                path=output,
-            )
 
 
 def _check_names(recipe: Recipe, found: Collector) -> None:

@@ -291,8 +291,12 @@ class Recipe:
             "Folder pattern with {session} (e.g. raw/{session}) that template sessions expand over."
         ),
     )
-    dtype: Literal["float32", "uint8"] = field(
-        default="float32", metadata=_doc("Stimulus dtype written.")
+    dtype: Literal["auto", "float32", "uint8"] = field(
+        default="auto",
+        metadata=_doc(
+            "Stimulus dtype written: auto (uint8 when every value is a whole number "
+            "0..255, as in 8-bit movies; else float32), float32 or uint8."
+        ),
     )
     lag_frames: int = field(
         default=0,

@@ -50,6 +50,7 @@ from openretina_data.layout.names import (
     validate_test_stimuli,
     validate_unique,
 )
+from openretina_data.layout.ownership import occupant
 from openretina_data.layout.reading import NpyTimeFile
 from openretina_data.layout.session import STIMULUS_DTYPES, SessionWriter, check_dtype
 from openretina_data.layout.slabs import RunningStats, SlabWriter
@@ -73,13 +74,18 @@ class DatasetWriter:
     recipe_text, recipe_sha256
         The recipe that made the dataset; its SHA-256 goes into every session's attrs.
     overwrite
-        Replace an existing dataset, but only after the new one is complete.
+        Replace an existing dataset, but only after the new one is complete, and only
+        one this tool wrote (its card lists every file there; see
+        :mod:`~openretina_data.layout.ownership`).
     append
         Add sessions / new stimuli to an existing dataset without rewriting its files.
     allow_nonfinite
         Accept NaN/Inf values (recorded in the card) instead of raising.
     lock_wait_s
         Seconds ``open()`` waits while another writer holds the dataset's lock (default: none).
+    keep
+        Files and folders the conversion reads: a target holding (or inside) one of them
+        is never written into or replaced.
 
     Examples
     --------
@@ -104,6 +110,7 @@ class DatasetWriter:
         append: bool = False,
         allow_nonfinite: bool = False,
         lock_wait_s: float = 0.0,
+        keep: Sequence[str | os.PathLike[str]] = (),
     ) -> None:
         if overwrite and append:
             raise OutputError(
@@ -121,6 +128,7 @@ class DatasetWriter:
         self.append = append
         self.allow_nonfinite = allow_nonfinite
         self.lock_wait_s = lock_wait_s  # how long open() waits while another writer holds the lock
+        self.keep = [Path(p) for p in keep]  # sources: never inside a folder this writer replaces
         if recipe_text is not None and recipe_sha256 is None:
             recipe_sha256 = hashlib.sha256(recipe_text.encode("utf-8")).hexdigest()
         self.card = DatasetCard(
@@ -200,31 +208,18 @@ class DatasetWriter:
                     path=os.fspath(target),
                     hint="Create the dataset first (without --append).",
                 )
+            found = occupant(target, self.keep)
+            if found.kind == "sources":
+                raise OutputError(
+                    found.message(replacing=False), path=os.fspath(target), hint=found.hint()
+                )
             return
-        if not target.exists() and not target.is_symlink():
+        found = occupant(target, self.keep)
+        if found.free or (found.replaceable and self.overwrite):
             return
-        if not target.is_dir() or target.is_symlink():
-            raise OutputError(
-                "the output path exists and is not a folder",
-                path=os.fspath(target),
-                hint="Choose a new folder name for the dataset.",
-            )
-        entries = [e for e in target.iterdir()]
-        if not entries:
-            return
-        if not self.overwrite:
-            raise OutputError(
-                "the output folder already exists and is not empty",
-                path=os.fspath(target),
-                hint="Choose a new folder, or pass --overwrite to replace the dataset in it.",
-            )
-        foreign = [e.name for e in entries if not _is_layout_entry(e)]
-        if foreign:
-            raise OutputError(
-                f"refusing to overwrite a folder with files that are not part of a dataset: {foreign[:5]}",
-                path=os.fspath(target),
-                hint="Move those files away, or choose a new output folder.",
-            )
+        raise OutputError(
+            found.message(replacing=self.overwrite), path=os.fspath(target), hint=found.hint()
+        )
 
     @property
     def root(self) -> Path:
@@ -428,12 +423,3 @@ def _output_error(error: OSError, target: Path) -> OutputError:
         path=os.fspath(target),
         hint="Free disk space or choose a writable output folder; nothing was left behind.",
     )
-
-
-def _is_layout_entry(entry: Path) -> bool:
-    name = entry.name
-    if name == STIMULI_DIR and entry.is_dir():
-        return True
-    if name == CARD_NAME or (name.startswith(".") and ".tmp-" in name):
-        return True
-    return entry.is_file() and entry.suffix in SESSION_SUFFIXES

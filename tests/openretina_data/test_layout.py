@@ -186,12 +186,12 @@ def test_overwrite_replaces_only_after_completion_and_refuses_foreign_folders(tm
     new = _write_small(tmp_path / "ds", seed=2, overwrite=True)
     np.testing.assert_array_equal(np.load(tmp_path / "ds/stimuli/a.npy"), new["a"])
     assert _siblings(tmp_path) == ["ds"]
-    with pytest.raises(errors.OutputError, match="not empty"):
+    with pytest.raises(errors.OutputError, match="already holds a dataset written by"):
         _write_small(tmp_path / "ds", seed=3)
     home_like = tmp_path / "home"
     home_like.mkdir()
     (home_like / "thesis.docx").write_text("precious")
-    with pytest.raises(errors.OutputError, match="not part of a dataset"):
+    with pytest.raises(errors.OutputError, match="files that openretina-data did not write"):
         _write_small(home_like, overwrite=True)
     assert (home_like / "thesis.docx").read_text() == "precious"
 
@@ -358,7 +358,7 @@ def test_a_dataset_left_aside_by_a_killed_overwrite_is_restored(tmp_path):
     _write_small(tmp_path / "ds", seed=5)
     aside = tmp_path / f".ds.old-{_dead_pid()}"
     (tmp_path / "ds").rename(aside)
-    with pytest.raises(errors.OutputError, match="not empty"):
+    with pytest.raises(errors.OutputError, match="already holds a dataset"):
         _write_small(tmp_path / "ds")
     assert _siblings(tmp_path) == ["ds"] and check(tmp_path / "ds").ok
 

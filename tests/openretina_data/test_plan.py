@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from openretina_data.convert import run
 from openretina_data.example import DROPPED_FRAME, create_example
 from openretina_data.plan import plan
 from openretina_data.recipe import Epoch, Loader, load_recipe
@@ -85,10 +86,21 @@ def test_stimuli_of_different_frame_sizes(tmp_path: Path) -> None:
 
 def test_existing_output_needs_overwrite_or_append(tmp_path: Path) -> None:
     recipe = binned_recording(tmp_path)
-    (tmp_path / "dataset").mkdir()
-    (tmp_path / "dataset" / "s0.hdf5").write_bytes(b"")
-    assert any("already exists" in p.message for p in plan(recipe).errors)
+    run(recipe)
+    errors = plan(recipe).errors
+    assert any("already holds a dataset written by" in p.message for p in errors)
+    assert any("--overwrite" in p.hint for p in errors)
     assert plan(recipe, overwrite=True).ok
+
+
+def test_a_folder_we_did_not_write_is_never_offered_for_overwrite(tmp_path: Path) -> None:
+    recipe = binned_recording(tmp_path)
+    (tmp_path / "dataset").mkdir()
+    (tmp_path / "dataset" / "s0.hdf5").write_bytes(b"")  # a session-looking file, no card
+    for overwrite in (False, True):
+        errors = plan(recipe, overwrite=overwrite).errors
+        assert any("did not write: 's0.hdf5'" in p.message for p in errors), errors
+        assert not any("--overwrite" in p.hint for p in errors)
 
 
 def test_append_to_a_missing_dataset_is_planned_as_its_creation(tmp_path: Path) -> None:
