@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import re
 import types
 import typing
@@ -85,7 +86,35 @@ def build(cls: type, data: Any, path: tuple[str | int, ...], context: ErrorConte
                 )
             continue
         kwargs[name] = _convert(hints[name], data[name], path + (name,), context)
+        _check_range(spec, kwargs[name], path + (name,), context)
     return cls(**kwargs)
+
+
+def _check_range(
+    spec: dataclasses.Field[Any], value: Any, path: tuple[str | int, ...], context: ErrorContext
+) -> None:
+    """Numbers within the field's stated bounds (``minimum``, ``above``, ``maximum``)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return
+    low, above, high = (spec.metadata.get(k) for k in ("minimum", "above", "maximum"))
+    unit = spec.metadata.get("unit", "")
+    bounds = []
+    if low is not None:
+        bounds.append(f"at least {low:g}{unit}")
+    if above is not None:
+        bounds.append(f"more than {above:g}{unit}")
+    if high is not None:
+        bounds.append(f"at most {high:g}{unit}")
+    if (
+        (low is not None and value < low)
+        or (above is not None and value <= above)
+        or (high is not None and value > high)
+    ):
+        raise context.error(
+            path,
+            f"{value!r} is out of range: must be {' and '.join(bounds)}",
+            "Check the number and its unit.",
+        )
 
 
 def _convert(tp: Any, value: Any, path: tuple[str | int, ...], context: ErrorContext) -> Any:
@@ -95,7 +124,12 @@ def _convert(tp: Any, value: Any, path: tuple[str | int, ...], context: ErrorCon
         if value is None and type(None) in options:
             return None
         inner = [option for option in options if option is not type(None)]
-        return _convert(inner[0], value, path, context)
+        for option in inner[:-1]:  # e.g. bool | Literal["auto"]: the first that fits
+            try:
+                return _convert(option, value, path, context)
+            except RecipeError:
+                continue
+        return _convert(inner[-1], value, path, context)
     if origin is Literal:
         allowed = typing.get_args(tp)
         if value not in allowed or isinstance(value, bool):
@@ -132,10 +166,14 @@ def _convert(tp: Any, value: Any, path: tuple[str | int, ...], context: ErrorCon
         return value
     if tp is float:
         if isinstance(value, str) and _FLOAT_TEXT.match(value.strip()):
-            return float(value)
+            value = float(value)
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise context.error(
                 path, f"expected a number, got {value!r}", "Write a number such as 30 or 29.97."
+            )
+        if not math.isfinite(value):
+            raise context.error(
+                path, f"expected a finite number, got {value!r}", "Write a number such as 30."
             )
         return float(value)
     if tp is str:

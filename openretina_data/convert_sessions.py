@@ -46,6 +46,7 @@ class SessionOutcome:
     writer: SessionWriter
     source_files: list[SourceFile] = field(default_factory=list)
     reliability: dict[str, float | None] = field(default_factory=dict)  # stimulus -> median
+    timing: list[dict[str, Any]] = field(default_factory=list)  # TimingReport.as_dict per source
 
 
 _STOP: Any = None  # in a session worker: the parent's "stop now" event
@@ -189,6 +190,8 @@ def adopt_into(writer: DatasetWriter, outcome: SessionOutcome) -> None:
     session.source_files = outcome.source_files
     if outcome.reliability:
         writer.card.extra.setdefault("reliability", {})[outcome.name] = outcome.reliability
+    if outcome.timing:
+        writer.card.extra.setdefault("timing", {})[outcome.name] = outcome.timing
 
 
 def session_job(
@@ -210,6 +213,7 @@ def session_job(
         "package_version": __version__,
     }
     out = SessionWriter(spec.name, target, attrs=attrs, source_files=files, allow_nonfinite=False)
+    timing: list[dict[str, Any]] = []
     try:
         unit_ids = rows = None
         for source in spec.responses:
@@ -220,7 +224,10 @@ def session_job(
                 if reader.unit_ids is not None or reader.rows is not None:
                     unit_ids, rows = reader.unit_ids, reader.rows
                 if frame_times is not None:
-                    out.file.attrs[f"timing_{spec.responses.index(source)}"] = frame_times.summary()
+                    index = spec.responses.index(source)
+                    out.file.attrs[f"timing_{index}"] = frame_times.summary()
+                    out.file.attrs[f"timing_report_{index}"] = frame_times.report.to_json()
+                    timing.append({"response": source.path, **frame_times.report.as_dict()})
                 offset = 0
                 for epoch in source.epochs:
                     offset += epoch.skip_frames
@@ -257,7 +264,7 @@ def session_job(
         out.close()
     for slabs in out.all_slabs():
         slabs.array = None  # the file is closed; keep shapes and statistics only
-    return SessionOutcome(spec.name, out, files, _reliability(target))
+    return SessionOutcome(spec.name, out, files, _reliability(target), timing)
 
 
 def _session_sources(recipe: Recipe, spec: SessionSpec) -> list[SourceFile]:

@@ -10,6 +10,7 @@ from typing import Any, Literal, TypeVar
 
 from openretina_data.errors import OpenRetinaDataError
 from openretina_data.recipe import Recipe
+from openretina_data.timing.report import TimingReport
 
 Severity = Literal["error", "warning"]
 ASSUMED_BYTES_PER_S = 100e6  # conservative: convert measured 120-170 MB/s on a busy 2-core box
@@ -57,6 +58,7 @@ class SessionPlan:
     stimuli: dict[str, int]  # stimulus -> repeats
     frames: dict[str, int]  # stimulus -> frames written (after the lag)
     timing: list[str] = field(default_factory=list)  # frame-time reports, "<source path>: …"
+    reports: list[TimingReport] = field(default_factory=list)  # one per timed response source
 
 
 @dataclass

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 from functools import partial
 
-import numpy as np
-
 from openretina_data.layout.names import validate_name
 from openretina_data.plan_report import Collector, SessionPlan
 from openretina_data.recipe import Recipe, SessionSpec
 from openretina_data.responses_io import (
+    SourceTiming,
     SpikeReader,
-    TraceReader,
     frames_needed,
     open_response_reader,
     read_info_column,
@@ -84,39 +82,23 @@ def plan_session(
             neurons.add(reader.n_neurons)
             if reader.unit_ids is not None or reader.rows is not None:
                 unit_ids, rows = reader.unit_ids, reader.rows
-            if isinstance(reader, SpikeReader):
-                _check_spike_coverage(reader, found, name, source.path, timing)
-            if isinstance(reader, TraceReader):
-                span = reader.n_samples / reader.rate
-                before = int(reader.edges[0] * reader.rate)
-                after = max(reader.n_samples - int(np.ceil(reader.edges[-1] * reader.rate)), 0)
-                timing.append(
-                    f"traces cover 0..{span:.3f} s ({reader.n_samples} samples at {reader.rate:g} Hz); "
-                    f"frames {reader.edges[0]:.3f}..{reader.edges[-1]:.3f} s; {before} samples before "
-                    f"and {after} after the frames are not used"
-                )
+            if isinstance(reader, SpikeReader) and frames is not None:
+                _check_spike_coverage(reader, frames, found, name, source.path)
             needed = frames_needed(source, movie_frames)
             if reader.frames_available is not None:
                 _compare_frames(reader.frames_available, needed, found, name, source.path)
             if frames is not None:
-                timing.extend(frames.summary().splitlines())
-                if frames.dropped_frames.size and frames.filled:
-                    found.add(
-                        "warning",
-                        f"{frames.dropped_frames.size} dropped frame(s) (first at frame "
-                        f"{int(frames.dropped_frames[0])}) had no trigger; their times were interpolated",
-                        "Look at the alignment check in the wizard if this was not expected.",
-                        session=name,
-                        path=source.frame_times.path,
-                    )
-                for warning in frames.warnings:
+                timing.extend(frames.report.lines())
+                for warning in frames.report.warnings:
                     found.add(
                         "warning",
                         warning,
-                        "Check the trigger channel; repairs are listed in the timing report.",
+                        "See the session's timing report; look at the alignment check in the "
+                        "wizard if this was not expected.",
                         session=name,
-                        path=source.path,
+                        path=source.frame_times.path or source.path,
                     )
+                result.reports.append(frames.report)
         finally:
             reader.close()
         result.timing.extend(f"{source.path}: {line}" for line in timing)
@@ -164,7 +146,7 @@ def plan_session(
 
 
 def _check_spike_coverage(
-    reader: SpikeReader, found: Collector, session: str, path: str, timing: list[str]
+    reader: SpikeReader, frames: SourceTiming, found: Collector, session: str, path: str
 ) -> None:
     """Do the spike times fall on the frames? A wrong unit or rate shows up here."""
     trains = reader.trains
@@ -173,13 +155,10 @@ def _check_spike_coverage(
         found.add("warning", "the spike sorting holds no spikes", "", session=session, path=path)
         return
     first, last = span
-    start, stop = float(reader.edges[0]), float(reader.edges[-1])
-    inside = trains.count_in(start, stop)
+    start, stop = float(frames.frames.starts[0]), float(frames.frames.stops[-1])
+    outside = frames.report.outside
+    inside = trains.n_spikes - outside["before"] - outside["in_pauses"] - outside["after"]
     share = inside / trains.n_spikes
-    timing.append(
-        f"spikes from {first:.3f} s to {last:.3f} s; frames from {start:.3f} s to {stop:.3f} s; "
-        f"{inside} of {trains.n_spikes} spikes ({share:.0%}) fall on frames"
-    )
     if inside == 0:
         found.add(
             "error",

@@ -82,7 +82,12 @@ class FrameTimes:
     unit: TimeUnit = field(default="s", metadata=_doc("Unit of timestamps: s, ms or samples."))
     sampling_rate_hz: float | None = field(
         default=None,
-        metadata=_doc("Sampling rate of the trigger channel, or of timestamps in samples."),
+        metadata=_doc(
+            "Sampling rate of the trigger channel, or of timestamps in samples.",
+            above=0.0,
+            maximum=1e9,
+            unit=" Hz",
+        ),
     )
     threshold: float | None = field(
         default=None,
@@ -94,15 +99,29 @@ class FrameTimes:
     start_s: float = field(
         default=0.0, metadata=_doc("kind=rate: time of the first frame, in seconds.")
     )
-    fill_dropped: bool = field(
-        default=True, metadata=_doc("Interpolate frames whose trigger is missing (reported).")
+    fill_dropped: bool | Literal["auto"] = field(
+        default="auto",
+        metadata=_doc(
+            "auto: the counts decide (as many frame times as frames: long intervals are held "
+            "frames; fewer: missed triggers are interpolated where that makes the count match "
+            "exactly); true: whole-period gaps are missed triggers; false: nothing is missed."
+        ),
+    )
+    rate_tolerance: float | None = field(
+        default=0.01,
+        metadata=_doc(
+            "The frame rate measured from the frame times may differ from frame_rate_hz by "
+            "this fraction (0.01 = 1 %); null accepts the measured rate (reported).",
+            minimum=0.0,
+        ),
     )
     drop_duplicates: bool = field(
         default=False,
         metadata=_doc("Drop triggers that come much sooner than one frame (reported)."),
     )
     debounce_s: float = field(
-        default=0.0, metadata=_doc("Ignore trigger edges closer than this, in seconds.")
+        default=0.0,
+        metadata=_doc("Ignore trigger edges closer than this, in seconds.", minimum=0.0),
     )
 
 
@@ -146,7 +165,10 @@ class ResponseSource:
         default=None,
         metadata=_doc(
             "Sample rate of traces, or of spike times given in samples "
-            "(a Kilosort folder's params.py gives it when empty)."
+            "(a Kilosort folder's params.py gives it when empty).",
+            above=0.0,
+            maximum=1e9,
+            unit=" Hz",
         ),
     )
     unit_filter: list[str] = field(
@@ -280,7 +302,9 @@ class Recipe:
     """A whole conversion: stimuli × sessions → one native dataset folder."""
 
     output: str = field(metadata=_doc("Dataset folder to create, relative to the recipe."))
-    frame_rate_hz: float = field(metadata=_doc("Stimulus frame rate in Hz."))
+    frame_rate_hz: float = field(
+        metadata=_doc("Stimulus frame rate in Hz.", above=0.0, maximum=10_000.0, unit=" Hz")
+    )
     stimuli: list[StimulusSpec] = field(metadata=_doc("Stimulus movies."))
     sessions: list[SessionSpec] = field(
         metadata=_doc("Sessions (templates with {session} allowed).")

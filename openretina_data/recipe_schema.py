@@ -52,6 +52,13 @@ def _object_schema(cls: type, definitions: dict[str, Any]) -> dict[str, Any]:
         doc = spec.metadata.get("doc")
         if doc:
             schema = {**schema, "description": doc}
+        for key, keyword in (
+            ("minimum", "minimum"),
+            ("above", "exclusiveMinimum"),
+            ("maximum", "maximum"),
+        ):
+            if spec.metadata.get(key) is not None:
+                schema[keyword] = spec.metadata[key]
         if spec.default is not dataclasses.MISSING:
             schema["default"] = spec.default
         if spec.default is dataclasses.MISSING and spec.default_factory is dataclasses.MISSING:

@@ -15,6 +15,7 @@ import csv
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Literal
@@ -35,13 +36,9 @@ from openretina_data.recipe import Recipe, ResponseSource
 from openretina_data.sources.base import SourceReader
 from openretina_data.sources.suite2p import Suite2pReader
 from openretina_data.spike_trains import SpikeTrains, seconds_per_tick
-from openretina_data.timing import (
-    FrameTimes,
-    frame_times_from_rate,
-    frame_times_from_signal,
-    frame_times_from_timestamps,
-    resample_traces,
-)
+from openretina_data.timing import detect_edges, resample_traces
+from openretina_data.timing.report import TimingReport
+from openretina_data.timing.schedule import Run, ScheduledFrames, schedule_frames, segments_for
 
 #: Frame edges this close (in samples) to a trace sample are put on it.
 EDGE_TOLERANCE_SAMPLES = 1e-6
@@ -111,13 +108,13 @@ class BinnedReader(ResponseReader):
 
 
 class SpikeReader(ResponseReader):
-    """Spike times counted on frame edges (optionally divided into Hz), a slab at a time."""
+    """Spike times counted on frame bins (optionally divided into Hz), a slab at a time."""
 
     def __init__(
         self,
         source: ResponseSource,
         path: Path,
-        edges: np.ndarray,
+        frames: ScheduledFrames,
         recipe: Recipe,
         *,
         session: str | None = None,
@@ -126,11 +123,12 @@ class SpikeReader(ResponseReader):
         self.unit_ids = self.trains.unit_ids
         self.n_neurons = int(self.unit_ids.size)
         self.bytes_in = self.trains.bytes_in
-        self.edges = edges
+        self.frames = frames
         self.as_rate = recipe.binning.spike_unit == "Hz"
 
     def read(self, start: int, stop: int) -> np.ndarray:
-        return self.trains.bin(self.edges[start : stop + 1], as_rate=self.as_rate)
+        edges, take = self.frames.bins(start, stop)
+        return self.trains.bin(edges, as_rate=self.as_rate)[:, take]
 
     def close(self) -> None:
         self.trains.close()
@@ -143,7 +141,7 @@ class TraceReader(ResponseReader):
         self,
         source: ResponseSource,
         path: Path,
-        edges: np.ndarray,
+        frames: ScheduledFrames,
         recipe: Recipe,
         *,
         session: str | None = None,
@@ -165,13 +163,14 @@ class TraceReader(ResponseReader):
         self.n_samples = self.data.n_times
         self.n_neurons = self.data.n_neurons if self.rows is None else self.rows.size
         self.bytes_in = self.data.array.nbytes
-        self.edges = edges
+        self.frames = frames
         self.method = recipe.binning.trace_method
         duration = self.n_samples / self.rate
-        if edges[-1] > duration + 1e-9 or edges[0] < 0:
+        first, last = float(frames.starts[0]), float(frames.stops[-1])
+        if last > duration + 1e-9 or first < 0:
             self.data.reader.close()
             raise TimingError(
-                f"the frames run from {edges[0]:.3f} s to {edges[-1]:.3f} s but the traces cover "
+                f"the frames run from {first:.3f} s to {last:.3f} s but the traces cover "
                 f"0 .. {duration:.3f} s ({self.n_samples} samples at {self.rate:g} Hz)",
                 path=path,
                 session=session,
@@ -183,7 +182,7 @@ class TraceReader(ResponseReader):
         return block if self.rows is None else block[self.rows]
 
     def read(self, start: int, stop: int) -> np.ndarray:
-        edges = self.edges[start : stop + 1]
+        edges, take = self.frames.bins(start, stop)
         first = max(int(math.floor(edges[0] * self.rate)) - 1, 0)
         last = min(int(math.ceil(edges[-1] * self.rate)) + 2, self.n_samples)
         first = min(first, max(last - 2, 0))  # interpolation needs two samples
@@ -208,7 +207,7 @@ class TraceReader(ResponseReader):
             outside = linear.frames_without_samples
         if outside.size:  # a last frame centre within one sample past the trace's end
             values[:, outside] = block[:, -1:]
-        return values
+        return values[:, take]
 
     def close(self) -> None:
         self.data.reader.close()
@@ -243,12 +242,59 @@ def _kept_rows(
     return np.flatnonzero(np.isin(labels, source.unit_filter))
 
 
+#: The measured frame rate may differ from the recipe's by this fraction.
+RATE_TOLERANCE = 0.01
+
+
+@dataclass(frozen=True)
+class SourceTiming:
+    """The frame times of one response source matched to its epochs, and their report."""
+
+    frames: ScheduledFrames
+    report: TimingReport
+
+    def summary(self) -> str:
+        """The report, one line per fact (for logs and session attrs)."""
+        return "\n".join(self.report.lines())
+
+
 def frame_times_for(
-    spec: FrameTimesSpec, recipe: Recipe, expected_frames: int, *, session: str | None = None
-) -> FrameTimes:
-    """Frame times on the response clock for ``expected_frames`` frames, as the recipe says."""
+    source: ResponseSource,
+    recipe: Recipe,
+    stimulus_frames: dict[str, int],
+    *,
+    session: str | None = None,
+) -> SourceTiming:
+    """Frame times on the response clock for the source's epochs, as the recipe says.
+
+    Triggers / timestamps are matched to the epochs' segments
+    (:func:`~openretina_data.timing.schedule.schedule_frames`: pauses, held and missed
+    frames decided by the counts), and the measured frame rate must agree with
+    ``frame_rate_hz`` within :data:`RATE_TOLERANCE`.
+    """
+    spec = source.frame_times
+    segments = segments_for(
+        [(e.stimulus, stimulus_frames[e.stimulus], e.repeats, e.skip_frames) for e in source.epochs]
+    )
+    needed = sum(s.n_frames for s in segments)
     if spec.kind == "rate":
-        return frame_times_from_rate(recipe.frame_rate_hz, expected_frames, start_s=spec.start_s)
+        rate = _checked_rate(recipe.frame_rate_hz, "frame_rate_hz", session)
+        starts = spec.start_s + np.arange(needed, dtype=np.float64) / rate
+        frames = ScheduledFrames(
+            starts=starts,
+            stops=starts + 1.0 / rate,
+            segments=tuple(segments),
+            runs=(Run(0, needed, float(starts[0]), float(starts[-1] + 1 / rate), 1 / rate),),
+            held_frames=np.zeros(0, np.int64),
+            interpolated_frames=np.zeros(0, np.int64),
+            period_s=1.0 / rate,
+            triggers=starts,
+            decision=f"{needed} frames at a constant {rate:.6g} Hz from {spec.start_s:g} s",
+        )
+        report = TimingReport.from_frames(
+            frames, source="rate", path=None, frame_rate_hz=rate, fill_dropped=spec.fill_dropped
+        )
+        return SourceTiming(frames, report)
     if not spec.path:
         raise RecipeError(
             f"frame_times kind {spec.kind!r} needs a path",
@@ -260,37 +306,138 @@ def frame_times_for(
     reader, array = open_array(path, spec.key, None, session=session)
     try:
         with _located(path, session):
+            notes: list[str] = []
             if spec.kind == "timestamps":
                 scale = seconds_per_tick(
                     spec.unit, spec.sampling_rate_hz, path=path, session=session
                 )
-                times = np.asarray(array[...], dtype=np.float64).reshape(-1) * scale
-                return frame_times_from_timestamps(
-                    times,
-                    expected_frames=expected_frames,
-                    fill_dropped=spec.fill_dropped,
-                    drop_duplicates=spec.drop_duplicates,
+                onsets = np.asarray(array[...], dtype=np.float64).reshape(-1) * scale
+                _check_onsets(onsets, "timestamps")
+            else:
+                if not spec.sampling_rate_hz or spec.sampling_rate_hz <= 0:
+                    raise RecipeError(
+                        "a trigger channel needs sampling_rate_hz",
+                        path=path,
+                        session=session,
+                        key="frame_times.sampling_rate_hz",
+                        hint="State the acquisition rate of the trigger channel in Hz.",
+                    )
+                # the channel is read in blocks
+                onsets = detect_edges(
+                    array,
+                    spec.sampling_rate_hz,
+                    threshold=spec.threshold,
+                    edge=spec.edge,
+                    debounce_s=spec.debounce_s,
                 )
-            if not spec.sampling_rate_hz or spec.sampling_rate_hz <= 0:
-                raise RecipeError(
-                    "a trigger channel needs sampling_rate_hz",
-                    path=path,
-                    session=session,
-                    hint="State the acquisition rate of the trigger channel in Hz.",
+                notes.append(
+                    f"{onsets.size} {spec.edge} edges detected at {spec.sampling_rate_hz:.6g} Hz"
                 )
-            # the channel is read in blocks by the timing functions
-            return frame_times_from_signal(
-                array,
-                spec.sampling_rate_hz,
-                threshold=spec.threshold,
-                edge=spec.edge,
-                debounce_s=spec.debounce_s,
-                expected_frames=expected_frames,
-                fill_dropped=spec.fill_dropped,
-                drop_duplicates=spec.drop_duplicates,
-            )
+                if onsets.size < 2:
+                    raise TimingError(
+                        f"found {onsets.size} {spec.edge} edges in the trigger channel; "
+                        "need at least 2",
+                        hint="Check the channel, the threshold and the edge direction.",
+                    )
+            onsets, dropped = _without_duplicates(onsets, spec.drop_duplicates)
+            frames = schedule_frames(onsets, segments, fill_dropped=spec.fill_dropped)
+            _check_measured_rate(frames.frame_rate_hz, recipe.frame_rate_hz, spec)
     finally:
         reader.close()
+    report = TimingReport.from_frames(
+        frames,
+        source=spec.kind,
+        path=spec.path,
+        frame_rate_hz=recipe.frame_rate_hz,
+        fill_dropped=spec.fill_dropped,
+        duplicates_dropped=dropped,
+        notes=tuple(notes),
+    )
+    return SourceTiming(frames, report)
+
+
+def _checked_rate(rate: float, key: str, session: str | None) -> float:
+    if not math.isfinite(rate) or rate <= 0:
+        raise RecipeError(
+            f"{key} must be a positive number of Hz, got {rate!r}",
+            session=session,
+            key=key,
+            hint="State the stimulus frame rate in Hz, e.g. 30.",
+        )
+    return float(rate)
+
+
+def _check_onsets(onsets: np.ndarray, what: str) -> None:
+    if not np.all(np.isfinite(onsets)):
+        bad = int(np.flatnonzero(~np.isfinite(onsets))[0])
+        raise TimingError(
+            f"the {what} hold NaN/Inf values, first at index {bad}",
+            hint=f"Remove the NaN/Inf entries from the {what}.",
+        )
+    steps = np.diff(onsets)
+    if np.any(steps <= 0):
+        first = int(np.flatnonzero(steps <= 0)[0])
+        raise TimingError(
+            f"the {what} must increase; entry {first + 1} ({onsets[first + 1]:.6g} s) is not "
+            f"after entry {first} ({onsets[first]:.6g} s)",
+            hint="Give one onset per frame in time order (not durations, not sorted by "
+            "another key).",
+        )
+
+
+def _without_duplicates(onsets: np.ndarray, drop: bool) -> tuple[np.ndarray, int]:
+    """Onsets with bounces removed when asked; refused with the fix when not."""
+    steps = np.diff(onsets)
+    median = float(np.median(steps))
+    short = np.flatnonzero(steps < 0.75 * median)
+    if not short.size:
+        return onsets, 0
+    if not drop:
+        first = int(short[0]) + 1
+        raise TimingError(
+            f"{short.size} frame times come less than 0.75 frame after the previous one "
+            f"(first: entry {first} at {onsets[first]:.6g} s): duplicate triggers",
+            key="frame_times.drop_duplicates",
+            hint="Set drop_duplicates: true (or raise debounce_s) to ignore them.",
+        )
+    keep = np.ones(onsets.size, dtype=bool)
+    last = onsets[0]
+    for i in range(1, onsets.size):  # only runs through the whole array once
+        if onsets[i] - last < 0.75 * median:
+            keep[i] = False
+        else:
+            last = onsets[i]
+    return onsets[keep], int((~keep).sum())
+
+
+def _check_measured_rate(measured: float, declared: float, spec: FrameTimesSpec) -> None:
+    """The frame times' rate must be the recipe's ``frame_rate_hz`` (within 1 %)."""
+    if spec.rate_tolerance is None or abs(measured / declared - 1) <= spec.rate_tolerance:
+        return
+    ratio = measured / declared
+    if spec.kind == "trigger" and spec.sampling_rate_hz:
+        likely = (
+            f"the trigger channel's sampling_rate_hz ({spec.sampling_rate_hz:.6g} Hz) is "
+            f"probably wrong: with {spec.sampling_rate_hz / ratio:.6g} Hz the frames would "
+            f"come at {declared:.6g} Hz"
+        )
+        key = "frame_times.sampling_rate_hz"
+    else:
+        units = {1000.0: "ms", 1e6: "us", 0.001: "ks"}
+        unit = next((u for r, u in units.items() if abs(ratio / r - 1) < 0.05), None)
+        likely = (
+            f"the timestamps are probably in {unit}, not {spec.unit} (set unit)"
+            if unit
+            else f"check the timestamps' unit ({spec.unit})"
+        )
+        key = "frame_times.unit"
+    raise TimingError(
+        f"the frame times give {measured:.6g} Hz frames but frame_rate_hz is {declared:.6g} Hz "
+        f"({ratio:.4g}x): {likely}",
+        key=key,
+        hint="Fix the setting named above, or correct frame_rate_hz; set "
+        "frame_times.rate_tolerance: null to accept the measured rate.",
+    )
 
 
 @contextmanager
@@ -312,29 +459,50 @@ def open_response_reader(
     stimulus_frames: dict[str, int],
     *,
     session: str | None = None,
-) -> tuple[ResponseReader, FrameTimes | None]:
+) -> tuple[ResponseReader, SourceTiming | None]:
     """The reader for one response source and the frame times it is binned on."""
     path = recipe.resolve(source.path)
     if not path.exists():
         raise SourceNotFoundError("response source not found", path=path, session=session)
     if source.kind == "binned":
         return BinnedReader(source, path, session=session), None
-    needed = frames_needed(source, stimulus_frames)
-    frames = frame_times_for(source.frame_times, recipe, needed, session=session)
-    if frames.n_frames < needed:
-        raise TimingError(
-            f"the frame times give {frames.n_frames} frames but the epochs need {needed}",
-            path=path,
-            session=session,
-            hint="Check the trigger channel, threshold and the epochs' repeats / skip_frames.",
-        )
-    edges = np.asarray(frames.edges[: needed + 1], dtype=np.float64)
-    reader: ResponseReader
+    timing = frame_times_for(source, recipe, stimulus_frames, session=session)
+    reader: SpikeReader | TraceReader
     if source.kind == "spike_times":
-        reader = SpikeReader(source, path, edges, recipe, session=session)
+        reader = SpikeReader(source, path, timing.frames, recipe, session=session)
     else:
-        reader = TraceReader(source, path, edges, recipe, session=session)
-    return reader, frames
+        reader = TraceReader(source, path, timing.frames, recipe, session=session)
+    try:
+        _count_outside(reader, timing)
+    except BaseException:
+        reader.close()
+        raise
+    return reader, timing
+
+
+def _count_outside(reader: SpikeReader | TraceReader, timing: SourceTiming) -> None:
+    """Spikes / trace samples before, between (in pauses) and after the frames, reported."""
+    schedule = timing.frames
+    start, stop = float(schedule.starts[0]), float(schedule.stops[-1])
+    pauses = [
+        (a.stop_s, b.start_s) for a, b in zip(schedule.runs[:-1], schedule.runs[1:], strict=True)
+    ]
+    if isinstance(reader, SpikeReader):
+        trains = reader.trains
+        before = trains.count_in(-math.inf, start)
+        after = trains.count_in(stop, math.inf)
+        in_pauses = sum(trains.count_in(a, b) for a, b in pauses)
+        timing.report.count_outside("spikes", before, in_pauses, after)
+        return
+    rate, n = reader.rate, reader.n_samples
+
+    def samples_before(t: float) -> int:  # samples i with i / rate < t
+        return int(np.clip(np.ceil(t * rate - 1e-9), 0, n))
+
+    in_pauses = sum(samples_before(b) - samples_before(a) for a, b in pauses)
+    timing.report.count_outside(
+        "trace samples", samples_before(start), in_pauses, n - samples_before(stop)
+    )
 
 
 def read_info_column(

@@ -25,7 +25,7 @@ def percent(part: int, whole: int) -> str:
     return f" ({100.0 * part / whole:.3g} %)" if whole else ""
 
 
-def listing(values: Sequence[int] | NDArray[np.integer], limit: int = 5) -> str:
+def listing(values: Sequence[int | str] | NDArray[np.integer], limit: int = 5) -> str:
     """``"3, 17, 42 and 9 more"`` — the first few items of a list, then how many are left."""
     items = [count(v) if isinstance(v, int | np.integer) else str(v) for v in list(values)[:limit]]
     rest = len(values) - len(items)

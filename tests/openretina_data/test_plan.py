@@ -29,7 +29,10 @@ def test_example_plan_is_ok_and_reports_the_dropped_frame(tmp_path: Path) -> Non
     table = result.summary()
     assert "session_01" in table and "150x3" in table
     # timing lines name the session and the file they are about, not "responses[0]"
-    assert "session_01, raw/session_01/phy: 1 050 frames from triggers" in table
+    assert (
+        "session_01, raw/session_01/phy: frame times from trigger (raw/session_01/ttl.npy): "
+        "1 050 frames" in table
+    )
     assert "responses[" not in table
 
 
@@ -172,7 +175,11 @@ def test_traces_report_the_samples_outside_the_frames(tmp_path: Path) -> None:
     )
     result = plan(recipe)
     assert result.ok
-    assert any("100 samples before and 500 after" in line for line in result.sessions[0].timing)
+    # 1000 samples at 100 Hz; frames 1 s .. 5 s: samples 0..99 before, 500..999 after
+    assert any(
+        "trace samples on no frame: 100 before the first frame, 0 in pauses, 500 after" in line
+        for line in result.sessions[0].timing
+    )
     source.frame_times.start_s = 7.0  # frames would run to 11 s: past the end of the traces
     (error,) = plan(recipe).errors
     assert "11.000 s" in error.message and "sampling_rate_hz" in error.hint

@@ -75,6 +75,7 @@ def every_field_set() -> Recipe:
                             edge="falling",
                             start_s=0.5,
                             fill_dropped=False,
+                            rate_tolerance=0.02,
                             drop_duplicates=True,
                             debounce_s=0.002,
                         ),
@@ -142,6 +143,8 @@ def test_every_field_round_trips_through_a_file(tmp_path: Path, suffix: str) -> 
 names = st.text(alphabet="abcdefghij_0123456789", min_size=1, max_size=8)
 texts = st.text(max_size=20)
 numbers = st.floats(allow_nan=False, allow_infinity=False, width=64)
+rates = st.floats(min_value=1e-3, max_value=1e4, exclude_min=True)
+sampling_rates = st.none() | st.floats(min_value=1e-3, max_value=1e9)
 optional_text = st.none() | texts
 
 frame_times = st.builds(
@@ -150,13 +153,14 @@ frame_times = st.builds(
     path=optional_text,
     key=optional_text,
     unit=st.sampled_from(["s", "ms", "samples"]),
-    sampling_rate_hz=st.none() | numbers,
+    sampling_rate_hz=sampling_rates,
     threshold=st.none() | numbers,
     edge=st.sampled_from(["rising", "falling"]),
     start_s=numbers,
-    fill_dropped=st.booleans(),
+    fill_dropped=st.booleans() | st.just("auto"),
+    rate_tolerance=st.none() | st.floats(min_value=0, max_value=1),
     drop_duplicates=st.booleans(),
-    debounce_s=numbers,
+    debounce_s=st.floats(min_value=0, max_value=1e3),
 )
 sources = st.builds(
     ResponseSource,
@@ -170,14 +174,14 @@ sources = st.builds(
     key=optional_text,
     format=optional_text,
     axes=texts,
-    sampling_rate_hz=st.none() | numbers,
+    sampling_rate_hz=sampling_rates,
     unit_filter=st.lists(texts, max_size=3),
     frame_times=frame_times,
 )
 recipes = st.builds(
     Recipe,
     output=texts,
-    frame_rate_hz=numbers,
+    frame_rate_hz=rates,
     stimuli=st.lists(
         st.builds(
             StimulusSpec,
@@ -429,3 +433,44 @@ def test_example_recipe_in_resources_loads() -> None:
 def test_deeply_nested_input_is_refused() -> None:
     assert "nested" in _error("a: " + "[" * 200 + "]" * 200 + "\n").message
     assert "nested" in _error('{"a": ' + "[" * 100_000 + "]" * 100_000 + "}").message
+
+
+@pytest.mark.parametrize(
+    ("line", "key"),
+    [
+        ("frame_rate_hz: 1.0e308", "frame_rate_hz"),
+        ("frame_rate_hz: .nan", "frame_rate_hz"),
+        ("frame_rate_hz: 0", "frame_rate_hz"),
+        ("frame_rate_hz: -30", "frame_rate_hz"),
+        ("frame_rate_hz: .inf", "frame_rate_hz"),
+    ],
+)
+def test_absurd_numbers_are_refused_where_they_enter(line: str, key: str) -> None:
+    text = f"openretina_data_recipe: 1\noutput: out\n{line}\nstimuli: []\nsessions: []\n"
+    with pytest.raises(RecipeError) as raised:
+        loads_recipe(text)
+    assert raised.value.key == key and "line 3" in str(raised.value)
+
+
+def test_a_sampling_rate_of_zero_is_refused_naming_its_key() -> None:
+    text = (
+        "openretina_data_recipe: 1\noutput: out\nframe_rate_hz: 30\nstimuli: []\n"
+        "sessions:\n  - name: a\n    responses:\n      - path: p\n        kind: spike_times\n"
+        "        unit: samples\n        epochs: []\n        sampling_rate_hz: 0\n"
+    )
+    with pytest.raises(RecipeError, match="out of range") as raised:
+        loads_recipe(text)
+    assert raised.value.key is not None and raised.value.key.endswith("sampling_rate_hz")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("auto", "auto"), ("true", True), ("false", False)]
+)
+def test_fill_dropped_reads_auto_true_and_false(value: str, expected: object) -> None:
+    text = (
+        "openretina_data_recipe: 1\noutput: out\nframe_rate_hz: 30\nstimuli: []\n"
+        "sessions:\n  - name: a\n    responses:\n      - path: p\n        kind: spike_times\n"
+        "        unit: s\n        epochs: []\n        frame_times:\n"
+        f"          fill_dropped: {value}\n"
+    )
+    assert loads_recipe(text).sessions[0].responses[0].frame_times.fill_dropped == expected

@@ -88,6 +88,9 @@ def test_a_trigger_channel_error_names_its_file(tmp_path: Path) -> None:
     np.save(tmp_path / "ttl.npy", np.zeros((100, 2), np.float32))  # two channels
     recipe = Recipe(output="out", frame_rate_hz=30.0, stimuli=[], sessions=[], base_dir=tmp_path)
     spec = FrameTimes(kind="trigger", path="ttl.npy", sampling_rate_hz=1000.0)
+    source = ResponseSource(
+        path="p", kind="spike_times", unit="s", epochs=[Epoch("m")], frame_times=spec
+    )
     with pytest.raises(ShapeError, match="1-D") as raised:
-        frame_times_for(spec, recipe, 10, session="a")
+        frame_times_for(source, recipe, {"m": 10}, session="a")
     assert raised.value.path == str(tmp_path / "ttl.npy") and raised.value.session == "a"
