@@ -35,7 +35,6 @@ from openretina_data.testing.rig_physics import (
     display_timeline,
     draw_spikes,
     logged_onsets,
-    recording_span,
     ttl_trace,
 )
 
@@ -244,8 +243,9 @@ def _trace_session(
 ) -> SessionTruth:
     s, clock, fs = plan.schedule, plan.schedule.imaging, plan.schedule.imaging_rate_hz
     calcium = Calcium.draw(rng, plan.units, s.display_start_s)
-    end = recording_span(s, timeline, clock)[1]
-    sample_times = np.arange(int(np.floor(clock.at(end) * fs)) + 1) / fs
+    # imaging runs on for tail_s and at least one sample past the last frame
+    last = clock.at(timeline[-1].offsets[-1])
+    sample_times = np.arange(int(np.ceil(last * fs)) + 1 + int(np.ceil(s.tail_s * fs))) / fs
     traces = calcium(clock.display(sample_times))
     onsets = logged_onsets(s, timeline, clock)
     folder = root / plan.name
