@@ -15,7 +15,7 @@ from functools import partial
 from pathlib import Path
 
 from openretina_data.convert_io import MovieAxes, open_array
-from openretina_data.layout.names import RESERVED_TEST_NAMES, validate_name
+from openretina_data.layout.names import RESERVED_TEST_NAMES, fold, validate_name
 from openretina_data.plan_guards import check_output, output_path
 from openretina_data.plan_report import (
     Collector,
@@ -252,14 +252,20 @@ def _check_frame_sizes(stimuli: list[StimulusPlan], found: Collector) -> None:
 def _check_unique_sessions(names: list[str], found: Collector) -> None:
     seen: dict[str, str] = {}
     for name in names:
-        if name.casefold() in seen:
+        if fold(name) in seen:
+            clash = (
+                f"session name {name!r} is given twice (listed twice, or two folders whose "
+                "names differ only in Unicode form, NFC/NFD)"
+                if seen[fold(name)] == name
+                else f"session names {seen[fold(name)]!r} and {name!r} clash"
+            )
             found.add(
                 "error",
-                f"session names {seen[name.casefold()]!r} and {name!r} clash",
-                "Give every session its own name (letter case does not count).",
+                clash,
+                "Give every session its own name (letter case and Unicode form do not count).",
                 session=name,
             )
-        seen[name.casefold()] = name
+        seen[fold(name)] = name
 
 
 def _estimate_bytes(recipe: Recipe, result: ConversionPlan) -> None:

@@ -44,6 +44,7 @@ import dataclasses
 import hashlib
 import json
 import re
+import unicodedata
 from pathlib import Path
 from typing import Any, Literal
 
@@ -264,25 +265,60 @@ def expand_sessions(recipe: Recipe) -> list[SessionSpec]:
     expanded: list[SessionSpec] = list(explicit)
     for template in templates:
         for name in names:
-            expanded.append(fill_session(template, name))
+            session = fill_session(template, name)
+            # One name however the file system spells it (macOS writes NFD): two folders
+            # whose names differ only in Unicode form become two sessions of one name,
+            # which plan refuses; the paths keep the spelling on disk.
+            session.name = unicodedata.normalize("NFC", session.name)
+            expanded.append(session)
     return expanded
 
 
 def matching_sessions(recipe: Recipe) -> list[str]:
-    """Session names found by globbing ``session_pattern``."""
+    """Session names found by globbing ``session_pattern``.
+
+    Hidden entries (``.DS_Store``, ``.git``) are never sessions. A pattern means folders,
+    and matches folders only, when it ends in ``/`` or a session path continues below
+    it (``raw/{session}`` with responses in ``raw/{session}/phy``). An absolute pattern
+    is globbed from its root.
+    """
     pattern = recipe.session_pattern or ""
-    folders_only = pattern.endswith("/")
+    folders_only = pattern.endswith("/") or _continues_below(recipe, pattern.rstrip("/"))
     pattern = pattern.rstrip("/")
     prefix, _, suffix = pattern.partition(SESSION_TOKEN)
     regex = re.compile(re.escape(prefix) + r"(?P<session>[^/]+)" + re.escape(suffix) + "$")
+    root = recipe.base_dir
+    glob = pattern.replace(SESSION_TOKEN, "*")
+    if Path(pattern).is_absolute():
+        root = Path(Path(pattern).anchor)
+        glob = Path(glob).relative_to(root).as_posix()
+        relative = prefix[len(root.anchor) :]
+        regex = re.compile(
+            "^" + re.escape(relative) + r"(?P<session>[^/]+)" + re.escape(suffix) + "$"
+        )
     names = set()
-    for match in recipe.base_dir.glob(pattern.replace(SESSION_TOKEN, "*")):
+    for match in root.glob(glob):
         if folders_only and not match.is_dir():
             continue
-        found = regex.search(match.relative_to(recipe.base_dir).as_posix())
-        if found:
+        found = regex.search(match.relative_to(root).as_posix())
+        if found and not found.group("session").startswith("."):
             names.add(found.group("session"))
     return sorted(names)
+
+
+def _continues_below(recipe: Recipe, pattern: str) -> bool:
+    """True when a template session reads a path below the pattern (``pattern/...``)."""
+    below = pattern + "/"
+    for session in recipe.sessions:
+        if SESSION_TOKEN not in session.name:
+            continue
+        paths = [source.path for source in session.responses]
+        paths += [s.frame_times.path or "" for s in session.responses]
+        paths += [info.path for info in session.session_info]
+        paths += [spec.path for spec in recipe.stimuli if not spec.shared]
+        if any(path.startswith(below) for path in paths):
+            return True
+    return False
 
 
 def fill_session(template: Any, name: str) -> Any:

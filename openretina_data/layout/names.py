@@ -10,6 +10,7 @@ name and every ``*.h5``/``*.hdf5`` file in the folder as a session.
 from __future__ import annotations
 
 import os
+import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -32,6 +33,8 @@ RESERVED_TEST_NAMES = frozenset({"train", "validation"})
 RESPONSE_UNITS = ("spikes/bin", "Hz", "dF/F", "a.u.")
 
 MAX_NAME_LENGTH = 200
+#: File systems limit a name to 255 bytes; ours get a suffix and a temporary prefix too.
+MAX_NAME_BYTES = 200
 # Characters that are illegal in file names on at least one common file system.
 _UNPORTABLE = set('/\\:*?"<>|')
 
@@ -102,10 +105,32 @@ def _name_problem(name: str) -> str | None:
         return "it contains '..'"
     if name[0] in ". " or name[-1] == " ":
         return "it starts with a dot or space, or ends with a space"
-    bad = sorted({c for c in name if c in _UNPORTABLE or ord(c) < 32 or ord(c) == 127})
+    bad = sorted({c for c in name if c in _UNPORTABLE or _invisible(c)})
     if bad:
-        return f"it contains {', '.join(repr(c) for c in bad)}"
+        return f"it contains {', '.join(_show(c) for c in bad)}"
+    size = len(name.encode("utf-8", errors="surrogatepass"))
+    if size > MAX_NAME_BYTES:
+        return (
+            f"it is {size} bytes long in UTF-8, more than the {MAX_NAME_BYTES} a file name allows"
+        )
     return None
+
+
+def _invisible(character: str) -> bool:
+    """Control (C0, C1), format (bidi overrides, zero-width) and unassigned/surrogate characters."""
+    return unicodedata.category(character) in ("Cc", "Cf", "Cs", "Co", "Cn")
+
+
+def _show(character: str) -> str:
+    if _invisible(character):
+        name = unicodedata.name(character, "")
+        return f"U+{ord(character):04X}" + (f" ({name})" if name else "")
+    return repr(character)
+
+
+def fold(name: str) -> str:
+    """The form two names share when they would be one file somewhere (NFC, letter case)."""
+    return unicodedata.normalize("NFC", name).casefold()
 
 
 def _suggest(name: str) -> str:
@@ -115,13 +140,14 @@ def _suggest(name: str) -> str:
 
 
 def validate_unique(names: Iterable[str], *, kind: str) -> None:
-    """Raise if two names differ only in letter case (they clash on macOS/Windows)."""
+    """Raise if two names are the same, or differ only in letter case or Unicode form (NFC/NFD)."""
     seen: dict[str, str] = {}
     for name in names:
-        folded = name.casefold()
+        folded = fold(name)
         if folded in seen and seen[folded] != name:
+            how = "letter case" if seen[folded].casefold() == name.casefold() else "Unicode form"
             raise InvalidNameError(
-                f"{kind} names {seen[folded]!r} and {name!r} differ only in letter case",
+                f"{kind} names {seen[folded]!r} and {name!r} differ only in {how}",
                 hint=f"Rename one of the two {kind}s; on macOS and Windows they would be the same file.",
             )
         if folded in seen:
