@@ -109,7 +109,8 @@ def normalize_train_test_movies(
 def _consistent(values: list[float], what: str) -> float:
     if not np.allclose(values, values[0], atol=1, rtol=0):
         raise DataValidationError(
-            f"normalisation {what}s differ across stimuli: {values}",
+            f"Normalization {what}s are not consistent across stimuli: {values} (more than 1 "
+            "apart); the sessions' movies were normalised with different statistics",
             hint="Normalise every session's movies with the same statistics.",
         )
     return values[0]
@@ -171,7 +172,8 @@ def compute_data_info(
         }
         if len(set(shapes.values())) > 1:
             raise ShapeError(
-                f"movies have different (channels, height, width) across sessions: {shapes}",
+                "Input shapes are not consistent across stimuli: the sessions' movies have "
+                f"(channels, height, width) {shapes}",
                 hint="All sessions must share the stimulus channels and frame size.",
             )
         input_shape = next(iter(shapes.values()))

@@ -25,6 +25,7 @@ from openretina_data._h5_session import (
 )
 from openretina_data.base import RESERVED_SPLIT_NAMES
 from openretina_data.errors import (
+    DatasetFolderNotFoundError,
     DataValidationError,
     InvalidNameError,
     LayoutError,
@@ -32,7 +33,6 @@ from openretina_data.errors import (
     NonFiniteError,
     OpenRetinaDataError,
     ShapeError,
-    SourceNotFoundError,
     UnreadableSourceError,
 )
 from openretina_data.layout import read_card
@@ -42,14 +42,15 @@ from openretina_data.layout.names import STIMULI_DIR, STIMULUS_SUFFIX
 def check_stimulus_size(shape: tuple[int, ...], size: tuple[int, int, int], where: str) -> None:
     """A movie ``shape`` must be 4-D with ``(channels, height, width) == size``; ``where`` names it."""
     if len(shape) != 4:
-        raise ShapeError(
-            f"stimulus {where} has shape {shape}; expected 4 dimensions "
-            "(channels, time, height, width)",
+        raise ShapeError(  # openretina's sentence first: "Expected four dimensional stimulus ..."
+            "Expected four dimensional stimulus (channels, time, height, width), but "
+            f"stimulus {where} has shape {shape}",
             hint="Save movies as (channels, time, height, width).",
         )
     if (shape[0], *shape[2:]) != size:
-        raise ShapeError(
-            f"stimulus {where} has shape {shape}, which does not fit stimulus_size {list(size)} "
+        raise ShapeError(  # openretina's sentence first
+            f"The spatial dimensions of stimulus {where} did not match the provided stimulus "
+            f"size: it has shape {shape}, which does not fit stimulus_size {list(size)} "
             "(channels, height, width)",
             hint="Pass the stimulus_size of the dataset, or re-export the stimulus at that size.",
         )
@@ -61,8 +62,9 @@ def check_arguments(base_data_path: str | os.PathLike[str], test_names: Iterable
     Returns the test names sorted.
     """
     if not os.path.isdir(base_data_path):
-        raise SourceNotFoundError(
-            f"{os.fspath(base_data_path)!r} is not a directory",
+        raise DatasetFolderNotFoundError(  # openretina raises ValueError with this sentence
+            f"base_data_path={os.fspath(base_data_path)!r} is not a directory. "
+            + ("It is a file" if os.path.exists(base_data_path) else "Nothing exists there"),
             path=base_data_path,
             hint="Pass the dataset folder: the one holding the session .hdf5 files and stimuli/.",
         )
@@ -201,7 +203,7 @@ def open_shared_stimuli(
         array = open_npy(path, mmap=True)
         if size is not None:
             try:
-                check_stimulus_size(tuple(array.shape), size, repr(name))
+                check_stimulus_size(tuple(array.shape), size, path)
             except OpenRetinaDataError as error:
                 error.path = path
                 raise

@@ -16,6 +16,7 @@ from openretina_data.errors import (
     DataValidationError,
     InvalidNameError,
     NonFiniteError,
+    SessionMismatchError,
     ShapeError,
 )
 
@@ -187,8 +188,9 @@ def check_sessions_match(responses: Mapping[str, Any], movies: Mapping[str, Any]
     only_responses = sorted(set(responses) - set(movies))
     only_movies = sorted(set(movies) - set(responses))
     if only_responses or only_movies:
-        raise InvalidNameError(
-            "neuron_data_dictionary and movies_dictionary have different sessions: "
+        raise SessionMismatchError(  # an AssertionError in openretina, with this sentence
+            "The keys of neuron_data_dictionary and movies_dictionary should match exactly. "
+            "They have different sessions: "
             f"only in responses {only_responses}, only in movies {only_movies}",
             session=(only_responses + only_movies)[0],
             hint="Load stimuli and responses from the same folder, or drop the unmatched sessions.",
@@ -295,9 +297,10 @@ def check_response_rows(shape: tuple[int, ...], n_frames: int, session: str | No
 def check_chunk_in_scene(chunk_size: int, scene_length: int, session: str | None) -> None:
     """Chunks kept inside scenes must fit in one (``chunk_size <= scene_length``)."""
     if chunk_size > scene_length:
-        raise ShapeError(
-            f"chunk_size {chunk_size} is longer than scene_length {scene_length}, so training "
-            "chunks cannot stay inside a scene",
+        raise ShapeError(  # openretina's sentence first
+            "Clip chunk size must be smaller than scene length to not exceed clip bounds during "
+            f"training. chunk_size {chunk_size} is longer than scene_length {scene_length}, so "
+            "training chunks cannot stay inside a scene",
             session=session,
             hint="Use a chunk_size of at most scene_length, or allow_over_boundaries=True.",
         )

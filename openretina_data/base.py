@@ -21,6 +21,12 @@ to do:
   Arrays that live on disk (memory maps, HDF5 datasets, lazy views) are not
   scanned here — that full pass runs once when a dataset is written or checked.
 
+Where openretina itself detects a mistake, ours is caught by the same ``except``
+clause (:class:`~openretina_data.errors.ShapeAssertionError` and
+:class:`~openretina_data.errors.MismatchError` are ``AssertionError`` s where
+openretina asserts, and ``ValueError`` s as well) and the message begins with
+openretina's own sentence, then says more (``tests/interop/test_error_contract.py``).
+
 ``from_pickle`` reads through a restricted unpickler (plain arrays and
 containers only). :class:`DatasetStatistics`, :func:`normalize_train_test_movies`
 and :func:`compute_data_info` live in :mod:`openretina_data._data_info` and are
@@ -51,7 +57,9 @@ from openretina_data.array_checks import (
 from openretina_data.errors import (
     DataValidationError,
     InvalidNameError,
+    MismatchError,
     MissingKeyError,
+    ShapeAssertionError,
     ShapeError,
 )
 from openretina_data.layout.names import RESERVED_TEST_NAMES
@@ -81,9 +89,9 @@ RESPONSE_DTYPE_HINT = "Convert the responses to numbers, e.g. responses.astype(n
 def _lift_single_test(test_dict: dict[str, Any], test: Any, kind: str) -> None:
     """Put ``test`` under the key ``"test"`` when no ``test_dict`` is given (openretina's rule)."""
     if (len(test_dict) == 0) == (test is None):
-        given = "both" if test is not None else "neither"
+        given = "both were" if test is not None else "neither was"
         raise DataValidationError(
-            f"{kind} needs exactly one of `test` and `test_dict`, but {given} was given",
+            f"Exactly one of test_dict and test should be set, but {given} given to {kind}",
             hint="Pass a single test array as test=..., or several as test_dict={'name': array}.",
         )
     if len(test_dict) == 0:
@@ -150,10 +158,31 @@ class MoviesTrainTestSplit:
     def __post_init__(self, test: np.ndarray | None) -> None:
         _lift_single_test(self.test_dict, test, "MoviesTrainTestSplit")
         _check_test_names(self.test_dict, "MoviesTrainTestSplit")
-        require_ndim(self.train, 4, what="train movie", axes=MOVIE_AXES)
+        # openretina's checks, in its order and with its sentences
+        train_shape = tuple(getattr(self.train, "shape", ()))
+        if len(train_shape) != 4:
+            raise ShapeAssertionError(
+                f"Train movie should have 4 dimensions. It has shape {train_shape} "
+                f"({len(train_shape)} dimensions); expected {MOVIE_AXES}",
+                hint=f"Reshape or transpose the movie to {MOVIE_AXES}, e.g. movie[None] "
+                "adds a channel axis.",
+            )
+        test_shape = self.test_shape
+        if train_shape[0] != test_shape[0]:
+            raise ShapeAssertionError(
+                "Channel dimension does not match in train and test movies. The train movie "
+                f"has {train_shape[0]} channels, the test movies {test_shape[0]}",
+                hint="Re-export the stimuli so every movie has the same channels.",
+            )
+        if train_shape[2:] != test_shape[2:]:
+            raise ShapeAssertionError(
+                "Spatial dimensions do not match in train and test movies. The train movie's "
+                f"frames are {train_shape[2:]} (height, width), the test movies' {test_shape[2:]}",
+                hint="Resize or re-export the stimuli so every movie has the same frame size.",
+            )
+        # ours
         require_real_numbers(self.train, what="train movie", hint=MOVIE_DTYPE_HINT)
         for name, movie in self.test_dict.items():
-            require_ndim(movie, 4, what=f"test movie {name!r}", axes=MOVIE_AXES, key=name)
             require_real_numbers(
                 movie, what=f"test movie {name!r}", hint=MOVIE_DTYPE_HINT, key=name
             )
@@ -164,15 +193,6 @@ class MoviesTrainTestSplit:
                 f"than frames ({frames})",
                 hint=f"Movies must be {MOVIE_AXES}; move the time axis to position 1.",
             )
-        for name, movie in self.test_dict.items():
-            if movie.shape[0] != channels or tuple(movie.shape[2:]) != tuple(self.train.shape[2:]):
-                raise ShapeError(
-                    f"test movie {name!r} has shape {tuple(movie.shape)}, but the train movie has "
-                    f"{tuple(self.train.shape)}: channels and frame size (height, width) must match",
-                    key=name,
-                    hint="Resize or re-export the stimuli so every movie has the same channels and frame size.",
-                )
-        self.test_shape  # noqa: B018 -- openretina computes it at construction too
         _check_values(self.train, "train movie", time_axis=1)
         for name, movie in self.test_dict.items():
             _check_values(movie, f"test movie {name!r}", time_axis=1)
@@ -212,14 +232,24 @@ class MoviesTrainTestSplit:
         """(channels, longest test time, height, width) over all test movies."""
         if not self.test_dict:
             raise DataValidationError(
-                "no test movies present",
+                "No test stimuli present.",
                 hint="Give at least one test movie (test=... or test_dict=...).",
             )
+        for name, movie in self.test_dict.items():
+            shape = tuple(getattr(movie, "shape", ()))
+            if len(shape) != 4:
+                raise ShapeError(
+                    f"Test stimulus {name} is not 4 dimensional: it has shape {shape}; "
+                    f"expected {MOVIE_AXES}",
+                    key=name,
+                    hint=f"Reshape or transpose the movie to {MOVIE_AXES}.",
+                )
         longest = max(movie.shape[1] for movie in self.test_dict.values())
         shapes = {(m.shape[0], longest, m.shape[2], m.shape[3]) for m in self.test_dict.values()}
         if len(shapes) > 1:
             raise ShapeError(
-                f"test movies have inconsistent channels or frame sizes: {sorted(shapes)}",
+                f"Inconsistent test shapes: the test movies have channels, longest time, "
+                f"height and width {sorted(shapes)}",
                 hint="Every test movie must have the same channels, height and width.",
             )
         return next(iter(shapes))
@@ -229,7 +259,7 @@ class MoviesTrainTestSplit:
         """The only test movie; an error if there are several (use ``test_dict``)."""
         if len(self.test_dict) > 1:
             raise DataValidationError(
-                f"several test movies present: {list(self.test_dict)}",
+                f"Multiple test responses present: {list(self.test_dict)} (these are test movies)",
                 hint="Pick one from test_dict by name.",
             )
         return next(iter(self.test_dict.values()))
@@ -309,14 +339,16 @@ class ResponsesTrainTestSplit:
         if self.test_by_trial is not None:
             if len(self.test_dict) > 1:
                 raise DataValidationError(
-                    f"test_by_trial is ambiguous with several test stimuli {list(self.test_dict)}",
+                    "Provide test_by_trial_dict when multiple test stimuli are present to keep "
+                    f"keys disambiguated. test_by_trial cannot say which of {list(self.test_dict)} "
+                    "it belongs to",
                     hint="Pass test_by_trial_dict={'name': (trials, neurons, time) array} instead.",
                 )
             self.test_by_trial_dict.setdefault(next(iter(self.test_dict)), self.test_by_trial)
         extra = sorted(set(self.test_by_trial_dict) - set(self.test_dict))
         if extra:
             raise DataValidationError(
-                f"test_by_trial_dict has keys without matching test responses: {extra}",
+                f"test_by_trial_dict contains keys without matching test stimuli: {extra}",
                 hint="Use the same names in test_by_trial_dict as in test_dict.",
             )
         self._check_shapes()
@@ -349,8 +381,9 @@ class ResponsesTrainTestSplit:
             )
         test_neurons = self.test_neurons
         if test_neurons != neurons:
-            raise ShapeError(
-                f"train responses have {neurons} neurons but test responses have {test_neurons}",
+            raise ShapeAssertionError(
+                "Train and test responses should have the same number of neurons. The train "
+                f"responses have {neurons}, the test responses {test_neurons}",
                 hint="Train and test responses must come from the same neurons, in the same order.",
             )
         for name, trials in self.test_by_trial_dict.items():
@@ -370,44 +403,56 @@ class ResponsesTrainTestSplit:
     def test_neurons(self) -> int:
         """The number of neurons in the test responses (the same for every test stimulus)."""
         for name, responses in self.test_dict.items():
-            require_ndim(
-                responses, 2, what=f"test responses {name!r}", axes=RESPONSE_AXES, key=name
-            )
+            shape = tuple(getattr(responses, "shape", ()))
+            if len(shape) != 2:
+                raise ShapeError(
+                    f"Test responses for {name=} are not two dimensions: they have shape "
+                    f"{shape}; expected {RESPONSE_AXES}",
+                    key=name,
+                    hint=f"Reshape or transpose the responses to {RESPONSE_AXES}; put repeats "
+                    "in test_by_trial_dict.",
+                )
         counts = {responses.shape[0] for responses in self.test_dict.values()}
         if len(counts) > 1:
             raise ShapeError(
-                f"test responses have inconsistent neuron counts: {sorted(counts)}",
+                "Test responses have inconsistent number of neurons: the test responses hold "
+                f"{sorted(counts)} neurons",
                 hint="Every test response must hold the same neurons.",
             )
         return next(iter(counts))
 
     def check_matching_stimulus(self, movies: MoviesTrainTestSplit) -> None:
-        """Raise :class:`ShapeError` / :class:`DataValidationError` unless ``movies`` fits these responses.
+        """Raise unless ``movies`` fits these responses.
 
-        Checks time lengths of train and every test stimulus, matching test names, and ``stim_id``.
+        Checks time lengths of train and every test stimulus, matching test names, and
+        ``stim_id``, as openretina does; like openretina's, the errors are
+        ``AssertionError`` s (:class:`~openretina_data.errors.ShapeAssertionError`,
+        :class:`~openretina_data.errors.MismatchError`), and also ``ValueError`` s.
         """
         frames = movies.train.shape[1]
         if self.train.shape[1] != frames:
             transposed = self.train.shape[0] == frames
-            raise ShapeError(
-                f"train responses have {self.train.shape[1]} time bins but the train movie has "
-                f"{frames} frames" + ("; they look like (time, neurons)" if transposed else ""),
+            raise ShapeAssertionError(
+                "Train movie and responses should have the same timebins. The train responses "
+                f"have {self.train.shape[1]} time bins but the train movie has {frames} frames"
+                + ("; they look like (time, neurons)" if transposed else ""),
                 hint="Transpose the responses to (neurons, time)."
                 if transposed
                 else "Responses need one bin per stimulus frame; re-bin them on the frame times.",
             )
         if set(self.test_dict) != set(movies.test_dict):
-            raise DataValidationError(
-                f"test responses {sorted(self.test_dict)} and test movies {sorted(movies.test_dict)} "
-                "have different names",
+            raise MismatchError(
+                "Test movie and responses should match: the test responses are "
+                f"{sorted(self.test_dict)}, the test movies {sorted(movies.test_dict)}",
                 hint="Use the same test stimulus names for movies and responses.",
             )
         for name, responses in self.test_dict.items():
             frames = movies.test_dict[name].shape[1]
             if responses.shape[1] != frames:
-                raise ShapeError(
-                    f"test responses {name!r} have {responses.shape[1]} time bins but the test movie "
-                    f"has {frames} frames",
+                raise ShapeAssertionError(
+                    "Test movie and responses should have the same timebins. The test responses "
+                    f"{name!r} have {responses.shape[1]} time bins but the test movie has "
+                    f"{frames} frames",
                     key=name,
                     hint="Responses need one bin per stimulus frame; re-bin them on the frame times.",
                 )
@@ -416,8 +461,9 @@ class ResponsesTrainTestSplit:
             and movies.stim_id is not None
             and self.stim_id != movies.stim_id
         ):
-            raise DataValidationError(
-                f"responses have stim_id {self.stim_id!r} but the movies have {movies.stim_id!r}",
+            raise MismatchError(
+                "Stimulus ID in responses and movies do not match. The responses have stim_id "
+                f"{self.stim_id!r}, the movies {movies.stim_id!r}",
                 hint="Pair each response split with the movies of the same stimulus.",
             )
 
@@ -431,7 +477,7 @@ class ResponsesTrainTestSplit:
         """The only test response; an error if there are several (use ``test_dict``)."""
         if len(self.test_dict) > 1:
             raise DataValidationError(
-                f"several test stimuli present: {list(self.test_dict)}",
+                f"Multiple test stimuli: {list(self.test_dict)}",
                 hint="Pick one from test_dict by name.",
             )
         return next(iter(self.test_dict.values()))

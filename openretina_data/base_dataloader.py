@@ -61,6 +61,7 @@ from openretina_data._movie_dataset import (
     resolve_distributed,
 )
 from openretina_data._sampling import allowed_runs, gen_shifts_with_boundaries
+from openretina_data.errors import UnknownSplitError
 from openretina_data.frames import LazyMovie, as_lazy_movie
 
 __all__ = [
@@ -75,6 +76,7 @@ __all__ = [
 ]
 
 Split = Literal["train", "validation", "val", "test"]
+SPLITS = ("train", "validation", "val", "test")
 
 
 def generate_movie_splits(
@@ -185,6 +187,12 @@ def get_movie_dataloader(
         check_chunk_in_scene(chunk_size, scene_length, session)
 
     if start_indices is None:
+        if split not in SPLITS:
+            raise UnknownSplitError(  # openretina's NotImplementedError, with its sentence
+                f"Start indices could not be recovered. split={split!r} is not one of {SPLITS}",
+                session=session,
+                hint="Pass split='train', 'validation' or 'test', or give start_indices.",
+            )
         interval = {"train": chunk_size, "validation": scene_length, "val": scene_length}.get(
             split, frames.n_frames if allow_over_boundaries else scene_length
         )

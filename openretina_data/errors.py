@@ -110,6 +110,31 @@ class TimingError(DataValidationError):
     """Frame times, triggers, spike times or traces cannot be aligned as stated."""
 
 
+# --- mistakes openretina itself detects ----------------------------------------------
+# Where openretina 1.1.1 catches a mistake with ``assert`` (or raises another builtin),
+# ours is also that builtin, so an ``except`` clause written for openretina still
+# catches it; the message begins with openretina's own sentence, then says more.
+
+
+class ShapeAssertionError(ShapeError, AssertionError):
+    """A shape mistake openretina 1.1.1 reports with ``assert``."""
+
+
+class MismatchError(DataValidationError, AssertionError):
+    """Movies and responses that do not belong together (names, ``stim_id``), which
+    openretina 1.1.1 reports with ``assert``."""
+
+
+class SessionMismatchError(InvalidNameError, AssertionError):
+    """The responses and movies dictionaries name different sessions (openretina 1.1.1
+    asserts they match)."""
+
+
+class UnknownSplitError(DataValidationError, NotImplementedError):
+    """A split name the dataloaders do not know (openretina 1.1.1 raises
+    ``NotImplementedError``)."""
+
+
 # --- files and formats -------------------------------------------------------------
 
 
@@ -117,6 +142,11 @@ class SourceNotFoundError(OpenRetinaDataError, FileNotFoundError):
     """An input file or folder does not exist."""
 
     default_hint = "Check the path; relative paths are resolved from the recipe's folder."
+
+
+class DatasetFolderNotFoundError(SourceNotFoundError, ValueError):
+    """The dataset folder handed to the h5 reader is not a directory (openretina 1.1.1
+    raises ``ValueError``; ``except FileNotFoundError`` catches it too)."""
 
 
 class UnreadableSourceError(OpenRetinaDataError, OSError):

@@ -307,7 +307,8 @@ def load_stimuli(
     names = check_arguments(base_data_path, test_names)
     if len(stimulus_size) != 3:
         raise DataValidationError(
-            f"stimulus_size must be [channels, height, width], got {list(stimulus_size)}",
+            "Stimulus size should contain the channels, height and width, but was "
+            f"stimulus_size={list(stimulus_size)}",
             hint="Pass three numbers, e.g. stimulus_size=[2, 18, 16].",
         )
     size = (int(stimulus_size[0]), int(stimulus_size[1]), int(stimulus_size[2]))
@@ -323,7 +324,9 @@ def load_stimuli(
         with _located(contents.name, contents.path), h5py.File(contents.path, "r") as file:
             own_names = [n for n in contents.stimuli if n in contents.responses]
             for name in own_names:
-                check_stimulus_size(contents.stimuli[name], size, f"{STIMULUS_PREFIX}{name}")
+                check_stimulus_size(
+                    contents.stimuli[name], size, f"{contents.path}/{STIMULUS_PREFIX}{name}"
+                )
             check_lengths(contents, frames_by_stimulus(contents, shared_frames))
             own = {n: file[STIMULUS_PREFIX + n][()] for n in own_names}
             result[contents.name] = processor.process(
@@ -386,8 +389,14 @@ def load_responses(
             require_train_and_test(train_names, test_stimuli, sorted(test_set), contents.name)
             counts = {s: contents.responses[s][0] for s in contents.responses}
             if len(set(counts.values())) > 1:
+                train_counts = {counts[s] for s in train_names}
+                lead = (  # openretina's sentence where it would detect the mistake
+                    "Train responses and test responses have a different number of neurons: "
+                    if len(train_counts) == 1
+                    else ""
+                )
                 raise ShapeError(
-                    f"responses have different neuron counts per stimulus: {counts}",
+                    f"{lead}responses have different neuron counts per stimulus: {counts}",
                     hint="Every responses_<stim> of a session must hold the same neurons, in the same order.",
                 )
             train = np.concatenate(

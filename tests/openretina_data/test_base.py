@@ -150,7 +150,9 @@ def test_check_matching_stimulus_accepts_a_match_and_names_a_length_mismatch() -
     with pytest.raises(ShapeError, match="'a' have 9 time bins"):
         short_test.check_matching_stimulus(movies)
     other_names = base.ResponsesTrainTestSplit(responses(4, 30), {"b": responses(4, 10)})
-    with pytest.raises(DataValidationError, match="different names"):
+    with pytest.raises(
+        DataValidationError, match="test responses are \\['b'\\], the test movies \\['a'\\]"
+    ):
         other_names.check_matching_stimulus(movies)
     other_id = base.ResponsesTrainTestSplit(responses(4, 30), {"a": responses(4, 10)}, stim_id="y")
     with pytest.raises(DataValidationError, match="stim_id"):
@@ -248,12 +250,12 @@ def test_compute_data_info_without_stats_warns_and_uses_zero_one() -> None:
 def test_compute_data_info_rejects_inconsistent_stats_and_shapes() -> None:
     responses_by_session, movies = _data_info_inputs()
     movies["s1"] = base.MoviesTrainTestSplit(movie(30), test=movie(10), norm_mean=9.0, norm_std=3.0)
-    with pytest.raises(DataValidationError, match="means differ"):
+    with pytest.raises(DataValidationError, match="means are not consistent"):
         base.compute_data_info(responses_by_session, movies)
     movies["s1"] = base.MoviesTrainTestSplit(
         movie(30, size=(3, 3)), test=movie(10, size=(3, 3)), norm_mean=1.5, norm_std=3.0
     )
-    with pytest.raises(ShapeError, match="frame size"):
+    with pytest.raises(ShapeError, match="\\(channels, height, width\\)"):
         base.compute_data_info(responses_by_session, movies)
 
 
@@ -263,10 +265,14 @@ def test_compute_data_info_rejects_inconsistent_stats_and_shapes() -> None:
 @pytest.mark.parametrize(
     ("train", "test", "match"),
     [
-        (np.zeros((30, 4, 5)), movie(10), "train movie has shape \\(30, 4, 5\\)"),
-        (movie(30), np.zeros((10, 4, 5)), "test movie 'test' has shape"),
-        (movie(30, channels=3), movie(10, channels=2), "channels and frame size"),
-        (movie(30), movie(10, size=(4, 4)), "channels and frame size"),
+        (np.zeros((30, 4, 5)), movie(10), "shape \\(30, 4, 5\\) \\(3 dimensions\\)"),
+        (
+            movie(30),
+            np.zeros((10, 4, 5)),
+            "Test stimulus test is not 4 dimensional: it has shape \\(10, 4, 5\\)",
+        ),
+        (movie(30, channels=3), movie(10, channels=2), "3 channels, the test movies 2"),
+        (movie(30), movie(10, size=(4, 4)), "the test movies' \\(4, 4\\)"),
         (
             movie(3, channels=30),
             movie(2, channels=30),
@@ -316,9 +322,13 @@ def test_responses_that_are_not_numbers_are_refused_at_construction(dtype: Any) 
     ("train", "test", "match"),
     [
         (np.zeros(30), responses(4, 10), "train responses has shape \\(30,\\)"),
-        (responses(4, 30), np.zeros((2, 4, 10)), "test responses 'test' has shape"),
+        (
+            responses(4, 30),
+            np.zeros((2, 4, 10)),
+            "have shape \\(2, 4, 10\\); expected \\(neurons, time\\)",
+        ),
         (responses(60, 20), responses(60, 5), "look like \\(time, neurons\\)"),
-        (responses(4, 30), responses(5, 10), "4 neurons but test responses have 5"),
+        (responses(4, 30), responses(5, 10), "train responses have 4, the test responses 5"),
     ],
 )
 def test_responses_with_bad_shapes_raise_shape_error(

@@ -317,7 +317,9 @@ def test_stimulus_of_the_wrong_size_is_an_error(tmp_path: Path) -> None:
     make_dataset(tmp_path)
     with pytest.raises(ShapeError, match="stimulus_size \\[2, 6, 6\\]"):
         reader.load_stimuli(tmp_path, TEST, [2, 6, 6], None, None)
-    with pytest.raises(DataValidationError, match="channels, height, width"):
+    with pytest.raises(
+        DataValidationError, match="channels, height and width, but was stimulus_size=\\[6, 5\\]"
+    ):
         reader.load_stimuli(tmp_path, TEST, [6, 5], None, None)
 
 
