@@ -53,6 +53,7 @@ __all__ = [
     "SessionTruth",
     "Simulation",
     "StimulusTruth",
+    "dataset_differences",
     "issue_13_scenario",
     "simulate",
 ]
@@ -374,3 +375,50 @@ def issue_13_scenario(root: Path, seed: int = 0) -> tuple[Simulation, Simulation
         root / "calcium", [SessionPlan("session_mat", "mat", schedule(3))], seed=seed
     )
     return spikes, calcium
+
+
+def dataset_differences(
+    sim: Simulation, dataset: Path | None = None, tolerance: Literal["slope", "linear"] = "slope"
+) -> list[str]:
+    """How a converted dataset differs from the truth, read with h5py alone (empty: equal).
+
+    Counts must be equal (a mean over repeats within float32 rounding); traces within
+    the session's ``trace_tolerance`` (``"slope"``) or ``trace_tolerance_linear``.
+    ``test_by_trial_<stim>`` is required for a test stimulus shown twice or more.
+    """
+    import h5py
+
+    found = []
+    for name, truth in sim.sessions.items():
+        path = (dataset or sim.dataset) / f"{name}.hdf5"
+        if not path.is_file():
+            found.append(f"{name}: no {path.name}")
+            continue
+        tol: Any = 0.0
+        if truth.kind == "traces":
+            tol = truth.trace_tolerance if tolerance == "slope" else truth.trace_tolerance_linear
+        with h5py.File(path, "r") as f:
+            for stim, want in truth.stimuli.items():
+                pairs = [(f"responses_{stim}", want.responses)]
+                if (
+                    want.split == "test" and len(want.by_trial) > 1
+                ) or f"test_by_trial_{stim}" in f:
+                    pairs.append((f"test_by_trial_{stim}", want.by_trial))
+                for key, expected in pairs:
+                    if key not in f:
+                        found.append(f"{name}: {key} missing")
+                        continue
+                    got = np.asarray(f[key][()], dtype=np.float64)
+                    if got.shape != expected.shape:
+                        found.append(f"{name}: {key} has shape {got.shape}, truth {expected.shape}")
+                        continue
+                    slack = tol + 1e-6 * np.abs(expected)  # float32 storage of a mean
+                    bad = np.abs(got - expected) > slack
+                    frames = np.flatnonzero(bad.reshape(-1, bad.shape[-1]).any(axis=0))
+                    if frames.size:
+                        worst = float(np.abs(got - expected).max())
+                        found.append(
+                            f"{name}: {key} differs in {frames.size} of {bad.shape[-1]} frames "
+                            f"(first {frames[:8].tolist()}, max |diff| {worst:.4g})"
+                        )
+    return found

@@ -24,6 +24,8 @@ from openretina_data.testing.rig import (
     SessionPlan,
     SessionTruth,
     Simulation,
+    StimulusTruth,
+    dataset_differences,
     simulate,
 )
 from openretina_data.testing.rig_strategies import session_plans
@@ -254,3 +256,48 @@ def test_margin_must_exceed_quantisation_and_jitter() -> None:
         Schedule(BLOCKS, jitter_s=1e-3, edge_margin_s=1.5e-3).check()
     with pytest.raises(ValueError, match="clock starts after"):
         Schedule(BLOCKS, acquisition=Clock.starting(-1.0, 10.0)).check()
+
+
+def write_layout(sim: Simulation, folder: Path, edit: object = None) -> Path:
+    """A hand-made dataset holding the truth itself (h5py), optionally edited."""
+    folder.mkdir()
+    for name, truth in sim.sessions.items():
+        with h5py.File(folder / f"{name}.hdf5", "w") as f:
+            for stim, want in truth.stimuli.items():
+                f[f"responses_{stim}"] = want.responses.astype(np.float32)
+                f[f"test_by_trial_{stim}"] = want.by_trial.astype(np.float32)
+                if callable(edit):
+                    edit(f, stim, want)
+    return folder
+
+
+@pytest.mark.parametrize("fmt", ["kilosort2", "mat"])
+def test_the_truth_comparison_accepts_the_truth_and_catches_each_bug(
+    tmp_path: Path, fmt: str
+) -> None:
+    schedule = Schedule(BLOCKS, held=((0, 30, 2),), pause_s=2.0, imaging_rate_hz=7.5)
+    sim = simulate(tmp_path / "raw", [SessionPlan("s", fmt, schedule)])  # type: ignore[arg-type]
+    assert dataset_differences(sim, write_layout(sim, tmp_path / "exact")) == []
+
+    def shift_after_held(f: h5py.File, stim: str, want: StimulusTruth) -> None:
+        if stim == "movie":  # the held frame "repaired" into a one-frame shift
+            shifted = want.responses.copy()
+            shifted[:, 31:] = want.responses[:, 30:-1]
+            f[f"responses_{stim}"][...] = shifted
+
+    def pause_absorbed(f: h5py.File, stim: str, want: StimulusTruth) -> None:
+        trials = want.by_trial.astype(np.float64)
+        trials[:-1, :, -1] += 10.0 if fmt == "kilosort2" else 0.3  # last frame before a pause
+        f[f"test_by_trial_{stim}"][...] = trials
+
+    def within_tolerance(f: h5py.File, stim: str, want: StimulusTruth) -> None:
+        tol = sim.sessions["s"].trace_tolerance
+        f[f"responses_{stim}"][...] = want.responses + (0.9 * tol if tol is not None else 0.0)
+
+    shifted = dataset_differences(sim, write_layout(sim, tmp_path / "shift", shift_after_held))
+    absorbed = dataset_differences(sim, write_layout(sim, tmp_path / "pause", pause_absorbed))
+    assert any("responses_movie differs" in d for d in shifted) or fmt == "mat"
+    assert any("test_by_trial_clip differs" in d for d in absorbed)
+    assert dataset_differences(sim, write_layout(sim, tmp_path / "tol", within_tolerance)) == []
+    (tmp_path / "exact" / "s.hdf5").unlink()
+    assert dataset_differences(sim, tmp_path / "exact") == ["s: no s.hdf5"]
