@@ -191,9 +191,39 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number a recipe may hold")
 
 
+def duplicate_key(
+    path: tuple[str | int, ...], line: int | None, first: int | None, source: str | None
+) -> RecipeError:
+    """A key given twice in one mapping (YAML and JSON would silently keep the last)."""
+    where = _path_text(path)
+    lines = f" at line {line} (first at line {first})" if line and first else ""
+    return RecipeError(
+        f"key {where!r} is given twice{lines}",
+        path=source,
+        key=where,
+        hint="Keep one of the two; a recipe states every setting once.",
+    )
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _DuplicateKey(key)
+        seen[key] = value
+    return seen
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
 def parse_json(text: str, source: str | None) -> Any:
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicates)
+    except _DuplicateKey as error:
+        parse_yaml(text, source)  # JSON is (nearly) YAML: this names the path and the lines
+        raise duplicate_key((str(error),), None, None, source) from None
     except json.JSONDecodeError as error:
         raise RecipeError(
             f"invalid JSON at line {error.lineno}, column {error.colno}: {error.msg}",
@@ -287,9 +317,15 @@ def record_lines(
         )
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
+        first_line: dict[str, int] = {}
         for key_node, value_node in node.value:
             record_lines(key_node, path + ("<key>",), {}, source)
-            key_path = path + (str(key_node.value),)
+            key = str(key_node.value)
+            line = key_node.start_mark.line + 1
+            if key in first_line:
+                raise duplicate_key(path + (key,), line, first_line[key], source)
+            first_line[key] = line
+            key_path = path + (key,)
             lines[key_path] = key_node.start_mark.line + 1
             record_lines(value_node, key_path, lines, source)
             lines[key_path] = key_node.start_mark.line + 1

@@ -50,6 +50,7 @@ from typing import Any, Literal
 
 import yaml
 
+from openretina_data._files import read_bounded, require_regular
 from openretina_data._recipe_parse import (
     ErrorContext,
     Lines,
@@ -58,7 +59,7 @@ from openretina_data._recipe_parse import (
     parse_yaml,
     serialised_fields,
 )
-from openretina_data.errors import RecipeError
+from openretina_data.errors import RecipeError, SourceNotFoundError, UnreadableSourceError
 from openretina_data.recipe_model import (
     AXIS_LETTERS,
     MAX_RECIPE_BYTES,
@@ -201,11 +202,18 @@ def load_recipe(path: str | Path) -> Recipe:
     """Read a recipe from a ``.yaml``/``.yml``/``.json`` file; paths resolve from its folder."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as error:
-        from openretina_data.errors import SourceNotFoundError
-
-        raise SourceNotFoundError(f"recipe not found: {path}", path=path) from error
+        require_regular(path, what="recipe", folders=False, error=RecipeError)
+        text = read_bounded(path, MAX_RECIPE_BYTES).decode("utf-8")
+    except SourceNotFoundError as error:
+        raise SourceNotFoundError(
+            f"recipe not found: {path}", path=path, hint="Check the recipe's path."
+        ) from error
+    except UnreadableSourceError as error:
+        raise RecipeError(
+            f"recipe is larger than {MAX_RECIPE_BYTES} bytes",
+            path=path,
+            hint="A recipe is a short text file; is this the right file?",
+        ) from error
     except (OSError, UnicodeDecodeError) as error:
         raise RecipeError(
             f"cannot read recipe: {error}", path=path, hint="Save the recipe as UTF-8 text."

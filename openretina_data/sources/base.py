@@ -16,6 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, ClassVar, Literal
 
+from openretina_data._files import require_regular
 from openretina_data.errors import (
     MissingDependencyError,
     MissingKeyError,
@@ -264,7 +265,7 @@ def choose_reader(path: str | os.PathLike[str], format: str | None = None) -> ty
     SourceNotFoundError
         ``path`` does not exist.
     UnreadableSourceError
-        The file is empty.
+        The file is empty, or it is a FIFO, device or socket (never opened).
     UnsupportedFormatError
         No reader fits; the message lists the formats we read.
     MissingDependencyError
@@ -273,6 +274,7 @@ def choose_reader(path: str | os.PathLike[str], format: str | None = None) -> ty
     path = Path(path)
     if not path.exists():
         raise SourceNotFoundError("no such file or folder", path=path)
+    require_regular(path)  # a FIFO, device or socket would block or never end
     if format is not None:
         if format not in _REGISTRY:
             raise UnsupportedFormatError(
