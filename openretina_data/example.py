@@ -107,7 +107,6 @@ def example_recipe(root: Path) -> Recipe:
                             kind="trigger",
                             path=f"raw/{template}/ttl.npy",
                             sampling_rate_hz=TTL_RATE_HZ,
-                            fill_dropped=True,
                         ),
                     )
                 ],

@@ -474,6 +474,8 @@ def open_response_reader(
         reader = TraceReader(source, path, timing.frames, recipe, session=session)
     try:
         _count_outside(reader, timing)
+        if isinstance(reader, SpikeReader):
+            timing.report.notes.extend(reader.trains.notes)
     except BaseException:
         reader.close()
         raise
@@ -546,17 +548,28 @@ def read_info_column(
             values = [by_id[int(u)] for u in unit_ids]
         else:
             values = [row[key] for row in table]
-        try:
-            column = np.asarray([float(v) for v in values])
-        except ValueError:
-            column = np.asarray(values, dtype=str)
-        return _cut_to(column, rows, path, session)
+        return _cut_to(_typed_column(values), rows, path, session)
     reader: SourceReader
     reader, array = open_array(path, key, fmt, session=session, numeric=False)
     try:
-        return _cut_to(np.asarray(array[...]), rows, path, session)
+        column = np.asarray(array[...])
+        if column.ndim == 2 and 1 in column.shape:  # a MATLAB (n, 1) or (1, n) column
+            column = column.reshape(-1)
+        return _cut_to(column, rows, path, session)
     finally:
         reader.close()
+
+
+def _typed_column(values: list[str]) -> np.ndarray:
+    """Table cells as int64 when all are whole numbers (ids stay ids), else float, else text."""
+    for kind in (int, float):
+        try:
+            column = np.asarray([kind(v) for v in values])
+        except (ValueError, OverflowError):
+            continue
+        if column.dtype.kind in "iuf":
+            return column
+    return np.asarray(values, dtype=str)
 
 
 def _cut_to(

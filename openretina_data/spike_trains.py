@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from openretina_data.errors import RecipeError, SourceNotFoundError
+from openretina_data.errors import RecipeError, ShapeError, SourceNotFoundError, TimingError
 from openretina_data.recipe import ResponseSource
 from openretina_data.sources.base import SourceReader, open_source
 from openretina_data.sources.kilosort import KilosortReader
@@ -68,6 +68,7 @@ class SpikeTrains:
         self.ticks_per_second = float(ticks_per_second)
         self.n_spikes = n_spikes
         self.bytes_in = bytes_in
+        self.notes: list[str] = []  # what was done to the spikes (e.g. sorted), for the report
 
     @classmethod
     def open(cls, source: ResponseSource, path: Path, *, session: str | None) -> SpikeTrains:
@@ -86,6 +87,7 @@ class SpikeTrains:
     def _from_kilosort(
         cls, reader: KilosortReader, source: ResponseSource, *, session: str | None
     ) -> SpikeTrains:
+        in_order = _checked_spikes(reader, session)
         if source.unit == "samples":
             rate = source.sampling_rate_hz or reader.sample_rate
             if not rate or rate <= 0:
@@ -115,7 +117,23 @@ class SpikeTrains:
             return reader.array("spike_times"), reader.array("spike_clusters")
 
         times, clusters = arrays()
-        return cls(
+        notes: list[str] = []
+        if not in_order:  # sorted once, stably, with their cluster ids; held in memory
+            all_times = np.asarray(times[:]).reshape(-1)
+            order = np.argsort(all_times, kind="stable")
+            held = (
+                IndexableArray(all_times[order]),
+                IndexableArray(np.asarray(clusters[:]).reshape(-1)[order].astype(np.int64)),
+            )
+            notes.append(
+                f"spike_times.npy is not in time order: its {reader.n_spikes} spikes were "
+                "sorted (stably, with their cluster ids) before binning"
+            )
+
+            def arrays() -> tuple[LazyArray, LazyArray]:
+                return held
+
+        trains = cls(
             arrays,
             ids,
             rate,
@@ -123,6 +141,8 @@ class SpikeTrains:
             bytes_in=times.nbytes + clusters.nbytes,
             reader=reader,
         )
+        trains.notes = notes
+        return trains
 
     @classmethod
     def _from_units(
@@ -146,6 +166,17 @@ class SpikeTrains:
             )
         units = read_units().select(source.unit_filter or None)
         times, rows = units.flat()
+        bad = ~np.isfinite(times) | (times < 0)
+        if bad.any():
+            first = int(np.flatnonzero(bad)[0])
+            unit = int(units.unit_ids[rows[first]])
+            raise TimingError(
+                f"{int(bad.sum())} spike times are NaN, infinite or negative "
+                f"(first: unit {unit}, {times[first]!r} s)",
+                path=path,
+                session=session,
+                hint="Remove those spikes from the Units table (or re-export the sorting).",
+            )
         order = np.argsort(times, kind="stable")
         sorted_times = np.asarray(times[order], dtype=np.float64)
         spike_units = units.unit_ids[rows[order]].astype(np.int64)
@@ -231,6 +262,60 @@ def _search(sorted_array: LazyArray, value: float) -> int:
             hi = middle
     block = np.asarray(sorted_array[lo:hi], dtype=np.float64)
     return lo + int(np.searchsorted(block, value, side="left"))
+
+
+def _checked_spikes(reader: KilosortReader, session: str | None) -> bool:
+    """Refuse NaN / Inf / negative spike times and non-integer cluster ids; ``True`` when the
+    times are already in order. One pass over the spikes, a chunk at a time."""
+    times_file, clusters_file = reader.array("spike_times"), reader.array("spike_clusters")
+    in_order, previous = True, -np.inf
+    for start in range(0, reader.n_spikes, _ID_CHUNK):
+        times = np.asarray(times_file[start : start + _ID_CHUNK]).reshape(-1)
+        clusters = np.asarray(clusters_file[start : start + _ID_CHUNK]).reshape(-1)
+        if times.dtype.kind == "f":
+            bad = ~np.isfinite(times)
+            if bad.any():
+                _bad_spike(
+                    "spike_times.npy",
+                    "NaN or infinite",
+                    start + int(np.flatnonzero(bad)[0]),
+                    reader,
+                    session,
+                )
+        if times.size and times.min() < 0:
+            index = start + int(np.flatnonzero(times < 0)[0])
+            _bad_spike("spike_times.npy", "negative", index, reader, session)
+        if clusters.dtype.kind == "f":
+            bad = ~np.isfinite(clusters) | (clusters != np.round(clusters))
+            if bad.any():
+                index = start + int(np.flatnonzero(bad)[0])
+                _bad_spike(
+                    "spike_clusters.npy", "not a whole number (NaN?)", index, reader, session
+                )
+        elif clusters.dtype.kind not in "iu":
+            raise ShapeError(
+                f"spike_clusters.npy holds {clusters.dtype} values, not cluster ids",
+                path=reader.path,
+                session=session,
+                hint="Cluster ids are integers; re-export the sorting.",
+            )
+        if times.size:
+            if times[0] < previous or np.any(np.diff(times) < 0):
+                in_order = False
+            previous = times[-1]
+    return in_order
+
+
+def _bad_spike(
+    file: str, what: str, index: int, reader: KilosortReader, session: str | None
+) -> None:
+    raise TimingError(
+        f"{file}: spike {index} is {what}",
+        path=reader.path / file,
+        session=session,
+        hint="Remove the broken spikes (keep spike_times.npy and spike_clusters.npy the same "
+        "length) or re-export the sorting from Kilosort/Phy.",
+    )
 
 
 def _ids_present(reader: KilosortReader) -> np.ndarray:
