@@ -201,7 +201,9 @@ def schedule_frames(
             hint="Check the trigger channel and threshold, or give a frame rate instead.",
         )
     steps = np.diff(onsets)
-    period = float(np.median(steps))
+    # the period from the ordinary intervals: long ones (pauses, held, missed) can be many
+    ordinary = steps[steps <= 1.5 * np.percentile(steps, 10)]
+    period = float(np.median(ordinary))
     n, total = int(onsets.size), int(lengths.sum())
     ratio = steps / period
     long = np.flatnonzero(ratio > 1 + tolerance)
@@ -346,6 +348,7 @@ def _build(
     intervals = np.diff(starts)
     for first, last in zip(run_firsts.tolist(), run_ends.tolist(), strict=True):
         inner = intervals[first:last]
+        inner = inner[np.abs(inner / period - 1) <= 0.25]  # held and missed frames left out
         run_period = float(np.median(inner)) if inner.size else period
         stops[last] = starts[last] + run_period
         runs.append(
