@@ -14,7 +14,6 @@ Files read (Kilosort 2, 2.5, 3 and 4 write them; Phy curation rewrites the table
 from __future__ import annotations
 
 import ast
-import csv
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ from openretina_data.sources.base import (
 from openretina_data.sources.lazy import IndexableArray, LazyArray
 from openretina_data.sources.numpy_files import NpyReader
 from openretina_data.sources.spikes import SpikeUnits, group_spikes
+from openretina_data.sources.table import parse_id, read_table
 
 LABEL_FILES = ("cluster_KSLabel.tsv", "cluster_info.tsv", "cluster_group.tsv")
 LABEL_COLUMNS = ("KSLabel", "group")  # automatic, then manual: manual wins
@@ -71,19 +71,22 @@ def read_labels(folder: Path) -> dict[int, str]:
     """
     found: dict[str, dict[int, str]] = {column: {} for column in LABEL_COLUMNS}
     for name in LABEL_FILES:
-        table = folder / name
-        if not table.is_file():
+        path = folder / name
+        if not path.exists():
             continue
-        with table.open(newline="", encoding="utf-8", errors="replace") as handle:
-            rows = list(csv.DictReader(handle, delimiter="\t"))
-        for row in rows:
-            ident = row.get("cluster_id", row.get("id"))
-            if ident is None or not ident.strip().lstrip("-").isdigit():
+        table = read_table(path, delimiter="\t")
+        id_column = next((c for c in ("cluster_id", "id") if c in table.header), None)
+        if id_column is None:
+            continue
+        for line, row in zip(table.lines, table.records(), strict=True):
+            ident = row[id_column].strip()
+            if not ident:
                 continue
+            unit = parse_id(ident, path=path, line=line)
             for column in LABEL_COLUMNS:
                 value = (row.get(column) or "").strip()
                 if value:
-                    found[column][int(ident)] = value
+                    found[column][unit] = value
     labels: dict[int, str] = {}
     for column in LABEL_COLUMNS:  # later columns win
         labels.update(found[column])

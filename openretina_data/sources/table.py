@@ -12,16 +12,140 @@ from __future__ import annotations
 import csv
 import io
 import math
+import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from openretina_data._files import require_regular
+from openretina_data.errors import UnreadableSourceError
 from openretina_data.sources.base import SourceInfo, SourceReader, missing_key, register
 from openretina_data.sources.lazy import DeferredArray, LazyArray
 from openretina_data.sources.roles import guess_variable
 
 SAMPLE_ROWS = 200
+INT64_MAX = np.iinfo(np.int64).max
+INT64_MIN = np.iinfo(np.int64).min
+
+
+@dataclass
+class Table:
+    """A whole table read by :func:`read_table`: header, rows of text cells, and how."""
+
+    path: Path
+    header: list[str]
+    rows: list[list[str]]
+    lines: list[int]  # the file line of each row
+    encoding: str
+
+    def column(self, name: str) -> list[str]:
+        index = self.header.index(name)
+        return [row[index] for row in self.rows]
+
+    def records(self) -> list[dict[str, str]]:
+        return [dict(zip(self.header, row, strict=True)) for row in self.rows]
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """Text and the encoding that read it: UTF-8 (BOM allowed), else Latin-1 (never fails)."""
+    try:
+        return data.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), "latin-1"
+
+
+def read_table(
+    path: str | os.PathLike[str],
+    *,
+    delimiter: str | None = None,
+    header: bool = True,
+    session: str | None = None,
+) -> Table:
+    """Every row of a CSV/TSV file, checked: the one table reader tables go through.
+
+    The file must be a regular file (never a FIFO); UTF-8 is tried first, Latin-1
+    (what spreadsheet exports on Windows often are) after; a field longer than csv's
+    limit, a row with fewer or more fields than the header and an unterminated quote
+    are errors naming the line. ``delimiter`` None: tab for ``.tsv``/``.tab`` or a
+    header holding a tab, else comma (semicolon when that is all the header has).
+
+    Raises
+    ------
+    SourceNotFoundError, UnreadableSourceError
+        Naming the file, the line and (``session``) the session.
+    """
+    path = Path(path)
+    require_regular(path, what="table", folders=False)
+    try:
+        text, encoding = decode(path.read_bytes())
+    except OSError as error:
+        raise UnreadableSourceError(
+            f"the table cannot be read ({error.strerror})", path=path, session=session
+        ) from None
+    first = text.split("\n", 1)[0]
+    chosen = delimiter or _guess_delimiter(path, first)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=chosen)
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    try:
+        for row in reader:
+            if row:
+                rows.append(row)
+                lines.append(reader.line_num)
+    except csv.Error as error:
+        raise UnreadableSourceError(
+            f"line {reader.line_num}: {error} (a cell is huge, or a quote is never closed)",
+            path=path,
+            session=session,
+            hint="Open the table in a text editor at that line; re-export it as plain TSV/CSV.",
+        ) from None
+    if not rows:
+        raise UnreadableSourceError(
+            "the table has no rows", path=path, session=session, hint="Export the table again."
+        )
+    names = [c.strip() for c in rows[0]] if header else [f"column_{i}" for i in range(len(rows[0]))]
+    body, body_lines = (rows[1:], lines[1:]) if header else (rows, lines)
+    for row, line in zip(body, body_lines, strict=True):
+        if len(row) != len(names):
+            raise UnreadableSourceError(
+                f"line {line} has {len(row)} fields, the table has {len(names)} columns",
+                path=path,
+                session=session,
+                hint="The file is cut short or has a stray delimiter there; export it again.",
+            )
+    return Table(path, names, body, body_lines, encoding)
+
+
+def parse_id(cell: str, *, path: Path, line: int | str, session: str | None = None) -> int:
+    """A unit id cell as an int that fits int64 (what every id array here holds)."""
+    text = cell.strip()
+    try:
+        value = int(text)
+    except ValueError:
+        raise UnreadableSourceError(
+            f"line {line}: the id {text[:40]!r} is not a whole number",
+            path=path,
+            session=session,
+            hint="Ids are whole numbers; check that line of the table.",
+        ) from None
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise UnreadableSourceError(
+            f"line {line}: the id {text[:40]} is beyond the 64-bit integer range",
+            path=path,
+            session=session,
+            hint="Ids are small whole numbers (cluster numbers); check that line of the table.",
+        )
+    return value
+
+
+def _guess_delimiter(path: Path, first: str) -> str:
+    if path.suffix.lower() in (".tsv", ".tab") or "\t" in first:
+        return "\t"
+    if "," in first:
+        return ","
+    return ";" if ";" in first else ","
 
 
 def _number(cell: str) -> float | None:
@@ -55,12 +179,13 @@ class TableReader(SourceReader):
     def __init__(self, path: Any) -> None:
         super().__init__(path)
         try:
-            with self.path.open("r", newline="", encoding="utf-8-sig") as handle:
-                first = handle.readline()
-                sample = [first] + [handle.readline() for _ in range(SAMPLE_ROWS)]
-        except (OSError, UnicodeDecodeError) as error:
+            with self.path.open("rb") as handle:
+                head = [handle.readline() for _ in range(SAMPLE_ROWS + 1)]
+        except OSError as error:
             raise self.unreadable("text", error) from error
-        self.delimiter = self._delimiter(first)
+        first, *rest = decode(b"".join(head))[0].splitlines(keepends=True) or [""]
+        sample = [first, *rest]
+        self.delimiter = _guess_delimiter(self.path, first)
         try:
             reader = csv.reader(io.StringIO("".join(sample)), delimiter=self.delimiter)
             rows = [r for r in reader if r]
@@ -85,13 +210,6 @@ class TableReader(SourceReader):
         self.n_rows = lines - int(self.has_header)
         self._parsed: list[np.ndarray] | None = None
 
-    def _delimiter(self, first: str) -> str:
-        if self.path.suffix.lower() in (".tsv", ".tab") or "\t" in first:
-            return "\t"
-        if "," in first:
-            return ","
-        return ";" if ";" in first else ","
-
     def probe(self) -> SourceInfo:
         variables = tuple(
             guess_variable(name, (self.n_rows,), dtype, attrs={"column": i})
@@ -102,18 +220,8 @@ class TableReader(SourceReader):
 
     def _parse(self) -> list[np.ndarray]:
         if self._parsed is None:
-            try:
-                with self.path.open("r", newline="", encoding="utf-8-sig") as handle:
-                    rows = [r for r in csv.reader(handle, delimiter=self.delimiter) if r]
-            except (OSError, UnicodeDecodeError, csv.Error) as error:
-                raise self.unreadable("text", error) from error
-            body = rows[1:] if self.has_header else rows
-            for n, row in enumerate(body, start=2 if self.has_header else 1):
-                if len(row) != len(self.columns):
-                    raise self.unreadable(
-                        f"line {n}: {len(row)} fields, the table has {len(self.columns)} "
-                        "(truncated or a stray delimiter?)"
-                    )
+            table = read_table(self.path, delimiter=self.delimiter, header=self.has_header)
+            body = table.rows
             self._parsed = []
             for i, dtype in enumerate(self.dtypes):
                 cells = [row[i] for row in body]
