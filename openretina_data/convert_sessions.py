@@ -10,12 +10,15 @@ each outcome to the caller, who adopts it into a dataset writer
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +29,8 @@ import numpy as np
 from openretina_data import __version__
 from openretina_data.convert_io import source_files
 from openretina_data.convert_stimuli import write_movie
-from openretina_data.errors import CancelledError
+from openretina_data.crash import working_on
+from openretina_data.errors import CancelledError, WorkerError
 from openretina_data.layout.card import SourceFile
 from openretina_data.layout.names import LAYOUT_VERSION, TEST_BY_TRIAL_PREFIX
 from openretina_data.layout.session import SessionWriter, source_file
@@ -62,6 +66,7 @@ def _start_worker(parent: int, stop: Any) -> None:
     """
     global _STOP
     _STOP = stop
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C for everyone
 
     def watch() -> None:
         while True:
@@ -112,7 +117,8 @@ def write_sessions(
             job = session_job(recipe, spec, place(spec.name), movie_frames, check, slab_frames)
             while True:
                 try:
-                    frames = next(job)
+                    with working_on(session=spec.name):
+                        frames = next(job)
                 except StopIteration as stop:
                     adopt(stop.value)
                     break
@@ -129,14 +135,15 @@ def write_sessions(
         initargs=(os.getpid(), halt),
     ) as pool:
         futures: dict[Future[SessionOutcome], SessionSpec] = {}
-        for spec in sessions:
-            target = place(spec.name)
-            job_args = (recipe, spec, target, movie_frames, slab_frames)
-            futures[pool.submit(_run_session, *job_args)] = spec
+        with _workers_ignore_interrupts():
+            for spec in sessions:
+                target = place(spec.name)
+                job_args = (recipe, spec, target, movie_frames, slab_frames)
+                futures[pool.submit(_run_session, *job_args)] = spec
         try:
             for future in _as_completed(futures, check):
-                adopt(future.result())
                 spec = futures[future]
+                adopt(_result(future, spec))
                 frames = sum(
                     movie_frames.get(e.stimulus, 0) * e.repeats
                     for r in spec.responses
@@ -149,6 +156,39 @@ def write_sessions(
                 future.cancel()
             pool.shutdown(wait=True, cancel_futures=True)
             raise
+
+
+@contextlib.contextmanager
+def _workers_ignore_interrupts() -> Iterator[None]:
+    """Start worker processes with Ctrl-C ignored (an ignored signal survives exec).
+
+    Ctrl-C in a terminal reaches the whole process group; only the parent should act
+    on it (it stops the workers through the shared event and cleans up), so workers
+    print no tracebacks of their own, not even while they are still importing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # the wizard's worker thread: no terminal, no signal handling here
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _result(future: Future[SessionOutcome], spec: SessionSpec) -> SessionOutcome:
+    """The worker's outcome; a dead worker as a WorkerError naming its session."""
+    try:
+        with working_on(session=spec.name):
+            return future.result()
+    except BrokenProcessPool:
+        raise WorkerError(
+            "the worker process converting this session died (killed by the system, "
+            "often for lack of memory)",
+            session=spec.name,
+            hint="Run again with fewer --jobs (each worker holds one session's slabs) "
+            "or without --jobs; nothing half-written was left behind.",
+        ) from None
 
 
 def _as_completed(

@@ -195,6 +195,10 @@ class CancelledError(OpenRetinaDataError, RuntimeError):
     """Work was cancelled by the user; nothing was left behind."""
 
 
+class WorkerError(OpenRetinaDataError, RuntimeError):
+    """A worker process died (killed by the system, out of memory); nothing was left behind."""
+
+
 def format_error(error: BaseException) -> str:
     """One message for a person: ours as they are, anything else with its type name."""
     if isinstance(error, OpenRetinaDataError):

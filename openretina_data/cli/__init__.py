@@ -19,8 +19,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 
 from openretina_data import __version__
 from openretina_data.errors import OpenRetinaDataError, SourceNotFoundError
@@ -60,13 +62,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit code (console script entry point)."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not hasattr(args, "func"):
-        parser.print_help()
-        return EXIT_USAGE
+    """Run the CLI; returns the exit code (console script entry point).
+
+    Everything runs inside the one handler below, imports included: Ctrl-C (or
+    SIGTERM) at any moment exits 130 without a traceback, one of our errors prints
+    as it is, and any other exception is reported by :func:`openretina_data.crash.explain`
+    (a bug: the message names what was being processed and where the crash report is).
+    """
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    restore = _handle_signals()
     try:
+        parser = build_parser()
+        args = parser.parse_args(arguments)
+        if not hasattr(args, "func"):
+            parser.print_help()
+            return EXIT_USAGE
         return int(args.func(args))
     except BrokenPipeError:
         # The reader went away (`... | head`): stop quietly, as shell tools do.
@@ -82,6 +92,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OpenRetinaDataError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_PROBLEMS
+    except Exception as error:  # the last line of defence: never a raw traceback  # noqa: BLE001
+        from openretina_data.crash import explain
+
+        print(explain(error, arguments), file=sys.stderr)
+        return EXIT_PROBLEMS
+    finally:
+        restore()
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM (a scheduler's cancel) cleans up like Ctrl-C
+
+
+def _handle_signals() -> Callable[[], None]:
+    """Ctrl-C and SIGTERM raise KeyboardInterrupt from here on; returns the undo."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None  # signals reach only the main thread (the wizard's workers)
+    previous = {
+        signal.SIGINT: signal.signal(signal.SIGINT, signal.default_int_handler),
+        signal.SIGTERM: signal.signal(signal.SIGTERM, _terminate),
+    }
+
+    def restore() -> None:
+        for number, handler in previous.items():
+            signal.signal(number, handler if handler is not None else signal.SIG_DFL)
+
+    return restore
 
 
 def run() -> None:

@@ -8,11 +8,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from openretina_data.cli._arguments import positive_int
+from openretina_data.cli._arguments import positive_int, unknown_session
 from openretina_data.cli._progress import ProgressPrinter
 from openretina_data.convert import convert
 from openretina_data.plan import plan
 from openretina_data.recipe import load_recipe
+from openretina_data.timing.report import card_timing, timing_lines, timing_warnings
 
 EPILOG = """\
 examples:
@@ -105,6 +106,10 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     recipe = load_recipe(args.paths[0])
+    unknown = unknown_session(recipe, args.session)
+    if unknown is not None:
+        print(unknown, file=sys.stderr)
+        return 2
     if args.dry_run:
         result = plan(recipe, overwrite=args.overwrite, append=args.append, session=args.session)
         print(json.dumps(result.to_dict(), indent=2) if args.json else result.summary())
@@ -123,11 +128,22 @@ def run(args: argparse.Namespace) -> int:
     finally:
         printer.close()
     output = recipe.resolve(recipe.output)
+    reports = card_timing(output)
     if args.json:
         print(
-            json.dumps({"ok": True, "output": str(output), "message": last.message if last else ""})
+            json.dumps(
+                {
+                    "ok": True,
+                    "output": str(output),
+                    "message": last.message if last else "",
+                    "timing": {name: [r.as_dict() for r in rs] for name, rs in reports.items()},
+                    "warnings": timing_warnings(reports),
+                }
+            )
         )
     else:
+        for line in timing_lines(reports):
+            print(line)
         print(f"wrote {output}\nnext: openretina-data check {output}")
     return 0
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
+from openretina_data.cli._arguments import unknown_session
 from openretina_data.plan import plan
 from openretina_data.recipe import load_recipe
 
@@ -47,6 +49,10 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     recipe = load_recipe(args.recipe)
+    unknown = unknown_session(recipe, args.session)
+    if unknown is not None:
+        print(unknown, file=sys.stderr)
+        return 2
     result = plan(recipe, overwrite=args.overwrite, append=args.append, session=args.session)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
