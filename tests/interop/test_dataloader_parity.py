@@ -181,3 +181,54 @@ def test_single_session_helper_snippet_runs_unchanged() -> None:
         assert y.targets.shape == x.targets.shape == (1, 50, 42)
         torch.testing.assert_close(x.inputs.float(), y.inputs)
         torch.testing.assert_close(x.targets.float(), y.targets)
+
+
+@pytest.mark.parametrize("normalize_on", ["cpu", "device"])
+@pytest.mark.parametrize("kernel", [True, False], ids=["kernel", "numpy"])
+def test_a_uint8_movie_on_disk_gives_openretinas_float32_batches_bit_for_bit(
+    tmp_path, normalize_on: str, kernel: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """openretina reads the float32 movie into RAM; ours maps the same movie stored as
+    uint8 and normalises it in the batch (compiled kernel or numpy) or on the device."""
+    from openretina.data_io import h5_dataset_reader as their_reader
+
+    from openretina_data import _kernels, h5_dataset_reader
+    from openretina_data.device_batches import to_device
+    from openretina_data.testing.movie_sessions import write_native_dataset
+
+    if kernel:
+        _kernels.prepare_kernel(np.uint8)
+    else:
+        monkeypatch.setattr(_kernels._LOADER, "enabled", False)
+    kwargs = {"n_sessions": 1, "n_frames": 1800, "test_frames": 120, "frame_size": (6, 5)}
+    float_dir = write_native_dataset(tmp_path / "f32", dtype="float32", **kwargs)
+    byte_dir = write_native_dataset(tmp_path / "u8", dtype="uint8", **kwargs)
+    assert np.load(byte_dir / "stimuli" / "train.npy", mmap_mode="r").dtype == np.uint8
+    mean, std = 127.3, 71.9
+    params = {**PARAMS, "val_clip_indices": [58, 59]}  # no gap in training: same chunks
+    expected = reference.multiple_movies_dataloaders(
+        their_reader.load_responses(float_dir, ["test"]),
+        their_reader.load_stimuli(float_dir, ["test"], [1, 6, 5], mean, std),
+        **params,
+    )
+    actual = ours.multiple_movies_dataloaders(
+        h5_dataset_reader.load_responses(byte_dir, ["test"]),
+        h5_dataset_reader.load_stimuli(byte_dir, ["test"], [1, 6, 5], mean, std, mmap=True),
+        normalize_on=normalize_on,
+        **params,
+    )
+    pairs = [
+        (expected[split]["s0"], actual[split]["s0"]) for split in ("train", "validation", "test")
+    ]
+    for theirs, mine in pairs:
+        np.random.seed(4)
+        their_batches = list(theirs)
+        np.random.seed(4)
+        our_batches = list(mine)
+        assert len(our_batches) == len(their_batches) > 0
+        for x, y in zip(their_batches, our_batches, strict=True):
+            if normalize_on == "device":
+                assert y.inputs.dtype == torch.uint8
+                y = to_device(y, "cpu")
+            torch.testing.assert_close(x.inputs, y.inputs, rtol=0, atol=0)
+            torch.testing.assert_close(x.targets, y.targets, rtol=0, atol=0)

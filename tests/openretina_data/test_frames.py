@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,7 +11,10 @@ import h5py
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from openretina_data import _kernels
 from openretina_data._movie_dataset import _read_rows
 from openretina_data.errors import NonFiniteError, ShapeError
 from openretina_data.frames import FramePart, LazyMovie
@@ -145,3 +149,141 @@ def test_a_bad_frame_in_any_row_of_a_threaded_batch_is_raised(tmp_path: Path) ->
     frames = np.empty((8, 2, 5, 3, 4), np.float32)
     with pytest.raises(NonFiniteError, match="frame 37"):
         _read_rows(movie, frames, [0, 10, 20, 30, 40, 50, 60, 35])
+
+
+# --- the compiled kernel (openretina_data._kernels) -------------------------------------
+
+KERNEL_DTYPES = [np.uint8, np.int16, np.uint16, np.int64, np.float32, np.float64]
+
+
+def _openretina_normalisation(raw: np.ndarray, mean: float, std: float) -> np.ndarray:
+    """What openretina 1.1.1's TrainTestStimuliProcessor computes, written out with torch."""
+    return ((torch.tensor(raw, dtype=torch.float32) - mean) / std).numpy()
+
+
+@st.composite
+def _movies(draw: st.DrawFn) -> tuple[np.ndarray, float, float, list[int], int]:
+    dtype = draw(st.sampled_from(KERNEL_DTYPES))
+    channels, frames = draw(st.integers(1, 3)), draw(st.integers(1, 40))
+    height, width = draw(st.integers(1, 5)), draw(st.integers(1, 5))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    shape = (channels, frames, height, width)
+    if np.issubdtype(dtype, np.integer):
+        info = np.iinfo(dtype)
+        raw = rng.integers(max(info.min, -(2**40)), min(info.max, 2**40), shape, dtype=dtype)
+    else:
+        raw = (rng.standard_normal(shape) * draw(st.sampled_from([1.0, 300.0, 1e30]))).astype(dtype)
+    mean = draw(st.floats(-1e4, 1e4, allow_nan=False))
+    std = draw(st.floats(1e-3, 1e4))
+    chunk = draw(st.integers(1, frames))
+    starts = draw(st.lists(st.integers(0, frames - chunk), min_size=1, max_size=8))
+    return raw, mean, std, starts, chunk
+
+
+@pytest.fixture(scope="module")
+def kernel_ready() -> None:
+    _kernels.prepare_kernel(*KERNEL_DTYPES)
+
+
+@pytest.mark.usefixtures("kernel_ready")
+@settings(max_examples=150, deadline=None)
+@given(_movies())
+def test_the_kernel_gives_openretinas_bits(case: tuple) -> None:
+    raw, mean, std, starts, chunk = case
+    batch = np.full((len(starts), raw.shape[0], chunk, *raw.shape[2:]), np.nan, np.float32)
+    assert _kernels._LOADER.get(raw.dtype) is not None  # the compiled path, not numpy's
+    _kernels.fill_chunks(raw, batch, range(len(starts)), starts, mean, std)
+    for row, start in enumerate(starts):
+        piece = raw[:, start : start + chunk]
+        expected = _openretina_normalisation(piece, mean, std)
+        np.testing.assert_array_equal(batch[row].view(np.uint32), expected.view(np.uint32))
+        # ... and the same as float32 arithmetic written out with numpy
+        by_hand = (piece.astype(np.float32) - np.float32(mean)) / np.float32(std)
+        np.testing.assert_array_equal(batch[row].view(np.uint32), by_hand.view(np.uint32))
+
+
+@pytest.mark.usefixtures("kernel_ready")
+@settings(max_examples=60, deadline=None)
+@given(_movies())
+def test_the_kernel_and_numpy_agree_bit_for_bit(case: tuple) -> None:
+    raw, mean, std, starts, chunk = case
+    shape = (len(starts), raw.shape[0], chunk, *raw.shape[2:])
+    compiled, numpy_path = np.empty(shape, np.float32), np.empty(shape, np.float32)
+    _kernels.fill_chunks(raw, compiled, range(len(starts)), starts, mean, std)
+    loader = _kernels._LOADER
+    loader.enabled = False
+    try:
+        _kernels.fill_chunks(raw, numpy_path, range(len(starts)), starts, mean, std)
+    finally:
+        loader.enabled = True
+    np.testing.assert_array_equal(compiled.view(np.uint32), numpy_path.view(np.uint32))
+
+
+def test_the_kernel_fills_only_the_rows_asked_for() -> None:
+    _kernels.prepare_kernel(np.uint8)
+    raw = np.arange(2 * 30 * 2 * 2, dtype=np.uint8).reshape(2, 30, 2, 2)
+    batch = np.full((4, 2, 5, 2, 2), -7.0, np.float32)
+    _kernels.fill_chunks(raw, batch, [3, 1], [20, 2], 1.5, 2.0)
+    assert (batch[[0, 2]] == -7.0).all()
+    np.testing.assert_array_equal(batch[3], (raw[:, 20:25].astype(np.float32) - 1.5) / 2)
+    np.testing.assert_array_equal(batch[1], (raw[:, 2:7].astype(np.float32) - 1.5) / 2)
+
+
+def test_the_kernel_refuses_a_chunk_outside_the_frames() -> None:
+    from openretina_data._kernel_numba import normalise_chunks
+
+    raw = np.zeros((1, 10, 2, 2), np.uint8)
+    batch = np.empty((1, 1, 5, 2, 2), np.float32)
+    for start in (-1, 6):
+        with pytest.raises(ValueError, match="outside the frames"):
+            normalise_chunks(
+                raw, batch, np.zeros(1), np.array([start]), np.float32(0), np.float32(1)
+            )
+
+
+def test_the_kernel_loads_in_the_background_and_numpy_serves_meanwhile() -> None:
+    loader = _kernels._KernelLoader()
+    assert loader.get(np.dtype(np.uint8)) is None  # not ready on the first ask: loading starts
+    assert loader._loading is not None
+    loader._loading.join(timeout=120)
+    assert loader.get(np.dtype(np.uint8)) is not None
+    assert loader.get(np.dtype(">f4")) is None and loader.get(np.dtype(np.float16)) is None
+
+
+def test_without_numba_numpy_serves_every_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "openretina_data._kernel_numba", None)  # import fails
+    loader = _kernels._KernelLoader()
+    monkeypatch.setattr(_kernels, "_LOADER", loader)
+    assert loader.get(np.dtype(np.int8)) is None
+    assert loader._loading is not None
+    loader._loading.join(timeout=60)
+    assert loader._failed is not None and loader.get(np.dtype(np.int8)) is None
+    raw = np.arange(40, dtype=np.int8).reshape(1, 10, 2, 2)
+    batch = np.empty((1, 1, 4, 2, 2), np.float32)
+    _kernels.fill_chunks(raw, batch, [0], [3], 2.0, 4.0)
+    np.testing.assert_array_equal(batch[0], (raw[:, 3:7].astype(np.float32) - 2) / 4)
+    with pytest.raises(ImportError):
+        loader.prepare([np.int8])
+
+
+def test_a_non_contiguous_movie_and_big_endian_frames_take_numpys_path() -> None:
+    _kernels.prepare_kernel(np.float32)
+    rng = np.random.default_rng(5)
+    for raw in (
+        rng.random((2, 20, 3, 3)).astype(np.float32)[:, :, ::-1],
+        rng.random((2, 20, 3, 3)).astype(">f4"),
+    ):
+        movie = LazyMovie([raw], 0.3, 0.7)
+        expected = _openretina_normalisation(raw[:, 4:9].astype(np.float32), 0.3, 0.7)
+        np.testing.assert_array_equal(movie.read(4, 9), expected)
+
+
+def test_raw_reads_give_the_stored_values_and_dtype(tmp_path: Path) -> None:
+    raw = np.random.default_rng(2).integers(0, 256, (1, 50, 3, 4)).astype(np.uint8)
+    movie = LazyMovie([mapped(tmp_path, raw), raw[:, :20]], 100.0, 50.0).select([(10, 65)])
+    assert movie.raw_dtype == np.uint8
+    frames = movie.read(30, 50, raw=True)  # across the join of the two parts
+    assert frames.dtype == np.uint8
+    np.testing.assert_array_equal(frames, np.concatenate([raw, raw[:, :20]], axis=1)[:, 40:60])
+    assert LazyMovie([raw, raw.astype(np.float32)]).raw_dtype == np.float32

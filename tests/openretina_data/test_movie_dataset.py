@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from openretina_data._movie_dataset import BatchBuffers, MovieDataSet
-from openretina_data.base_dataloader import multiple_movies_dataloaders
-from openretina_data.errors import NonFiniteError
+from openretina_data._movie_dataset import BatchBuffers, DataPoint, MovieDataSet, RawDataPoint
+from openretina_data.base_dataloader import get_movie_dataloader, multiple_movies_dataloaders
+from openretina_data.device_batches import to_device
+from openretina_data.errors import DataValidationError, NonFiniteError
 from openretina_data.frames import FramePart, LazyMovie
 from openretina_data.testing.movie_sessions import frame_stamped_session
 
@@ -101,3 +102,78 @@ def test_a_nan_read_by_a_thread_names_its_frames(threads: int) -> None:
     with pytest.raises(NonFiniteError, match="frame 310") as caught:
         dataset.__getitems__([0, 40, 80, 300, 120, 160])
     assert caught.value.session == "s7"
+
+
+# --- normalize_on="device" ------------------------------------------------------------
+
+
+def _movie_loaders(dtype: str, normalize_on: str, **kwargs: object) -> dict:
+    rng = np.random.default_rng(11)
+    movie = rng.integers(0, 256, (2, 900, 3, 4)).astype(dtype)
+    frames = LazyMovie([movie], norm_mean=121.7, norm_std=64.3)
+    responses = rng.random((900, 3)).astype(np.float32)
+    common = {"scene_length": 30, "chunk_size": 20, "batch_size": 4, "normalize_on": normalize_on}
+    return {
+        split: get_movie_dataloader(frames, responses, split=split, **common, **kwargs)
+        for split in ("train", "validation", "test")
+    }
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "float32", "int16"])
+def test_device_batches_normalised_by_to_device_equal_the_cpu_path(
+    dtype: str, threads: int
+) -> None:
+    cpu, device = _movie_loaders(dtype, "cpu"), _movie_loaders(dtype, "device")
+    for split in cpu:
+        np.random.seed(5)
+        expected = list(cpu[split])
+        np.random.seed(5)
+        raw = list(device[split])
+        assert len(raw) == len(expected) > 0
+        for x, r in zip(expected, raw, strict=True):
+            assert isinstance(r, RawDataPoint) and r.inputs.dtype == getattr(torch, dtype)
+            assert (r.norm_mean, r.norm_std) == (121.7, 64.3)
+            by_hand = (r.inputs.numpy().astype(np.float32) - np.float32(121.7)) / np.float32(64.3)
+            y = to_device(r, "cpu")
+            assert isinstance(y, DataPoint) and y.inputs.dtype == torch.float32
+            torch.testing.assert_close(y.inputs, x.inputs, rtol=0, atol=0)
+            torch.testing.assert_close(y.targets, x.targets, rtol=0, atol=0)
+            np.testing.assert_array_equal(y.inputs.numpy().view(np.uint32), by_hand.view(np.uint32))
+
+
+def test_device_batches_cross_worker_processes() -> None:
+    loaders = _movie_loaders("uint8", "device", num_workers=2)
+    expected = _movie_loaders("uint8", "cpu")
+    for split in ("validation", "test"):  # in order: comparable across processes
+        raw = list(loaders[split])
+        assert all(isinstance(r, RawDataPoint) and r.inputs.dtype == torch.uint8 for r in raw)
+        for x, r in zip(expected[split], raw, strict=True):
+            torch.testing.assert_close(to_device(r, "cpu").inputs, x.inputs, rtol=0, atol=0)
+
+
+def test_to_device_never_overwrites_the_batch_it_was_given() -> None:
+    raw = RawDataPoint(torch.full((2, 1, 3, 2, 2), 5.0), torch.zeros(2, 3, 1), 1.0, 2.0)
+    moved = to_device(raw, "cpu")
+    assert (raw.inputs == 5.0).all() and (moved.inputs == 2.0).all()
+
+
+def test_to_device_moves_a_normalised_batch_as_it_is() -> None:
+    batch = DataPoint(torch.arange(6.0).reshape(1, 1, 3, 2, 1), torch.ones(1, 3, 2))
+    moved = to_device(batch, torch.device("cpu"))
+    assert torch.equal(moved.inputs, batch.inputs) and torch.equal(moved.targets, batch.targets)
+
+
+def test_an_unknown_normalize_on_is_refused() -> None:
+    with pytest.raises(DataValidationError, match="normalize_on='gpu'") as caught:
+        _movie_loaders("uint8", "gpu")
+    assert "device" in (caught.value.hint or "")
+
+
+def test_batch_buffers_keep_dtypes_apart() -> None:
+    buffers = BatchBuffers(size=3)
+    as_float = buffers.take((2, 3))
+    pointer = as_float.data_ptr()
+    del as_float
+    as_bytes = buffers.take((2, 3), np.uint8)
+    assert as_bytes.dtype == torch.uint8 and as_bytes.data_ptr() != pointer
+    assert buffers.take((2, 3)).data_ptr() == pointer
