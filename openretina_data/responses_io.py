@@ -37,6 +37,7 @@ from openretina_data.sources.base import SourceReader
 from openretina_data.sources.suite2p import Suite2pReader
 from openretina_data.spike_trains import SpikeTrains, seconds_per_tick
 from openretina_data.timing import detect_edges, resample_traces
+from openretina_data.timing._report import count
 from openretina_data.timing.report import TimingReport
 from openretina_data.timing.schedule import Run, ScheduledFrames, schedule_frames, segments_for
 
@@ -331,7 +332,8 @@ def frame_times_for(
                     debounce_s=spec.debounce_s,
                 )
                 notes.append(
-                    f"{onsets.size} {spec.edge} edges detected at {spec.sampling_rate_hz:.6g} Hz"
+                    f"{count(onsets.size)} {spec.edge} edges detected at "
+                    f"{spec.sampling_rate_hz:.6g} Hz"
                 )
                 if onsets.size < 2:
                     raise TimingError(
@@ -418,17 +420,21 @@ def _check_measured_rate(measured: float, declared: float, spec: FrameTimesSpec)
     if spec.kind == "trigger" and spec.sampling_rate_hz:
         likely = (
             f"the trigger channel's sampling_rate_hz ({spec.sampling_rate_hz:.6g} Hz) is "
-            f"probably wrong: with {spec.sampling_rate_hz / ratio:.6g} Hz the frames would "
+            f"probably wrong: with {spec.sampling_rate_hz / ratio:.4g} Hz the frames would "
             f"come at {declared:.6g} Hz"
         )
         key = "frame_times.sampling_rate_hz"
     else:
-        units = {1000.0: "ms", 1e6: "us", 0.001: "ks"}
-        unit = next((u for r, u in units.items() if abs(ratio / r - 1) < 0.05), None)
+        declared_tick = {"s": 1.0, "ms": 1e-3}.get(spec.unit)
+        units = {1.0: "s", 1e-3: "ms", 1e-6: "us"}
+        unit = None
+        if declared_tick is not None:  # the tick length that would give frame_rate_hz
+            needed_tick = declared_tick * ratio
+            unit = next((u for t, u in units.items() if abs(needed_tick / t - 1) < 0.05), None)
         likely = (
-            f"the timestamps are probably in {unit}, not {spec.unit} (set unit)"
+            f"the timestamps are probably in {unit}, not {spec.unit} (set unit: {unit})"
             if unit
-            else f"check the timestamps' unit ({spec.unit})"
+            else f"check the timestamps' unit ({spec.unit}) and sampling_rate_hz"
         )
         key = "frame_times.unit"
     raise TimingError(

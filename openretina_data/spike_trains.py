@@ -300,7 +300,7 @@ def _checked_spikes(reader: KilosortReader, session: str | None) -> bool:
                 hint="Cluster ids are integers; re-export the sorting.",
             )
         if times.size:
-            if times[0] < previous or np.any(np.diff(times) < 0):
+            if times[0] < previous or np.any(times[1:] < times[:-1]):  # unsigned-safe
                 in_order = False
             previous = times[-1]
     return in_order

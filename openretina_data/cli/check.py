@@ -36,13 +36,19 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--json", action="store_true", help="print the report as JSON (for scripts)"
     )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="treat the timing report's warnings (held or interpolated frames, ignored "
+        "duplicate triggers) as errors",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     folder: Path = args.directory
     require_dataset_folder(folder)
-    report = check(folder)
+    report = check(folder, strict=args.strict)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:

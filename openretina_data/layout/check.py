@@ -29,8 +29,11 @@ __all__ = ["Problem", "Report", "Summary", "check"]
 _RECOMMENDED_STIMULUS_DTYPES = ("float32", "uint8")
 
 
-def check(path: str | os.PathLike[str]) -> Report:
+def check(path: str | os.PathLike[str], *, strict: bool = False) -> Report:
     """Check the dataset folder ``path`` against layout v1.
+
+    The timing report each session's card entry holds is read back: its decision is an
+    ``info``, each of its warnings a ``warning`` (an ``error`` with ``strict``).
 
     Returns
     -------
@@ -81,6 +84,7 @@ def check(path: str | os.PathLike[str]) -> Report:
     _check_cross(root, report, shared, contents)
     if card is not None:
         check_card(root, report, card, shared, contents)
+        _check_timing(report, card.extra.get("timing"), strict=strict)
     report.summary = Summary(
         stimuli={name: list(shape) for name, shape in shared.items()},
         neurons={Path(rel).stem: _neurons(c) for rel, c in contents.items()},
@@ -89,6 +93,34 @@ def check(path: str | os.PathLike[str]) -> Report:
         has_card=card is not None,
     )
     return report
+
+
+def _check_timing(report: Report, timing: object, *, strict: bool) -> None:
+    """The card's timing reports (one per timed response source of each session), read back."""
+    if not isinstance(timing, dict):
+        return
+    for session, sources in timing.items():
+        for data in sources if isinstance(sources, list) else []:
+            if not isinstance(data, dict):
+                continue
+            where = f"{session}.hdf5"
+            what = data.get("response") or data.get("path") or "responses"
+            report.add(
+                "info",
+                "timing-report",
+                f"{session}, {what}: {data.get('decision', '')}",
+                "",
+                file=where,
+            )
+            for warning in data.get("warnings", []):
+                report.add(
+                    "error" if strict else "warning",
+                    "timing-warning",
+                    f"{session}, {what}: {warning}",
+                    "Look at this session's timing and the alignment check (wizard: Inspect a "
+                    "dataset); check --strict treats timing warnings as errors.",
+                    file=where,
+                )
 
 
 def _neurons(contents: SessionContents) -> int | None:

@@ -47,7 +47,7 @@ class Problem:
             if where
             else f"{head}\n        {self.message}"
         )
-        return f"{text}\n        fix: {self.fix}"
+        return f"{text}\n        fix: {self.fix}" if self.fix else text
 
 
 @dataclass

@@ -10,9 +10,12 @@ round-trips through JSON) so it crosses processes and files unchanged.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
+from openretina_data.layout.names import CARD_NAME
 from openretina_data.timing._report import count, listing, seconds
 from openretina_data.timing.schedule import ScheduledFrames
 
@@ -177,4 +180,31 @@ class TimingReport:
         return out
 
 
-__all__ = ["TimingReport"]
+def card_timing(dataset: str | os.PathLike[str]) -> dict[str, list[TimingReport]]:
+    """The timing reports a dataset's card holds, per session (empty for datasets without)."""
+    card = Path(dataset) / CARD_NAME
+    try:
+        data = json.loads(card.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    timing = data.get("timing") if isinstance(data, dict) else None
+    if not isinstance(timing, dict):
+        return {}
+    return {
+        str(name): [TimingReport.from_dict(r) for r in reports if isinstance(r, dict)]
+        for name, reports in timing.items()
+        if isinstance(reports, list)
+    }
+
+
+def timing_lines(reports: dict[str, list[TimingReport]]) -> list[str]:
+    """``"<session>: <line>"`` for every line of every report."""
+    return [f"{name}: {line}" for name, rs in reports.items() for r in rs for line in r.lines()]
+
+
+def timing_warnings(reports: dict[str, list[TimingReport]]) -> list[str]:
+    """``"<session>: <warning>"`` for every report warning."""
+    return [f"{name}: {w}" for name, rs in reports.items() for r in rs for w in r.warnings]
+
+
+__all__ = ["TimingReport", "card_timing", "timing_lines", "timing_warnings"]
