@@ -29,6 +29,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from openretina_data._card_data_info import card_data_info
 from openretina_data.convert_append import (
     check_append,
     dataset_exists,
@@ -184,6 +185,7 @@ def _write_dataset(
             placed = run_sessions(partial(place_in_writer, writer), partial(adopt_into, writer))
             yield from _progress(placed, done, total)
             writer.card.extra["stimulus_sources"] = stimulus_hashes.result()
+            _record_data_info(recipe, writer)
         finally:
             stop_hashing.set()  # on cancel or error: stop hashing at the next chunk
             hashing.shutdown(wait=True, cancel_futures=True)
@@ -239,6 +241,7 @@ def _append_sessions(
                 with writer_when_free(partial(make_writer, append=False)) as writer:
                     yield from _write_shared(recipe, checked, writer, check, total)
                     _adopt_staged(writer, staging, outcomes)
+                    _record_data_info(recipe, writer)
                     writer.card.extra["stimulus_sources"] = stimulus_sources(
                         recipe, threading.Event()
                     )
@@ -251,6 +254,7 @@ def _append_sessions(
             check_append(recipe, checked, read_card(target))
             _describe(recipe, writer)
             _adopt_staged(writer, staging, outcomes)
+            _record_data_info(recipe, writer)
     finally:
         remove_tree(staging)
 
@@ -271,6 +275,13 @@ def _describe(recipe: Recipe, writer: DatasetWriter) -> None:
     writer.card.loader = dataclasses.asdict(recipe.loader)
     writer.card.extra["recipe_folder"] = str(recipe.base_dir.resolve())  # paths are relative to it
     _set_normalisation(recipe, writer)
+
+
+def _record_data_info(recipe: Recipe, writer: DatasetWriter) -> None:
+    """openretina's ``data_info`` in the card, once the sessions' timing reports are in."""
+    writer.card.data_info = card_data_info(
+        writer.card, recipe.stimulus_class, recipe.retina_pixel_size_um
+    )
 
 
 def _total_frames(checked: ConversionPlan, sessions: list[SessionSpec], appending: bool) -> int:

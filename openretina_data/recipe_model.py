@@ -342,6 +342,21 @@ class Recipe:
         ),
     )
     description: str = field(default="", metadata=_doc("Free text for the dataset card."))
+    stimulus_class: str | None = field(
+        default=None,
+        metadata=_doc(
+            "What the stimulus is (e.g. natural_movie, white_noise, chirp), for openretina's "
+            "data_info; unset when unknown."
+        ),
+    )
+    retina_pixel_size_um: float | None = field(
+        default=None,
+        metadata=_doc(
+            "Size of one stimulus pixel on the retina, for openretina's data_info; unset when unknown.",
+            above=0.0,
+            unit=" um",
+        ),
+    )
     base_dir: Path = field(
         default_factory=Path, compare=False, repr=False, metadata=_doc("", serialise=False)
     )

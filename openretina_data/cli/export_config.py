@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import yaml
 
+from openretina_data._card_data_info import card_data_info
 from openretina_data.errors import LayoutError
 from openretina_data.layout.card import read_card
 from openretina_data.layout.names import STIMULI_DIR
@@ -34,8 +36,10 @@ def register(subparsers: Any) -> None:
             "Write an openretina hydra `data_io` config in the style of its hdf5 reader "
             "configs: stimuli and responses loaded by openretina.data_io.h5_dataset_reader "
             "from this folder, with the test stimulus names, the stimulus size (channels, "
-            "height, width) and the normalisation (norm_mean, norm_std) filled in from the "
-            "dataset card."
+            "height, width), the normalisation (norm_mean, norm_std) and `data_info` "
+            "(response_rate_hz and stimulus_rate_hz from the measured frame rate; "
+            "stimulus_class and retina_pixel_size_um when the recipe knows them) filled in "
+            "from the dataset card."
         ),
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -77,6 +81,7 @@ def data_io_config(folder: Path) -> dict[str, Any]:
     mean = 0.0 if card.norm_mean is None else float(card.norm_mean)
     std = 1.0 if card.norm_std is None else float(card.norm_std)
     return {
+        "data_info": card_data_info(card),
         "color_channels": channels,
         "video_height": height,
         "video_width": width,
@@ -128,7 +133,15 @@ def run(args: argparse.Namespace) -> int:
         ("dataloader", dataloader_config) if args.dataloader else ("data_io", data_io_config)
     )
     header = f"# openretina {group} config for {folder.resolve()}, written by openretina-data\n"
-    text = header + yaml.safe_dump(make(folder), sort_keys=False)
+    config = make(folder)
+    if config.get("data_info", {}).get("stimulus_rate_hz", 0) is None:
+        note = (
+            "the dataset's frame rate is unknown (its card has none), so data_info's "
+            "response_rate_hz and stimulus_rate_hz are null rather than a guess"
+        )
+        header += f"# {note}\n"
+        print(f"note: {note}", file=sys.stderr)
+    text = header + yaml.safe_dump(config, sort_keys=False)
     if args.output is not None:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(text, encoding="utf-8")

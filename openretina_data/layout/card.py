@@ -86,6 +86,11 @@ class DatasetCard:
         Dataloader settings from the recipe (``train_chunk_size``, ``batch_size``,
         ``clip_length``, ``num_val_clips``, ``seed``): ``loader-check`` and the wizard's
         Use page build ``multiple_movies_dataloaders`` with them.
+    data_info
+        openretina's ``data_info`` for the dataset: ``response_rate_hz``,
+        ``stimulus_rate_hz`` (numbers, None when unknown), and ``stimulus_class``,
+        ``retina_pixel_size_um`` when the recipe or preset knows them; ``export-config``
+        writes it into the ``data_io`` config.
     extra
         Keys this version does not know, kept so a round trip loses nothing.
     """
@@ -107,6 +112,7 @@ class DatasetCard:
     description: str = ""
     citation: dict[str, str] = field(default_factory=dict)
     loader: dict[str, int] = field(default_factory=dict)
+    data_info: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -135,6 +141,8 @@ class DatasetCard:
             isinstance(v, int) and not isinstance(v, bool) for v in card.loader.values()
         ):
             raise _bad(path, "loader must map setting names to integers")
+        if not isinstance(card.data_info, dict):
+            raise _bad(path, "data_info must be an object")
         return card
 
     def to_json(self) -> str:

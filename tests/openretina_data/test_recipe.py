@@ -94,6 +94,8 @@ def every_field_set() -> Recipe:
         repeats=Repeats(store_trials=False),
         loader=Loader(train_chunk_size=20, batch_size=16, clip_length=40, num_val_clips=3, seed=7),
         description="all fields",
+        stimulus_class="natural_movie",
+        retina_pixel_size_um=12.5,
     )
 
 
