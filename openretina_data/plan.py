@@ -164,7 +164,12 @@ def _check_names(recipe: Recipe, found: Collector) -> None:
             "State the rate in Hz.",
         )
     if recipe.lag_frames < 0:
-        found.add("error", "lag_frames cannot be negative", "Use 0 or a positive number of frames.")
+        found.add(
+            "error",
+            "lag_frames cannot be negative",
+            "Use 0 or a positive number of frames.",
+            key="lag_frames",
+        )
     norm = recipe.normalisation
     if norm.mode == "given" and (norm.mean is None or norm.std is None or norm.std <= 0):
         found.add(
@@ -215,8 +220,11 @@ def _plan_stimulus(
     if shape is not None and shape[1] <= recipe.lag_frames:
         found.add(
             "error",
-            f"stimulus {spec.name!r} has {shape[1]} frames, not more than lag_frames",
-            "Lower lag_frames.",
+            f"stimulus {spec.name!r} has {shape[1]} frames, not more than lag_frames "
+            f"({recipe.lag_frames}): nothing of it would be left",
+            "Lower lag_frames: it must be shorter than every stimulus.",
+            key="lag_frames",
+            path=spec.path,
         )
     if shape is not None:
         shape = (shape[0], shape[1] - max(recipe.lag_frames, 0), shape[2], shape[3])

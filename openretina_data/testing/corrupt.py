@@ -64,6 +64,8 @@ class Built:
     recipe: Path | None = None
     dataset: Path | None = None
     outside: list[Path] = field(default_factory=list)  # files symlinks point at
+    #: Command-line flags the run uses (``--overwrite``); the Python entry points follow them.
+    flags: tuple[str, ...] = ()
 
     @property
     def marker(self) -> Path:
@@ -80,6 +82,8 @@ class Case:
     entry_points: tuple[str, ...]
     #: Entry points that may accept the case (safely: nothing written badly, nothing changed).
     may_accept: tuple[str, ...] = ()
+    #: Text a message must not hold (a misleading hint, e.g. ``--overwrite`` where that destroys).
+    never_say: tuple[str, ...] = ()
 
 
 def new_built(root: Path) -> Built:
@@ -443,9 +447,14 @@ def source_cases() -> list[Case]:
 
 def all_cases() -> list[Case]:
     """Every case of the corpus, names unique."""
-    from openretina_data.testing import corrupt_datasets, corrupt_recipes
+    from openretina_data.testing import corrupt_datasets, corrupt_hostile, corrupt_recipes
 
-    cases = source_cases() + corrupt_recipes.recipe_cases() + corrupt_datasets.dataset_cases()
+    cases = (
+        source_cases()
+        + corrupt_recipes.recipe_cases()
+        + corrupt_datasets.dataset_cases()
+        + corrupt_hostile.hostile_cases()
+    )
     names = [c.name for c in cases]
     assert len(names) == len(set(names)), "case names must be unique"
     return cases

@@ -27,11 +27,13 @@ import hashlib
 import io
 import os
 import shutil
+import signal
 import tempfile
+import threading
 import traceback
 import tracemalloc
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -139,7 +141,7 @@ def _plan(built: Built) -> tuple[str, str]:
     from openretina_data.recipe import load_recipe
 
     assert built.recipe is not None
-    result = plan(load_recipe(built.recipe))
+    result = plan(load_recipe(built.recipe), overwrite="--overwrite" in built.flags)
     if result.ok:
         return "accepted", result.summary()
     errors = result.errors
@@ -153,7 +155,7 @@ def _convert(built: Built) -> tuple[str, str]:
     from openretina_data.recipe import load_recipe
 
     assert built.recipe is not None
-    run(load_recipe(built.recipe))
+    run(load_recipe(built.recipe), overwrite="--overwrite" in built.flags)
     return "accepted", ""
 
 
@@ -215,7 +217,7 @@ def _cli(command: str, target: Callable[[Built], Path | None]) -> EntryPoint:
         out, err = io.StringIO(), io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
-                code = main([command, str(path)])
+                code = main([command, str(path), *_flags(command, built)])
             except SystemExit as exit_:  # argparse
                 code = int(exit_.code or 0)
         text = err.getvalue() + out.getvalue()
@@ -228,6 +230,10 @@ def _cli(command: str, target: Callable[[Built], Path | None]) -> EntryPoint:
         return "crash", f"exit code {code}\n{text}"
 
     return entry
+
+
+def _flags(command: str, built: Built) -> list[str]:
+    return list(built.flags) if command in ("plan", "convert") else []
 
 
 ENTRY_POINTS: dict[str, EntryPoint] = {
@@ -247,6 +253,32 @@ ENTRY_POINTS: dict[str, EntryPoint] = {
 
 
 # --- running -------------------------------------------------------------------------
+
+#: An entry point still running after this many seconds hangs (a FIFO read, say).
+HANG_S = 60
+
+
+class Hung(Exception):
+    """An entry point ran past :data:`HANG_S` (raised by the alarm; counts as a crash)."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: int) -> Iterator[None]:
+    """Raise :class:`Hung` in the main thread after ``seconds`` (elsewhere: no limit)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGALRM"):
+        yield
+        return
+
+    def ring(signum: int, frame: object) -> None:
+        raise Hung(f"still running after {seconds} s: it hangs")
+
+    previous = signal.signal(signal.SIGALRM, ring)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _fingerprint(path: Path) -> tuple[str, int]:
@@ -304,7 +336,7 @@ def run_one(
     else:
         tracemalloc.start()
     try:
-        with warnings.catch_warnings(record=True):  # warnings are messages, not failures
+        with warnings.catch_warnings(record=True), _time_limit(HANG_S):  # warnings: messages
             warnings.simplefilter("always")
             result, text = points[entry](built)
     except OpenRetinaDataError as error:
@@ -315,6 +347,9 @@ def run_one(
         peak = tracemalloc.get_traced_memory()[1]
         if not tracing:
             tracemalloc.stop()
+    if result in ("refused", "accepted") and any(words in text for words in case.never_say):
+        said = [words for words in case.never_say if words in text]
+        result, text = "unclear", f"the message says {said}, which misleads here\n{text}"
     after = snapshot(built)
     changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
     outcome = Outcome(
