@@ -16,10 +16,14 @@ def test_quick_benchmark_prints_ratios_for_each_case(tmp_path: Path) -> None:
     result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.splitlines()
-    compared = [line for line in lines if line.startswith("1 session(s):")]
-    assert len(compared) == 1
-    for ratio in ("first batch", "peak anon", "throughput"):
-        assert re.search(rf"{ratio} [0-9.]+x", compared[0]), compared[0]
-    assert "openretina:" in compared[0] and "ours:" in compared[0]
-    assert any(line.startswith("2 session(s), ours only: peak anon") for line in lines)
+    for dtype in ("float32", "uint8"):
+        compared = [line for line in lines if line.startswith(f"{dtype}, 1 session(s):")]
+        assert len(compared) == 1, result.stdout
+        for ratio in ("first batch", "peak anon", "throughput"):
+            assert re.search(rf"{ratio} [0-9.]+x", compared[0]), compared[0]
+        assert re.search(r"first epoch, [0-9.]+x later \[later >= ", compared[0]), compared[0]
+        assert "openretina:" in compared[0] and "ours:" in compared[0]
+        assert any(
+            line.startswith(f"{dtype}, 2 session(s), ours only: peak anon") for line in lines
+        )
     assert list(tmp_path.iterdir()) == []  # the generated data is deleted
