@@ -151,6 +151,10 @@ def check_trace_session(sim: Simulation, truth: SessionTruth, schedule: Schedule
         trial = [p for p in truth.timeline if p.stimulus == pres.stimulus].index(pres)
         expected = truth.stimuli[pres.stimulus].by_trial[trial]
         assert np.all(np.abs(means - expected) <= truth.trace_tolerance_linear + 1e-5)
+        # and the slope tolerance for the crudest one: the sample before each time (hold)
+        before = np.floor(grid * schedule.imaging_rate_hz).astype(np.int64)
+        held = np.stack([traces[r][before].mean(axis=1) for r in rois])
+        assert np.all(np.abs(held - expected) <= truth.trace_tolerance + 1e-5)
         assert np.all(truth.trace_tolerance_linear <= truth.trace_tolerance)
 
 
