@@ -114,6 +114,10 @@ def _check_loader(recipe: Recipe, stimuli: list[StimulusPlan], found: Collector)
         )
 
 
+#: Room kept free beside the dataset (card, HDF5 metadata, the file system's own needs).
+FREE_SPACE_MARGIN = 64 << 20
+
+
 def _check_free_space(output: Path, needed: int, found: Collector) -> None:
     """Refuse a dataset larger than the output disk's free space (absurd headers included)."""
     folder = output.parent
@@ -123,10 +127,11 @@ def _check_free_space(output: Path, needed: int, found: Collector) -> None:
         free = shutil.disk_usage(folder).free
     except OSError:
         return
-    if needed > free:
+    if needed + FREE_SPACE_MARGIN > free:
         found.add(
             "error",
-            f"the dataset needs about {needed / 1e9:.3g} GB, the output disk has {free / 1e9:.3g} GB free",
+            f"the dataset needs about {needed / 1e9:.3g} GB (plus {FREE_SPACE_MARGIN >> 20} MB to "
+            f"spare), the output disk has {free / 1e9:.3g} GB free",
             "Free space or write elsewhere; if the size looks absurd, check the stimulus shapes.",
             path=output,
         )
@@ -188,12 +193,20 @@ def _check_names(recipe: Recipe, found: Collector) -> None:
                     session=session.name,
                     path=source.path,
                 )
-    units = {recipe.response_unit(r) for s in recipe.sessions for r in s.responses}
-    if len(units) > 1:
+    by_unit: dict[str, list[str]] = {}
+    for s in recipe.sessions:
+        for r in s.responses:
+            by_unit.setdefault(recipe.response_unit(r), []).append(s.name)
+    if len(by_unit) > 1:
+        which = "; ".join(
+            f"{unit}: {', '.join(sorted(set(names)))}" for unit, names in by_unit.items()
+        )
         found.add(
             "error",
-            f"sessions give different response units {sorted(units)}",
-            "Use one unit for the dataset.",
+            f"sessions give different response units ({which}); a dataset holds one unit",
+            "Make one dataset per unit: keep the sessions of one unit in this recipe and put the "
+            "others (e.g. the calcium sessions) in a second recipe with its own output folder; "
+            "a model can train on both datasets.",
         )
 
 

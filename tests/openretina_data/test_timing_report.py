@@ -147,3 +147,13 @@ def test_broken_spikes_are_errors_naming_file_and_session(
     (error,) = errors
     assert what in error.message and error.session == "session_02"
     assert error.path is not None and error.path.endswith(file)
+
+
+def test_mixed_units_say_which_sessions_and_what_to_do(tmp_path: Path) -> None:
+    from openretina_data.testing.recipes import binned_recording
+
+    recipe = binned_recording(tmp_path)
+    recipe.sessions[1].responses[0].unit = "dF/F"
+    (error,) = [e for e in plan(recipe).errors if "response units" in e.message]
+    assert f"dF/F: {recipe.sessions[1].name}" in error.message
+    assert "second recipe" in error.hint
