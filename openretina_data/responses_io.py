@@ -420,7 +420,7 @@ def _check_measured_rate(measured: float, declared: float, spec: FrameTimesSpec)
     if spec.kind == "trigger" and spec.sampling_rate_hz:
         likely = (
             f"the trigger channel's sampling_rate_hz ({spec.sampling_rate_hz:.6g} Hz) is "
-            f"probably wrong: with {spec.sampling_rate_hz / ratio:.4g} Hz the frames would "
+            f"probably wrong: with {float(f'{spec.sampling_rate_hz / ratio:.4g}'):.10g} Hz the frames would "
             f"come at {declared:.6g} Hz"
         )
         key = "frame_times.sampling_rate_hz"
