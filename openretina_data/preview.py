@@ -24,7 +24,12 @@ import numpy as np
 
 from openretina_data.convert_io import MovieAxes, open_array
 from openretina_data.recipe import Recipe, SessionSpec
-from openretina_data.responses_io import ResponseReader, open_response_reader
+from openretina_data.responses_io import (
+    ResponseReader,
+    SourceTiming,
+    frame_times_for,
+    open_response_reader,
+)
 
 __all__ = ["ResponseReader", "StimulusView", "open_responses", "open_stimulus", "stimulus_frames"]
 
@@ -174,3 +179,24 @@ def open_responses(
         sources[source_index], recipe, needed, session=session.name
     )
     return reader
+
+
+def source_timing(
+    recipe: Recipe,
+    session: SessionSpec,
+    source_index: int = 0,
+    *,
+    frames: dict[str, int] | None = None,
+) -> SourceTiming | None:
+    """The frame times of one response source matched to its epochs, with their report.
+
+    ``None`` for binned responses (they have no frame times). Raises the same
+    :class:`~openretina_data.errors.TimingError` as plan and convert (pauses inside an
+    epoch, counts that do not match, a rate that is off), so the wizard shows what the
+    conversion would say.
+    """
+    source = session.responses[source_index]
+    if source.kind == "binned":
+        return None
+    needed = stimulus_frames(recipe) if frames is None else frames
+    return frame_times_for(source, recipe, needed, session=session.name)
