@@ -30,6 +30,17 @@ Frame times — each returns :class:`FrameTimes` (``times``, ``edges``, ``centre
   **frame_times_from_triggers options)``
 - ``as_edges(frames)``: ``(frames + 1,)`` edges from a ``FrameTimes`` or an array, checked.
 
+Frame times matched to a recording's schedule (what ``plan`` and ``convert`` use):
+
+- ``segments_for([(stimulus, frames, repeats, skip_frames), ...])`` → ``list[Segment]``.
+- ``schedule_frames(onsets_s, segments, *, fill_dropped="auto", tolerance=0.25,
+  max_missing_per_gap=10)`` → :class:`ScheduledFrames` (``starts``, ``stops``, ``runs``,
+  ``pauses``, ``held_frames``, ``interpolated_frames``, ``period_s``, ``decision``,
+  ``bins(start, stop)``): runs and pauses found, held frames vs missed triggers decided
+  by the counts, anything else a ``TimingError`` with the numbers.
+- :class:`~openretina_data.timing.report.TimingReport`: the per-source report that
+  plan, convert, the card, the session attrs and ``check`` share.
+
 Responses onto frames:
 
 - ``bin_spikes(spike_times, frames, *, time_unit, sampling_rate_hz=None,
@@ -93,6 +104,8 @@ from openretina_data.timing.repeats import (
     split_repeats,
     split_trials,
 )
+from openretina_data.timing.report import TimingReport
+from openretina_data.timing.schedule import ScheduledFrames, Segment, schedule_frames, segments_for
 from openretina_data.timing.spikes import BinnedSpikes, bin_spikes
 from openretina_data.timing.traces import ResampledTraces, resample_traces, sample_times
 from openretina_data.timing.triggers import (
@@ -107,6 +120,9 @@ __all__ = [
     "FrameTimes",
     "RepeatSplit",
     "ResampledTraces",
+    "ScheduledFrames",
+    "Segment",
+    "TimingReport",
     "as_edges",
     "bin_spikes",
     "check_block_lengths",
@@ -121,6 +137,8 @@ __all__ = [
     "name_epochs",
     "resample_traces",
     "sample_times",
+    "schedule_frames",
+    "segments_for",
     "split_half_reliability",
     "split_repeats",
     "split_trials",
