@@ -67,6 +67,7 @@ class SessionPlan:
     + frame timestamps), ``mat`` (v7.3 calcium + timestamps), ``suite2p`` (plane folder
     + ``frame_times.npy``). ``shuffled``: spike_times/spike_clusters (or NWB spikes)
     written in a random order. ``units``: units (spikes) or ROIs (calcium) recorded.
+    ``row_vector``: MAT ``frame_times`` saved as (1, frames) instead of (frames, 1).
     """
 
     name: str
@@ -76,6 +77,7 @@ class SessionPlan:
     ttl_file: Literal["npy", "hdf5"] = "npy"
     units: int = 6
     seed: int = 0
+    row_vector: bool = False
 
 
 @dataclass
@@ -254,7 +256,7 @@ def _trace_session(
     if plan.format == "mat":
         keep = np.ones(plan.units, dtype=bool)
         paths["mat"] = fmt.write_mat_calcium(
-            folder / "calcium.mat", traces, onsets, fs, column=not plan.shuffled
+            folder / "calcium.mat", traces, onsets, fs, column=not plan.row_vector
         )
         rel = f"{plan.name}/calcium.mat"
         response = {"path": rel, "kind": "traces", "unit": "dF/F", "key": "traces", "axes": "nt",

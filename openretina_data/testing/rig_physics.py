@@ -41,7 +41,8 @@ Nothing here uses the converter. The experiment is built the way it happens:
 Ambiguities a correct converter cannot resolve are refused by :class:`Schedule`: a held
 or missed frame at a presentation's last frame (nothing after it to measure), missed
 pulses next to each other or at a first frame, and held and missed frames in the same
-block (a held frame and a missed pulse both leave one two-period interval).
+run of frames (presentations with no gray refresh between them): a held frame and a
+missed pulse both leave one two-period interval, and only a pause tells the counts apart.
 
 :mod:`openretina_data.testing.rig` writes sessions from this and keeps their truth.
 """
@@ -116,6 +117,20 @@ class Schedule:
         """``(block index, block, repeat)`` of every presentation, in order."""
         return [(b, block, r) for b, block in enumerate(self.blocks) for r in range(block.repeats)]
 
+    def pause_refreshes(self) -> list[int]:
+        """Gray refreshes before each presentation (0 for the first: ``lead`` is on the clocks)."""
+        period = 1.0 / self.refresh_hz
+        between = self.pause_s if self.repeat_pause_s is None else self.repeat_pause_s
+        pres = self.presentations()
+        return [0] + [
+            round((between if pres[p - 1][0] == pres[p][0] else self.pause_s) / period)
+            for p in range(1, len(pres))
+        ]
+
+    def runs(self) -> list[int]:
+        """The uninterrupted run (no gray refresh between) each presentation belongs to."""
+        return [int(n) for n in np.cumsum([r > 0 for r in self.pause_refreshes()])]
+
     def check(self) -> None:
         """Refuse schedules whose truth a correct converter could not recover."""
         period = 1.0 / self.refresh_hz
@@ -125,19 +140,20 @@ class Schedule:
         if not need < self.edge_margin_s < (period - 2 * self.jitter_s) / 3:
             raise ValueError(f"edge_margin_s {self.edge_margin_s} must exceed {need:.2e} s")
         pres = self.presentations()
-        held_blocks, missed_blocks = set(), set()
+        runs = self.runs()
+        held_runs, missed_runs = set(), set()
         for p, frame, k in self.held:
             if not (0 <= p < len(pres) and 0 <= frame < pres[p][1].frames - 1 and k >= 2):
                 raise ValueError(f"held frame {(p, frame, k)} is not inside a presentation")
-            held_blocks.add(pres[p][0])
+            held_runs.add(runs[p])
         for p, frame in self.missed:
             if not (0 <= p < len(pres) and 1 <= frame < pres[p][1].frames - 1):
                 raise ValueError(f"missed pulse {(p, frame)} at a first/last frame or outside")
             if (p, frame + 1) in self.missed:
                 raise ValueError(f"missed pulses {(p, frame)} and {(p, frame + 1)} are adjacent")
-            missed_blocks.add(pres[p][0])
-        if held_blocks & missed_blocks:
-            raise ValueError("a block has both held frames and missed pulses: ambiguous")
+            missed_runs.add(runs[p])
+        if held_runs & missed_runs:
+            raise ValueError("a run has both held frames and missed pulses: ambiguous")
         for name, clock in (("acquisition", self.acquisition), ("imaging", self.imaging)):
             if clock.at(self.display_start_s) < 4 * self.edge_margin_s:
                 raise ValueError(f"the {name} clock starts after the first frame")
@@ -161,14 +177,10 @@ def display_timeline(schedule: Schedule, rng: np.random.Generator) -> list[Prese
     period = 1.0 / schedule.refresh_hz
     held = {(p, i): k for p, i, k in schedule.held}
     missed = set(schedule.missed)
-    between_repeats = (
-        schedule.pause_s if schedule.repeat_pause_s is None else schedule.repeat_pause_s
-    )
+    gray = schedule.pause_refreshes()
     plans, refresh = [], 0
-    for p, (b, block, repeat) in enumerate(schedule.presentations()):
-        if p > 0:
-            same = schedule.presentations()[p - 1][0] == b
-            refresh += round((between_repeats if same else schedule.pause_s) / period)
+    for p, (_, block, repeat) in enumerate(schedule.presentations()):
+        refresh += gray[p]
         k = np.array([held.get((p, i), 1) for i in range(block.frames)], dtype=np.int64)
         first = refresh + np.concatenate([[0], np.cumsum(k)[:-1]])
         pulsed = np.array([(p, i) not in missed for i in range(block.frames)])
