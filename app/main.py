@@ -62,6 +62,33 @@ QT_LIBRARIES_HINT = (
 )
 
 
+def show_crashes_in_a_dialog() -> None:
+    """An exception that is not ours, anywhere in the wizard, becomes a message, never a traceback.
+
+    Installed as ``sys.excepthook`` (Qt hands exceptions raised in slots to it): the
+    message of :func:`openretina_data.crash.explain` (a bug in openretina-data, and the
+    path of the crash report it wrote) goes to stderr and, when a window can be shown,
+    into a dialog, since someone who started the app from a menu never sees a terminal.
+    """
+
+    def hook(kind: type[BaseException], error: BaseException, trace: object) -> None:
+        if isinstance(error, KeyboardInterrupt):
+            sys.__excepthook__(kind, error, error.__traceback__)
+            return
+        from openretina_data.crash import explain
+
+        message = explain(error, sys.argv[1:])
+        print(message, file=sys.stderr)
+        if not display_available():
+            return
+        from PySide6.QtWidgets import QApplication, QMessageBox
+
+        if QApplication.instance() is not None:
+            QMessageBox.critical(None, "openretina-data: unexpected error", message)
+
+    sys.excepthook = hook
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="openretina-data-wizard",
@@ -131,6 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"error: {missing}", file=sys.stderr)
             return 1
 
+    show_crashes_in_a_dialog()
     from PySide6.QtCore import Qt
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
