@@ -111,12 +111,16 @@ class ImportWizard(QWizard):
     # --- actions the pages ask for ------------------------------------------------
 
     def new_conversion(self) -> None:
-        """Forget everything and start an empty recipe."""
+        """Forget everything and start an empty recipe: every page starts clean."""
         self.readers.close_all()
-        self.state.recipe = new_recipe(Path.cwd())
-        self.state.mode, self.state.recipe_path = "new", ""
-        self.state.probes.clear()
-        self.state.confirmed.clear()
+        self.state = WizardState(recipe=new_recipe(Path.cwd()))
+        for page in self.pages.values():
+            page.reset()
+
+    def remember(self, kind: str, path: str | Path) -> None:
+        """Put ``path`` first in the recent ``kind`` ("recipes", "datasets"); Welcome shows it at once."""
+        remember(self.settings, kind, Path(path).resolve())
+        self.start_page.load_recent()
 
     def open_recipe(self, path: str | Path) -> bool:
         """Load a recipe file into the wizard; a problem is shown, not raised."""
@@ -131,7 +135,7 @@ class ImportWizard(QWizard):
         self.state.probes.clear()
         # A saved recipe states kind and unit of every source: they count as confirmed.
         self.state.confirmed = {r.path for s in recipe.sessions for r in s.responses}
-        remember(self.settings, "recipes", Path(path).resolve())
+        self.remember("recipes", path)
         self.probe_all()
         return True
 
@@ -177,7 +181,7 @@ class ImportWizard(QWizard):
         viewer.setWindowIcon(app_icon())
         viewer.show()
         self.viewers.append(viewer)
-        remember(self.settings, "datasets", Path(path).resolve())
+        self.remember("datasets", path)
         return viewer
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API

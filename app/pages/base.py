@@ -67,6 +67,10 @@ class WizardPage(QWizardPage):
     def load(self) -> None:
         """Fill the widgets from the state (called each time the page is entered)."""
 
+    def reset(self) -> None:
+        """Forget what the page showed of an earlier conversion (New conversion calls it)."""
+        self.reason.show_problems([])
+
     def problems(self) -> list[str]:
         """What still blocks Next, in plain language (empty when the page is complete)."""
         return []

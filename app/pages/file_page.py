@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMessageBox, QPushButton
 
+from app.finding import describe_found, find_recordings
 from app.pages.base import WizardPage
 from app.sources_cache import probe_path
 from app.state import Probed
@@ -51,9 +53,13 @@ class FilePage(WizardPage):
             return
         self.busy.setText(f"Looking inside {len(paths)} {self.probing}…")
 
-        def work() -> Iterator[tuple[str, Probed]]:
+        def work() -> Iterator[tuple[str, Probed, list[Probed]]]:
             for path in paths:
-                yield path, probe_path(path)
+                probed = probe_path(path)
+                inside: list[Probed] = []
+                if probed.info is None and Path(path).is_dir():
+                    inside = find_recordings(path, probe_path)
+                yield path, probed, inside
 
         self._task = BackgroundTask(work, self, min_interval_s=0.0)
         self._task.progress.connect(self._probed)
@@ -65,8 +71,23 @@ class FilePage(WizardPage):
         """Add one probed path to the state (the subclass says as what)."""
         raise NotImplementedError
 
-    def _probed(self, item: tuple[str, Probed]) -> None:
-        path, probed = item
-        self.add_probed(path, probed)
+    def confirm_found(self, folder: str, summary: str) -> bool:
+        """Ask whether to add the recordings found inside ``folder`` (tests replace this)."""
+        answer = QMessageBox.question(
+            self,
+            "Recordings found inside the folder",
+            f"No reader opens {Path(folder).name} as one recording, but it holds: "
+            f"{summary}. Add them?",
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _probed(self, item: tuple[str, Probed, list[Probed]]) -> None:
+        path, probed, inside = item
+        if inside:
+            if self.confirm_found(path, describe_found(inside)):
+                for found in inside:
+                    self.add_probed(found.path, found)
+        else:
+            self.add_probed(path, probed)
         self.load()
         self.refresh()

@@ -8,7 +8,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -19,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.pages.base import WizardPage
+from app.widgets.numbers import NumberBox
 from openretina_data.recipe import Loader
 
 if TYPE_CHECKING:
@@ -53,11 +53,12 @@ class NormalisationPage(WizardPage):
         self.mode.setToolTip("Computed statistics are a streaming pass over the training movies")
         self.mode.currentIndexChanged.connect(self._edit)
         form.addRow("Mean and std", self.mode)
-        self.mean = QDoubleSpinBox()
-        self.std = QDoubleSpinBox()
-        for box, tip in ((self.mean, "norm_mean"), (self.std, "norm_std (> 0)")):
-            box.setRange(-1e9, 1e9)
-            box.setDecimals(4)
+        self.mean = NumberBox(-1e9, 1e9)
+        self.std = NumberBox(-1e9, 1e9)
+        for box, tip in (
+            (self.mean, "Mean of the stimulus pixel values"),
+            (self.std, "Standard deviation of the stimulus pixel values (greater than 0)"),
+        ):
             box.setToolTip(tip)
             box.valueChanged.connect(self._edit)
         form.addRow("Mean", self.mean)

@@ -35,6 +35,12 @@ GRID_COLUMNS = 6
 MAX_RF = 18
 
 
+ALIGNMENT_INTRO = (
+    "Each neuron's receptive field should be a compact blob, and the lag scan should "
+    "peak at a small positive lag (the cells' latency, 30–150 ms)."
+)
+
+
 class AlignmentView(QWidget):
     """A grid of per-neuron receptive fields, the lag scan, and 'apply lag to recipe'."""
 
@@ -53,10 +59,7 @@ class AlignmentView(QWidget):
         self.apply_button = QPushButton("Apply &lag to recipe")
         self.apply_button.setToolTip("Store this lag in the recipe; the preview updates")
         self.apply_button.clicked.connect(lambda: page.apply_lag(self.lag.value()))
-        self.text = QLabel(
-            "Each neuron's receptive field should be a compact blob, and the lag scan should "
-            "peak at a small positive lag (the cells' latency, 30–150 ms)."
-        )
+        self.text = QLabel(ALIGNMENT_INTRO)
         self.text.setWordWrap(True)
         row = QHBoxLayout()
         for widget in (self.run_button, QLabel("lag to apply"), self.lag, self.apply_button):
@@ -70,6 +73,14 @@ class AlignmentView(QWidget):
         layout.addWidget(self.text)
         layout.addWidget(self.graphics, 1)
         self.result: AlignmentResult | None = None
+
+    def reset(self) -> None:
+        """No result shown (a new selection or a new conversion)."""
+        self.result = None
+        self.graphics.clear()
+        self.text.setText(ALIGNMENT_INTRO)
+        self.text.setProperty("role", "")
+        self.apply_button.setEnabled(True)
 
     def show_result(self, result: AlignmentResult) -> None:
         self.result = result
@@ -371,6 +382,14 @@ class PreviewPage(WizardPage):
         """Store ``lag`` as the recipe's ``lag_frames`` and re-read the preview."""
         self.state.recipe.lag_frames = int(lag)
         self.load()
+
+    def reset(self) -> None:
+        super().reset()
+        self.close_reader()
+        self.sessions, self.epoch_refs, self.frames, self.trials = [], [], {}, None
+        self.preview.set_data(None)
+        self.message.setText("")
+        self.alignment.reset()
 
     def close_reader(self) -> None:
         if self._reader is not None:

@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
 )
 
 from app.pages.base import WizardPage
-from app.settings import remember
 from app.widgets.conversion import ConversionRunner
 from openretina_data.datasets import PRESETS, Preset, get_preset
 
@@ -172,7 +171,7 @@ class PublishedPage(WizardPage):
     def _ended(self, outcome: str) -> None:
         if outcome == "done":
             self.state.written_dir = str(Path(self.runner.target).resolve())
-            remember(self.wizard_.settings, "datasets", self.state.written_dir)
+            self.wizard_.remember("datasets", self.state.written_dir)
         self._inputs_changed()
 
     def cancel_and_wait(self) -> None:

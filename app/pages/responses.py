@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
-    QDoubleSpinBox,
     QFileDialog,
     QLabel,
 )
@@ -17,6 +16,7 @@ from app.matching import session_views
 from app.pages.file_page import FilePage
 from app.state import Probed, needs_rate
 from app.widgets.files import DropTable
+from app.widgets.numbers import NumberBox
 from openretina_data.recipe import RESPONSE_UNITS, Recipe, ResponseSource
 from openretina_data.sources.base import Variable
 
@@ -211,10 +211,9 @@ class ResponsesPage(FilePage):
             lambda t: self._set(source, "unit", t),
             tip="The unit the numbers are in (never guessed silently)",
         )
-        rate = QDoubleSpinBox()
-        rate.setRange(0.0, 1_000_000.0)
-        rate.setDecimals(1)
-        rate.setSpecialValueText("not needed" if not needs_rate(source) else "required")
+        rate = NumberBox(
+            0.0, 1_000_000.0, special="not needed" if not needs_rate(source) else "required"
+        )
         rate.setValue(source.sampling_rate_hz or 0.0)
         rate.setToolTip("Samples per second of traces, or of spike times given in samples")
         rate.valueChanged.connect(lambda v: self._set(source, "sampling_rate_hz", v or None))
@@ -258,6 +257,11 @@ class ResponsesPage(FilePage):
         else:
             self.state.confirmed.discard(source.path)
         self.refresh()
+
+    def reset(self) -> None:
+        super().reset()
+        self.table.setRowCount(0)
+        self.busy.setText("")
 
     def problems(self) -> list[str]:
         return self.state.page_problems("responses")

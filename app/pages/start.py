@@ -93,13 +93,7 @@ class StartPage(WizardPage):
         self.finish_layout()
 
     def load(self) -> None:
-        for widget, kind in ((self.recent_recipes, "recipes"), (self.recent_datasets, "datasets")):
-            widget.clear()
-            for path in recent(self.wizard_.settings, kind):
-                item = QListWidgetItem(f"{Path(path).name} — {Path(path).parent}")
-                item.setToolTip(path)
-                item.setData(Qt.ItemDataRole.UserRole, path)
-                widget.addItem(item)
+        self.load_recent()
         state = self.state
         if state.mode == "preset":
             self.loaded.setText("Press Next to choose the published dataset and its archive.")
@@ -107,6 +101,16 @@ class StartPage(WizardPage):
             self.loaded.setText(f"Recipe loaded: {state.recipe_path} — press Next to review it.")
         else:
             self.loaded.setText("Press Next to start a new conversion with your stimulus files.")
+
+    def load_recent(self) -> None:
+        """Fill the recent recipes and datasets lists from the settings."""
+        for widget, kind in ((self.recent_recipes, "recipes"), (self.recent_datasets, "datasets")):
+            widget.clear()
+            for path in recent(self.wizard_.settings, kind):
+                item = QListWidgetItem(f"{Path(path).name} — {Path(path).parent}")
+                item.setToolTip(path)
+                item.setData(Qt.ItemDataRole.UserRole, path)
+                widget.addItem(item)
 
     def problems(self) -> list[str]:
         return self.state.page_problems("start")

@@ -221,5 +221,13 @@ class StimuliPage(FilePage):
             f"{axis_length(variable.shape, spec.axes, 'c')} channel(s)."
         )
 
+    def reset(self) -> None:
+        super().reset()
+        self.table.setRowCount(0)
+        for item in self.thumb_items:
+            item.clear()
+        self.thumb_caption.setText("Select a stimulus to see its frames.")
+        self.busy.setText("")
+
     def problems(self) -> list[str]:
         return self.state.page_problems("stimuli")

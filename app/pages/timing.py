@@ -8,9 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import (
-    QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QGroupBox,
@@ -23,9 +21,11 @@ from PySide6.QtWidgets import (
 from app.matching import SessionView, session_views
 from app.pages.base import WizardPage
 from app.sources_cache import TriggerCheck, check_trigger
+from app.widgets.numbers import NumberBox
+from app.wording import gui_words
 from app.workers import BackgroundTask
-from openretina_data.errors import format_error
-from openretina_data.recipe import ResponseSource
+from openretina_data.errors import OpenRetinaDataError, format_error
+from openretina_data.recipe import Recipe, ResponseSource
 
 if TYPE_CHECKING:
     from app.wizard import ImportWizard
@@ -37,12 +37,33 @@ SOURCES = {
 }
 
 
+REPAIRS: tuple[tuple[str, bool | str], ...] = (
+    ("Auto: the counts decide (held frame or missed trigger)", "auto"),
+    ("On: interpolate every missed trigger", True),
+    ("Off: never interpolate (long intervals are held frames)", False),
+)
+
+
 def for_people(report: str) -> str:
-    """The core's timing report with its API option names replaced by this page's controls."""
-    return report.replace(
-        "pass fill_dropped=True to interpolate their times",
-        "tick Repair above to interpolate their times",
-    ).replace("fill_dropped=True makes them match", "Repair makes them match")
+    """The core's timing report with its recipe keys replaced by this page's controls."""
+    return gui_words(report)
+
+
+def timing_report(
+    recipe: Recipe, source: ResponseSource, lengths: dict[str, int], session: str
+) -> tuple[list[str], str]:
+    """(the source's timing report lines, "") or ([], the problem in the wizard's words).
+
+    Runs the core's :func:`~openretina_data.responses_io.frame_times_for` (the same
+    decision plan and convert make), in a worker thread.
+    """
+    from openretina_data.responses_io import frame_times_for
+
+    try:
+        timing = frame_times_for(source, recipe, lengths, session=session)
+    except (OpenRetinaDataError, OSError, ValueError) as error:
+        return [], gui_words(format_error(error).replace("\n  hint:", " —"))
+    return [gui_words(line) for line in timing.report.lines()], ""
 
 
 class TimingPage(WizardPage):
@@ -60,10 +81,7 @@ class TimingPage(WizardPage):
         top = QHBoxLayout()
         general = QGroupBox("Stimulus and binning")
         form = QFormLayout(general)
-        self.rate = QDoubleSpinBox()
-        self.rate.setRange(0.0, 10_000.0)
-        self.rate.setDecimals(3)
-        self.rate.setSuffix(" Hz")
+        self.rate = NumberBox(0.0, 10_000.0, special="required", suffix=" Hz")
         self.rate.setToolTip("Frames per second of the stimulus movie")
         self.rate.valueChanged.connect(self._set_rate)
         form.addRow("Frame rate", self.rate)
@@ -109,9 +127,7 @@ class TimingPage(WizardPage):
         self.key.setPlaceholderText("the only array in the file")
         self.key.editingFinished.connect(self._edit)
         sform.addRow("Array", self.key)
-        self.sampling = QDoubleSpinBox()
-        self.sampling.setRange(0.0, 1_000_000.0)
-        self.sampling.setSuffix(" Hz")
+        self.sampling = NumberBox(0.0, 1_000_000.0, special="not set", suffix=" Hz")
         self.sampling.setToolTip("Sampling rate of the trigger channel")
         self.sampling.valueChanged.connect(self._edit)
         sform.addRow("Sampled at", self.sampling)
@@ -125,11 +141,14 @@ class TimingPage(WizardPage):
         self.threshold.setToolTip("Trigger threshold; empty = halfway between low and high")
         self.threshold.editingFinished.connect(self._edit)
         sform.addRow("Threshold", self.threshold)
-        self.fill = QCheckBox("interpolate the times of dropped frames")
+        self.fill = QComboBox()
+        for label, repair in REPAIRS:
+            self.fill.addItem(label, repair)
         self.fill.setToolTip(
-            "A missing trigger gets a time halfway between its neighbours (stated in the log)"
+            "Auto: as many frame times as frames means a long interval is a held frame; fewer "
+            "means missed triggers, interpolated where that makes the count match exactly"
         )
-        self.fill.toggled.connect(self._edit)
+        self.fill.currentIndexChanged.connect(self._edit)
         sform.addRow("Repair", self.fill)
         top.addWidget(general)
         top.addWidget(per_session, 1)
@@ -159,6 +178,7 @@ class TimingPage(WizardPage):
         self._filling = False
         self._task: BackgroundTask | None = None
         self.last_check: TriggerCheck | None = None
+        self.errors: dict[tuple[str, int], str] = {}  # (session, source index) → problem
         self._recheck = False
 
     def views(self) -> list[SessionView]:
@@ -213,7 +233,9 @@ class TimingPage(WizardPage):
         self.unit.setCurrentText(times.unit)
         self.unit.setEnabled(times.kind == "timestamps")
         self.threshold.setText("" if times.threshold is None else f"{times.threshold:g}")
-        self.fill.setChecked(times.fill_dropped)
+        self.fill.setCurrentIndex(
+            next(i for i, (_, v) in enumerate(REPAIRS) if v == times.fill_dropped)
+        )
         binned = source.kind == "binned"
         for widget in (self.kind, self.path, self.key, self.sampling, self.threshold, self.fill):
             widget.setEnabled(not binned)
@@ -223,10 +245,8 @@ class TimingPage(WizardPage):
             self.report.setText(
                 "Binned responses are already one value per frame: no frame times needed."
             )
-        elif times.kind == "trigger" and times.path:
-            self.check()
         else:
-            self.report.setText("Frames at the fixed rate from the start of the recording.")
+            self.check()
 
     def _set_rate(self, value: float) -> None:
         if not self._filling:
@@ -248,7 +268,7 @@ class TimingPage(WizardPage):
         times.sampling_rate_hz = self.sampling.value() or None
         times.unit = self.unit.currentText()  # type: ignore[assignment]
         self.unit.setEnabled(times.kind == "timestamps")
-        times.fill_dropped = self.fill.isChecked()
+        times.fill_dropped = self.fill.currentData()
         try:
             times.threshold = (
                 float(self.threshold.text()) if self.threshold.text().strip() else None
@@ -256,8 +276,7 @@ class TimingPage(WizardPage):
         except ValueError:
             self.report.setText("The threshold must be a number (or empty for automatic).")
         self.refresh()
-        if times.kind == "trigger" and times.path and times.sampling_rate_hz:
-            self.check()  # show what the new settings detect (re-runs are coalesced)
+        self.check()  # show what the new settings decide (re-runs are coalesced)
 
     def choose_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Trigger channel or timestamps")
@@ -291,30 +310,56 @@ class TimingPage(WizardPage):
         self.refresh()
 
     def check(self) -> None:
-        """Detect triggers of the current session in the background and plot them."""
+        """Decide the current source's frame times as convert will (its timing report), and
+        for a trigger channel plot what was detected; both in the background."""
+        entry = self._entry()
         source = self.current()
-        times = source.frame_times if source else None
-        if times is None or times.kind != "trigger" or not times.path or not times.sampling_rate_hz:
-            self.report.setText("Choose the trigger file and its sampling rate first.")
+        if entry is None or source is None or source.kind == "binned":
+            return
+        times = source.frame_times
+        if times.kind != "rate" and not times.path:
+            self._show_report([], "", "Choose the trigger or timestamp file first.")
+            return
+        if times.kind == "trigger" and not times.sampling_rate_hz:
+            self._show_report([], "", "Give the trigger channel's sampling rate first.")
             return
         if self._task is not None and self._task.running:
             self._recheck = True  # the settings changed while checking: check again after
             return
         self._recheck = False
-        entry = self._entry()
-        concrete = entry[0].concrete.responses[entry[1]].frame_times.path if entry else times.path
-        path = self.state.recipe.resolve(concrete or times.path)
+        view, index = entry
+        concrete = view.concrete.responses[index]
+        recipe = self.state.recipe
         lengths = self.state.stimulus_lengths()
-        epochs = source.epochs if source else []
-        expected = (
-            sum(e.skip_frames + e.repeats * lengths[e.stimulus] for e in epochs)
-            if epochs and all(e.stimulus in lengths for e in epochs)
-            else None
-        )
-        args = (path, times.key, times.sampling_rate_hz, times.threshold, times.edge, expected)
-        fill = times.fill_dropped
-        self.report.setText("Detecting triggers…")
-        self._task = BackgroundTask(lambda: check_trigger(*args, fill_dropped=fill), self)
+        if not all(e.stimulus in lengths for e in concrete.epochs):
+            self._show_report(
+                [], "", "The timing report needs the stimuli's lengths (Stimuli page)."
+            )
+            return
+        key = (view.name, index)
+        expected = sum(e.skip_frames + e.repeats * lengths[e.stimulus] for e in concrete.epochs)
+        channel = concrete.frame_times.path if times.kind == "trigger" else None
+        rate = float(times.sampling_rate_hz or 0.0)
+
+        def work() -> tuple[tuple[str, int], list[str], str, TriggerCheck | None]:
+            lines, error = timing_report(recipe, concrete, lengths, view.name)
+            plot = None
+            if channel:
+                try:
+                    plot = check_trigger(
+                        recipe.resolve(channel),
+                        times.key,
+                        rate,
+                        times.threshold,
+                        times.edge,
+                        expected,
+                    )
+                except (OpenRetinaDataError, OSError, ValueError):
+                    plot = None  # the report says what is wrong with the file
+            return key, lines, error, plot
+
+        self.report.setText("Deciding the frame times…")
+        self._task = BackgroundTask(work, self)
         self._task.finished.connect(self._show_check)
         self._task.failed.connect(self._check_failed)
         self._task.start()
@@ -323,33 +368,67 @@ class TimingPage(WizardPage):
         if self._recheck:
             self.check()
             return
-        self.report.setText(format_error(error))
+        self._show_report([], gui_words(format_error(error)), "")
 
-    def _show_check(self, result: TriggerCheck) -> None:
+    def _show_report(self, lines: list[str], error: str, note: str) -> None:
+        """The timing report (green), the problem that stops it (red) or a note (grey)."""
+        if error:
+            self.report.setText(
+                "These frame times cannot be matched to the stimulus frames (the problem is "
+                "listed below, with what to change). Convert on the Write page stays off "
+                "until it is fixed."
+            )
+            role = "problem"
+        elif lines:
+            self.report.setText("\n".join(lines))
+            role = "warning" if any(line.startswith("warning") for line in lines) else "ok"
+        else:
+            self.report.setText(note)
+            role = "hint"
+        self.report.setProperty("role", role)
+        self.report.style().unpolish(self.report)
+        self.report.style().polish(self.report)
+
+    def _show_check(
+        self, result: tuple[tuple[str, int], list[str], str, TriggerCheck | None]
+    ) -> None:
         if self._recheck:
             self.check()
             return
-        self.last_check = result
+        key, lines, error, plot = result
+        if error:
+            self.errors[key] = error
+        else:
+            self.errors.pop(key, None)
+        self._show_report(lines, error, "")
+        self.refresh()
         self.plot.clear()
-        self.plot.plot(result.window_s, result.window_signal, pen=pg.mkPen("#1f3a5f"))
-        high = float(np.max(result.window_signal)) if result.window_signal.size else 1.0
+        self.last_check = plot
+        if plot is None:
+            return
+        self.plot.plot(plot.window_s, plot.window_signal, pen=pg.mkPen("#1f3a5f"))
+        high = float(np.max(plot.window_signal)) if plot.window_signal.size else 1.0
         self.plot.plot(
-            result.edges_s,
-            np.full(result.edges_s.shape, high),
+            plot.edges_s,
+            np.full(plot.edges_s.shape, high),
             pen=None,
             symbol="t",
             symbolBrush="#1e6b2e",
             symbolSize=8,
             name="detected frames",
         )
-        for t in result.dropped_s:
+        for t in plot.dropped_s:
             self.plot.addItem(pg.InfiniteLine(t, angle=90, pen=pg.mkPen("#d62728", width=2)))
-        if result.window_s.size:
-            self.plot.setXRange(float(result.window_s[0]), float(result.window_s[-1]), padding=0)
-        text = for_people(result.summary)
-        if result.dropped_s.size:
-            text += "\nRed lines mark dropped frames; the plot starts just before the first one."
-        self.report.setText(text)
+        if plot.window_s.size:
+            self.plot.setXRange(float(plot.window_s[0]), float(plot.window_s[-1]), padding=0)
+        if plot.dropped_s.size:
+            self.report.setText(
+                self.report.text()
+                + "\nRed lines in the plot mark a frame without its own trigger (a held frame "
+                "or a missed trigger); the plot starts just before the first one."
+            )
 
     def problems(self) -> list[str]:
-        return self.state.page_problems("timing")
+        problems = self.state.page_problems("timing")
+        problems += [f"Session '{name}': {error}" for (name, _), error in self.errors.items()]
+        return problems

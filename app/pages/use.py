@@ -57,6 +57,12 @@ def export_config(dataset: str, target: str) -> tuple[str, str]:
     return str(chosen), str(loader_target)
 
 
+LOADER_INTRO = (
+    "Press ‘Check the dataloaders’ to build the training, validation and test loaders, "
+    "run one epoch and plot a sample batch."
+)
+
+
 class UsePage(WizardPage):
     """The dataset as openretina will see it: ``check``, a sample batch, a snippet to copy."""
 
@@ -86,10 +92,7 @@ class UsePage(WizardPage):
         for button in (self.check_button, self.export_button, self.copy_button, self.view_button):
             row.addWidget(button)
         row.addStretch(1)
-        self.loader_text = QLabel(
-            "Press ‘Check the dataloaders’ to build the training, validation and test loaders, "
-            "run one epoch and plot a sample batch."
-        )
+        self.loader_text = QLabel(LOADER_INTRO)
         self.loader_text.setWordWrap(True)
         self.loader_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.code = QPlainTextEdit()
@@ -223,6 +226,17 @@ class UsePage(WizardPage):
                 self.loader_text.setText(
                     f"Configs written: {written[0]} (data_io) and {written[1]} (dataloader)"
                 )
+
+    def reset(self) -> None:
+        super().reset()
+        self.result, self.check_ok = None, False
+        self.report.setText("")
+        self.loader_text.setObjectName("")
+        self.loader_text.setProperty("role", "")
+        self.loader_text.setText(LOADER_INTRO)
+        self.code.clear()
+        self.sample_image.clear()
+        self.sample_plot.clear()
 
     def problems(self) -> list[str]:
         if not self.state.written_dir:

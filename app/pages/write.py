@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -9,15 +10,21 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
 )
 
 from app.pages.base import WizardPage
 from app.widgets.conversion import ConversionRunner
+from app.wording import gui_words
 from app.workers import BackgroundTask
 from openretina_data.errors import format_error
 from openretina_data.recipe import save_recipe
@@ -56,11 +63,23 @@ def plan_lines(result: Any) -> tuple[list[str], list[str], str]:
         text = problem.message + (f" ({where})" if where else "")
         return text + (f" — {problem.hint}" if problem.hint else "")
 
-    errors = [line(p) for p in result.problems if p.severity == "error"]
-    warnings = [line(p) for p in result.problems if p.severity != "error"]
+    errors = [gui_words(line(p)) for p in result.problems if blocks(p)]
+    warnings = [gui_words(line(p)) for p in result.problems if not blocks(p)]
     problem_lines = {text for p in result.problems for text in str(p).splitlines()}
     table = [text for text in result.summary().splitlines() if text not in problem_lines]
-    return errors, warnings, "\n".join(table)
+    return errors, warnings, gui_words("\n".join(table))
+
+
+def blocks(problem: Any) -> bool:
+    """True for a plan problem that must stop Convert: an error, or frame times whose count
+    does not match the stimulus frames (written anyway, they would misalign every frame
+    after the mismatch)."""
+    if problem.severity == "error":
+        return True
+    return bool(_COUNT_MISMATCH.search(problem.message))
+
+
+_COUNT_MISMATCH = re.compile(r"frame times but the stimulus has|cannot be matched to the")
 
 
 class WritePage(WizardPage):
@@ -91,6 +110,7 @@ class WritePage(WizardPage):
         self.plan_text = QLabel("Checking the plan…")
         self.plan_text.setObjectName("log")
         self.plan_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.plan_text.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.plan_problems = QLabel()
         self.plan_problems.setWordWrap(True)
         self.plan_problems.setProperty("role", "problem")
@@ -107,11 +127,32 @@ class WritePage(WizardPage):
         )
         self.save_button.clicked.connect(self.choose_recipe_path)
         self.runner.add_button(self.save_button)
+        # The plan table scrolls both ways (its lines are not wrapped); the problems wrap
+        # to the page's width and scroll down: nothing is cut at any window size.
+        self.plan_scroll = QScrollArea()
+        self.plan_scroll.setWidget(self.plan_text)
+        self.plan_scroll.setWidgetResizable(True)
+        self.plan_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        problems = QWidget()
+        problems_layout = QVBoxLayout(problems)
+        problems_layout.setContentsMargins(0, 0, 0, 0)
+        problems_layout.addWidget(self.plan_problems)
+        problems_layout.addWidget(self.plan_warnings)
+        problems_layout.addStretch(1)
+        self.problems_scroll = QScrollArea()
+        self.problems_scroll.setWidget(problems)
+        self.problems_scroll.setWidgetResizable(True)
+        self.problems_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.problems_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        split = QSplitter(Qt.Orientation.Vertical)
+        for part in (self.plan_scroll, self.problems_scroll, self.runner):
+            split.addWidget(part)
+        split.setStretchFactor(0, 2)
+        split.setStretchFactor(1, 2)
+        split.setStretchFactor(2, 3)
+        split.setChildrenCollapsible(False)
         self.body.addLayout(out)
-        self.body.addWidget(self.plan_text)
-        self.body.addWidget(self.plan_problems)
-        self.body.addWidget(self.plan_warnings)
-        self.body.addWidget(self.runner, 1)
+        self.body.addWidget(split, 1)
         self.finish_layout()
         self.plan_errors: list[str] = []
         self.plan_task: BackgroundTask | None = None
@@ -172,7 +213,7 @@ class WritePage(WizardPage):
         if self._replan:
             self.update_plan()
             return
-        self.plan_errors = [format_error(error).replace("\n  hint:", " —")]
+        self.plan_errors = [gui_words(format_error(error).replace("\n  hint:", " —"))]
         self.plan_text.setText("The plan could not be made:")
         self._show_plan()
 
@@ -229,6 +270,7 @@ class WritePage(WizardPage):
     def _ended(self, outcome: str) -> None:
         if outcome == "done":
             self.state.written_dir = self.runner.target
+            self.wizard_.remember("datasets", self.runner.target)
         self.convert_button.setEnabled(not self.plan_errors)
         self.refresh()
 
@@ -246,7 +288,17 @@ class WritePage(WizardPage):
         """Save the recipe being edited (paths stay relative to the recipe's folder)."""
         written = save_recipe(self.state.recipe, path)
         self.log.appendPlainText(f"Recipe saved: {written}")
+        self.wizard_.remember("recipes", written)
         return written
+
+    def reset(self) -> None:
+        super().reset()
+        self.runner.reset()
+        self.plan_errors = []
+        self.plan_text.setText("Checking the plan…")
+        for label in (self.plan_problems, self.plan_warnings):
+            label.setText("")
+            label.setVisible(False)
 
     def problems(self) -> list[str]:
         if self.planning:

@@ -118,6 +118,17 @@ class ConversionRunner(QWidget):
         self._clock.start()
         self.task.start()
 
+    def reset(self) -> None:
+        """Back to "not run yet": empty log, empty bar, no outcome (New conversion)."""
+        if self.busy():
+            return
+        self.log.clear()
+        self.outcome, self.target = "", ""
+        self.progress.setValue(0)
+        self.timing.setText("")
+        self.open_button.setEnabled(False)
+        self.convert_button.setEnabled(False)
+
     def cancel(self) -> None:
         """Ask the conversion to stop at its next step."""
         if self.busy() and self.task is not None:
