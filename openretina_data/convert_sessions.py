@@ -139,7 +139,13 @@ def write_sessions(
             for spec in sessions:
                 target = place(spec.name)
                 job_args = (recipe, spec, target, movie_frames, slab_frames)
-                futures[pool.submit(_run_session, *job_args)] = spec
+                try:
+                    futures[pool.submit(_run_session, *job_args)] = spec
+                except (BrokenProcessPool, OSError):  # a worker died: the pool's pipes closed
+                    halt.set()
+                    _stop_workers(pool)
+                    given = [*futures.values(), spec]
+                    raise _worker_died(given, handing_out=True) from None
         try:
             for future in _as_completed(futures, check):
                 spec = futures[future]
@@ -154,8 +160,34 @@ def write_sessions(
             halt.set()  # running sessions stop at their next slab
             for future in futures:
                 future.cancel()
-            pool.shutdown(wait=True, cancel_futures=True)
+            _stop_workers(pool)
             raise
+
+
+#: Seconds workers get to stop at their next slab before they are terminated.
+WORKER_STOP_S = 10.0
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Shut the pool down; workers that do not exit in time are terminated.
+
+    A pool broken by a killed worker may leave another worker blocked for good (still
+    reading its start-up data from a pipe nobody writes to); joining it would hang the
+    conversion, so every worker gets :data:`WORKER_STOP_S` and is then terminated.
+    """
+    processes = list(getattr(pool, "_processes", {}).values())  # the pool keeps no public list
+    with contextlib.suppress(Exception):  # a broken pool's queues may already be closed
+        pool.shutdown(wait=False, cancel_futures=True)
+    deadline = time.monotonic() + WORKER_STOP_S
+    for process in processes:
+        process.join(max(deadline - time.monotonic(), 0.0))
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+            process.join(5.0)
+        if process.is_alive():
+            process.kill()
+            process.join(5.0)
 
 
 @contextlib.contextmanager
@@ -182,13 +214,24 @@ def _result(future: Future[SessionOutcome], spec: SessionSpec) -> SessionOutcome
         with working_on(session=spec.name):
             return future.result()
     except BrokenProcessPool:
-        raise WorkerError(
-            "the worker process converting this session died (killed by the system, "
-            "often for lack of memory)",
-            session=spec.name,
-            hint="Run again with fewer --jobs (each worker holds one session's slabs) "
-            "or without --jobs; nothing half-written was left behind.",
-        ) from None
+        raise _worker_died([spec]) from None
+
+
+def _worker_died(specs: list[SessionSpec], *, handing_out: bool = False) -> WorkerError:
+    """A dead worker, naming the session it held (or those given out so far)."""
+    names = [s.name for s in specs]
+    what = (
+        f"a worker process died while sessions were being handed out (given out: "
+        f"{', '.join(names)})"
+        if handing_out
+        else "the worker process converting this session died"
+    )
+    return WorkerError(
+        f"{what} (killed by the system, often for lack of memory)",
+        session=None if handing_out else names[0],
+        hint="Run again with fewer --jobs (each worker holds one session's slabs) "
+        "or without --jobs; nothing half-written was left behind.",
+    )
 
 
 def _as_completed(

@@ -236,7 +236,7 @@ class DatasetWriter:
         if self._state != "open":
             self._lock.release()
             return
-        self._close_all()
+        self._close_all(discarding=True)
         if self.append:
             for path in self._pending_paths():
                 _fs.remove_tree(path)
@@ -385,12 +385,32 @@ class DatasetWriter:
         paths = [s.path for s in self.sessions.values()] + list(self._stimulus_paths.values())
         return [p for p in paths if p.exists()]
 
-    def _close_all(self) -> None:
-        for session in self.sessions.values():
-            session.close()
-        for slabs in self.stimuli.values():
-            if isinstance(slabs.array, NpyTimeFile):
-                slabs.array.close()
+    def _close_all(self, *, discarding: bool = False) -> None:
+        """Close every file; ``discarding``: they are about to be deleted, close errors too.
+
+        Closing flushes: on a full disk (or past a size limit) h5py raises a RuntimeError
+        ("Can't decrement id ref count") from ``close``. While committing that is an
+        OutputError saying the dataset could not be written; while aborting it would
+        only hide the error that caused the abort, so it is dropped.
+        """
+        for closing in [s.close for s in self.sessions.values()] + [
+            slabs.array.close
+            for slabs in self.stimuli.values()
+            if isinstance(slabs.array, NpyTimeFile)
+        ]:
+            try:
+                closing()
+            except (OSError, RuntimeError) as error:
+                if discarding:
+                    continue
+                if isinstance(error, OpenRetinaDataError):
+                    raise
+                raise OutputError(
+                    f"the dataset could not be written: {error}",
+                    path=os.fspath(self.target),
+                    hint="Free disk space (or choose another output folder) and run again; "
+                    "nothing was left behind.",
+                ) from error
 
     def _fill_card(self) -> None:
         card = self.card
