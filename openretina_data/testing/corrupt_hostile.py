@@ -86,6 +86,19 @@ def _foreign_h5_in_output(built: Built, recipe: Recipe) -> None:
     built.outside.append(folder / "their_session.h5")
 
 
+def _reads_its_own_output(built: Built, recipe: Recipe) -> None:
+    """A dataset of ours at the output, and a stimulus read from inside it (--overwrite)."""
+    from openretina_data.convert import run
+
+    first = load_recipe(built.inputs / "recipe.yaml")
+    first.output = "../outputs/dataset"
+    run(first)
+    written = built.outputs / "dataset" / "stimuli" / "test_clip.npy"
+    built.outside.append(written)
+    test = next(spec for spec in recipe.stimuli if spec.name == "test_clip")
+    test.path, test.axes = "../outputs/dataset/stimuli/test_clip.npy", "cthw"
+
+
 def _output(text: str) -> Callable[[Built, Recipe], None]:
     def edit(built: Built, recipe: Recipe) -> None:
         recipe.output = text
@@ -253,6 +266,12 @@ def hostile_cases() -> list[Case]:
              "--overwrite onto a folder holding an .h5 file we did not write",
              _example(_foreign_h5_in_output, flags=OVERWRITE), RECIPE_RUN,
              never_say=no_overwrite_hint),
+        Case("output-read-by-the-recipe-overwrite",
+             "--overwrite of a dataset of ours that the recipe reads a stimulus from",
+             _example(_reads_its_own_output, flags=OVERWRITE), RECIPE_RUN,
+             never_say=no_overwrite_hint),
+        Case("output-inside-source-folder", "output inside a Kilosort folder the recipe reads",
+             _example(_output("raw/session_01/phy/dataset")), RECIPE_RUN),
         Case("output-recipe-folder", "output: '.' (the folder holding the recipe and sources)",
              _example(_output("."), flags=OVERWRITE), RECIPE_RUN, never_say=no_overwrite_hint),
         Case("output-empty", "output: '' (empty)",

@@ -541,3 +541,43 @@ def test_parse_npy_header_reads_a_stream_and_leaves_object_refusal_to_the_path_r
         assert parse_npy_header(handle).dtype.hasobject
     with pytest.raises(ValueError, match="Python objects"):
         read_npy_header(objects)
+
+
+def test_overwrite_replaces_only_a_folder_whose_card_lists_every_file(tmp_path):
+    """A dataset of ours with one file we did not write (notes, a source) is never replaced."""
+    _write_small(tmp_path / "ds", seed=1)
+    (tmp_path / "ds" / ".DS_Store").write_bytes(b"Bud1")  # an OS's litter is nobody's data
+    _write_small(tmp_path / "ds", seed=2, overwrite=True)
+    (tmp_path / "ds" / "stimuli" / "notes.txt").write_text("mine")
+    with pytest.raises(errors.OutputError, match=r"did not write: 'stimuli/notes.txt'") as caught:
+        _write_small(tmp_path / "ds", seed=3, overwrite=True)
+    assert "--overwrite" not in caught.value.hint
+    assert (tmp_path / "ds" / "stimuli" / "notes.txt").read_text() == "mine"
+
+
+def test_a_card_that_is_not_ours_does_not_make_a_folder_replaceable(tmp_path):
+    folder = tmp_path / "ds"
+    folder.mkdir()
+    (folder / "s0.hdf5").write_bytes(b"")
+    (folder / "openretina_data.json").write_text('{"created_by": "someone else"}')
+    with pytest.raises(errors.OutputError, match="did not write"):
+        _write_small(folder, overwrite=True)
+    assert (folder / "s0.hdf5").exists()
+
+
+def test_the_writer_never_replaces_or_writes_into_a_folder_holding_what_it_reads(tmp_path):
+    """``keep``: the sources; a target holding, being or inside one is refused, even ours."""
+    _write_small(tmp_path / "ds", seed=1)
+    source = tmp_path / "ds" / "stimuli" / "a.npy"
+    before = source.read_bytes()
+    for target, keep in [(tmp_path / "ds", source), (tmp_path / "raw" / "out", tmp_path / "raw")]:
+        (tmp_path / "raw").mkdir(exist_ok=True)
+        with pytest.raises(errors.OutputError, match="source files of this conversion"):
+            with DatasetWriter(target, overwrite=True, keep=[keep]) as writer:
+                writer.write_stimulus("a", np.zeros((1, 4, 2, 2), np.float32))
+    assert source.read_bytes() == before and not (tmp_path / "raw" / "out").exists()
+    linked = tmp_path / "linked"
+    linked.symlink_to(tmp_path / "ds")  # symlinks are followed
+    with pytest.raises(errors.OutputError, match="source files of this conversion"):
+        with DatasetWriter(tmp_path / "ds", overwrite=True, keep=[linked / "stimuli" / "a.npy"]):
+            pass

@@ -64,6 +64,16 @@ def test_the_corpus_covers_what_the_issue_lists() -> None:
         "session-name-absolute", "session-name-nul", "session-name-control",
         "source-symlink-outside", "suite2p-ops-payload", "yaml-billion-laughs",
         "yaml-unknown-tags", "spikes-wrong-unit", "trigger-gap",
+        # the hostile review (issue 14): data loss, silent wrong data, tracebacks, hangs
+        "output-holds-sources-overwrite", "output-holds-sources", "output-foreign-h5-overwrite",
+        "output-read-by-the-recipe-overwrite", "output-inside-source-folder",
+        "output-recipe-folder", "output-empty", "output-dev-null", "output-is-a-file",
+        "output-nul", "yaml-duplicate-key", "json-duplicate-key", "sessions-nfc-nfd",
+        "session-folder-c1-control", "session-folder-bidi", "session-name-bytes",
+        "session-pattern-ds-store", "session-pattern-absolute", "kilosort-no-cluster-info",
+        "tsv-short-row", "tsv-latin1", "tsv-huge-field", "tsv-id-beyond-int64",
+        "normalisation-mean-nan", "lag-frames-whole-movie", "source-fifo", "recipe-fifo",
+        "recipe-dev-zero",
     ):  # fmt: skip
         assert needed in names
     assert all(set(c.may_accept) <= set(c.entry_points) for c in all_cases())
