@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from app.state import Probed
+from app.wording import gui_words
 from openretina_data.errors import OpenRetinaDataError, format_error
 from openretina_data.sources import probe_isolated
 from openretina_data.sources.base import SourceReader, open_source
@@ -34,7 +35,8 @@ def probe_path(path: str | Path) -> Probed:
     try:
         return Probed(path=str(path), info=probe_isolated(path, timeout_s=PROBE_TIMEOUT_S))
     except (OpenRetinaDataError, OSError, ValueError) as error:
-        return Probed(path=str(path), error=format_error(error).replace("\n  hint:", " —"))
+        text = format_error(error).replace("\n  hint:", " —")
+        return Probed(path=str(path), error=gui_words(text))
 
 
 class ReaderCache:

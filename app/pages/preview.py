@@ -23,6 +23,7 @@ from app.preview_data import AlignmentResult, ResponseView, TrialsView, alignmen
 from app.state import PreviewData
 from app.widgets.preview import LinkedPreview
 from app.widgets.psth import PsthPlot
+from app.wording import gui_words
 from app.workers import BackgroundTask
 from openretina_data.errors import format_error
 from openretina_data.preview import StimulusView, open_responses, stimulus_frames
@@ -241,7 +242,7 @@ class PreviewPage(WizardPage):
         self._problem(f"Cannot preview yet: {format_error(error)}")
 
     def _problem(self, text: str) -> None:
-        self.message.setText(text)
+        self.message.setText(gui_words(text))
         self.message.setProperty("role", "problem")
         self.message.style().polish(self.message)
 

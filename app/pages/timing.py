@@ -179,6 +179,7 @@ class TimingPage(WizardPage):
         self._task: BackgroundTask | None = None
         self.last_check: TriggerCheck | None = None
         self.errors: dict[tuple[str, int], str] = {}  # (session, source index) → problem
+        self._generation = 0
         self._recheck = False
 
     def views(self) -> list[SessionView]:
@@ -341,7 +342,9 @@ class TimingPage(WizardPage):
         channel = concrete.frame_times.path if times.kind == "trigger" else None
         rate = float(times.sampling_rate_hz or 0.0)
 
-        def work() -> tuple[tuple[str, int], list[str], str, TriggerCheck | None]:
+        generation = self._generation
+
+        def work() -> tuple[tuple[str, int], list[str], str, TriggerCheck | None, int]:
             lines, error = timing_report(recipe, concrete, lengths, view.name)
             plot = None
             if channel:
@@ -356,7 +359,7 @@ class TimingPage(WizardPage):
                     )
                 except (OpenRetinaDataError, OSError, ValueError):
                     plot = None  # the report says what is wrong with the file
-            return key, lines, error, plot
+            return key, lines, error, plot, generation
 
         self.report.setText("Deciding the frame times…")
         self._task = BackgroundTask(work, self)
@@ -390,12 +393,14 @@ class TimingPage(WizardPage):
         self.report.style().polish(self.report)
 
     def _show_check(
-        self, result: tuple[tuple[str, int], list[str], str, TriggerCheck | None]
+        self, result: tuple[tuple[str, int], list[str], str, TriggerCheck | None, int]
     ) -> None:
+        key, lines, error, plot, generation = result
+        if generation != self._generation:
+            return  # New conversion since it started
         if self._recheck:
             self.check()
             return
-        key, lines, error, plot = result
         if error:
             self.errors[key] = error
         else:
@@ -427,6 +432,17 @@ class TimingPage(WizardPage):
                 + "\nRed lines in the plot mark a frame without its own trigger (a held frame "
                 "or a missed trigger); the plot starts just before the first one."
             )
+
+    def reset(self) -> None:
+        super().reset()
+        self.plot.clear()
+        self.plot.enableAutoRange()
+        self.last_check = None
+        self._generation += 1  # a check still running belongs to the old conversion
+        self._recheck = False
+        self.errors.clear()
+        self._show_report([], "", "Frame times from a fixed rate need no check.")
+        self.session.clear()
 
     def problems(self) -> list[str]:
         problems = self.state.page_problems("timing")

@@ -1,0 +1,191 @@
+"""The wizard leads to the right dataset: frame-time problems block Convert, New conversion
+starts clean, nothing is clipped, the core's CLI words become controls, a parent folder's
+recordings are found."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from PySide6.QtWidgets import QWizard
+
+from app.finding import describe_found, find_recordings
+from app.pages.write import blocks
+from app.screenshots import wait_until
+from app.sources_cache import probe_path
+from app.wizard import ImportWizard
+from app.wording import CLI_WORDS, gui_words
+
+
+def _go_to(wizard: ImportWizard, page_id: str) -> None:
+    while wizard.currentPage() is not wizard.pages[page_id]:
+        page = wizard.currentPage()
+        assert wait_until(page.isComplete, 30), page.reason.text()
+        wizard.next()
+
+
+def _checked(page) -> bool:
+    return page._task is not None and not page._task.running
+
+
+# --- 1. a frame-time count that does not fit the stimulus is a red problem ---------------
+
+
+def test_repair_off_on_a_missed_trigger_is_red_on_timing_and_blocks_convert(
+    wizard: ImportWizard, example_recipe: Path
+) -> None:
+    # session_02's trigger channel misses one pulse: 1 049 triggers for 1 050 frames.
+    assert wizard.open_recipe(example_recipe)
+    _go_to(wizard, "timing")
+    timing = wizard.pages["timing"]
+    assert timing.fill.currentData() == "auto"  # the default: the counts decide
+    timing.session.setCurrentIndex(1)
+    assert wait_until(lambda: _checked(timing) and not timing._recheck, 30)
+    assert timing.errors == {} and timing.isComplete()
+    assert "interpolated, which makes the count match" in timing.report.text()
+    timing.fill.setCurrentIndex(timing.fill.findData(False))  # Off
+    assert wait_until(lambda: _checked(timing) and bool(timing.errors), 30)
+    assert timing.report.property("role") == "problem"
+    assert not wizard.button(QWizard.WizardButton.NextButton).isEnabled()
+    reason = timing.reason.text()
+    assert "1 049 frame times cannot be matched to the 1 050 frames" in reason
+    assert "set Repair to Auto on the Timing page" in reason
+    assert not any(word in reason for word in CLI_WORDS), reason
+    write = wizard.pages["write"]
+    write.update_plan()  # what Write would show with this recipe
+    assert wait_until(lambda: not write.planning, 60)
+    assert write.plan_errors and not write.convert_button.isEnabled()
+    assert any("Repair" in e for e in write.plan_errors)
+
+
+def test_a_count_mismatch_warning_blocks_convert() -> None:
+    warning = SimpleNamespace(
+        severity="warning",
+        message="2 101 frame times but the stimulus has 2 100 frames: 1 more",
+    )
+    other = SimpleNamespace(severity="warning", message="the spike sorting holds no spikes")
+    assert blocks(warning) and not blocks(other)
+    assert blocks(SimpleNamespace(severity="error", message="anything"))
+
+
+# --- 4. New conversion starts from a clean state ------------------------------------------
+
+
+def test_new_conversion_resets_every_page_and_recents_update_at_once(
+    wizard: ImportWizard, example_recipe: Path, tmp_path: Path
+) -> None:
+    assert wizard.open_recipe(example_recipe)
+    _go_to(wizard, "timing")
+    timing = wizard.pages["timing"]
+    assert wait_until(lambda: timing.last_check is not None, 30)
+    write = wizard.pages["write"]
+    # as after a finished conversion
+    write.runner.target = str(tmp_path / "old_dataset")
+    write.runner._done(None)
+    write._ended("done")
+    assert write.outcome == "done" and wizard.state.written_dir
+    start = wizard.pages["start"]
+    assert start.recent_datasets.count() == 1  # remembered the moment it was written
+    assert start.recent_recipes.count() == 1
+    wizard.pages["stimuli"].thumb_caption.setText("'natural': 600 frames")
+    wizard.restart()
+    start.new_conversion()
+    state = wizard.state
+    assert state.recipe.stimuli == [] and state.recipe.sessions == []
+    assert state.written_dir == "" and state.triggers == [] and state.probes == {}
+    assert write.outcome == "" and write.log.toPlainText() == ""
+    assert write.runner.progress.value() == 0 and not write.convert_button.isEnabled()
+    assert not write.isComplete()
+    assert timing.last_check is None and timing.plot.listDataItems() == []
+    assert wizard.pages["stimuli"].thumb_caption.text() == "Select a stimulus to see its frames."
+    use = wizard.pages["use"]
+    assert use.result is None and use.code.toPlainText() == ""
+    assert wizard.pages["preview"].alignment.result is None
+
+
+# --- 8. nothing clipped: Write's plan and problems scroll and wrap -----------------------
+
+
+@pytest.mark.parametrize("scale", [1, 2])
+def test_write_problems_wrap_and_scroll_at_the_default_size(
+    wizard: ImportWizard, scale: int
+) -> None:
+    wizard.resize(1180, 700)
+    font = wizard.font()
+    font.setPointSizeF(font.pointSizeF() * scale)  # what a 2× screen does to the text
+    wizard.setFont(font)
+    write = wizard.pages["write"]
+    problem = (
+        "1 049 frame times cannot be matched to the 1 050 frames of the epochs "
+        "(session s2, file raw/s2/ttl.npy) — set Repair to Auto on the Timing page. "
+    ) * 2
+    write.plan_errors = [problem] * 12
+    write.plan_text.setText("\n".join("x" * 300 for _ in range(40)))  # a long, wide table
+    write._show_plan()
+    write.show()
+    write.resize(1180, 600)
+    wait_until(lambda: False, 0.3)
+    label, scroll = write.plan_problems, write.problems_scroll
+    assert label.isVisible()
+    viewport = scroll.viewport().width()
+    assert label.width() <= viewport  # wrapped to the page, never cut at the right
+    assert label.height() >= label.heightForWidth(label.width())  # every line shown
+    assert scroll.verticalScrollBar().maximum() > 0  # taller than the page: it scrolls
+    assert write.plan_scroll.horizontalScrollBar().maximum() > 0  # the wide table scrolls
+
+
+# --- 9. the core's command-line words become the wizard's controls -----------------------
+
+
+@pytest.mark.parametrize(
+    "core",
+    [
+        "Choose a new folder, pass --overwrite to replace it, or --append to add sessions.",
+        "Choose a new folder, or pass --overwrite to replace that dataset.",
+        "Pick one of the available keys (`openretina-data inspect FILE` lists them).",
+        "fill_dropped is false, so no missed trigger is filled in: set it to auto.",
+        "If every one of them is a missed trigger set fill_dropped: true, if every one is a "
+        "held frame set fill_dropped: false",
+        "3 frames had no trigger; pass fill_dropped=True to interpolate their times",
+        "Fix the trigger channel or choose the repair options explicitly "
+        "(fill_dropped / drop_duplicates), then check the alignment preview.",
+        "Create the dataset first (without --append).",
+    ],
+)
+def test_core_hints_are_shown_in_gui_words(core: str) -> None:
+    shown = gui_words(core)
+    assert not any(word in shown for word in CLI_WORDS), shown
+
+
+def test_the_output_hint_names_the_replace_box() -> None:
+    shown = gui_words("Choose a new folder, or pass --overwrite to replace that dataset.")
+    assert shown == "Choose a new Output folder, or tick 'Replace it if it exists'."
+
+
+# --- 10. adding a parent folder finds the recordings inside ------------------------------
+
+
+def test_adding_the_experiment_folder_finds_its_recordings(
+    wizard: ImportWizard, example_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    found = find_recordings(example_root / "raw", probe_path)
+    names = sorted(Path(p.path).relative_to(example_root / "raw").as_posix() for p in found)
+    assert names == ["session_01/phy", "session_01/ttl.npy", "session_02/phy", "session_02/ttl.npy"]
+    assert describe_found(found) == "2 Phy/Kilosort folders, 2 trigger channels"
+    asked: list[str] = []
+    _go_to(wizard, "stimuli")
+    stimuli = example_root / "stimuli"
+    wizard.pages["stimuli"].add_paths([str(stimuli / n) for n in ("natural.tif", "test_clip.npy")])
+    assert wait_until(lambda: len(wizard.state.recipe.stimuli) == 2, 30)
+    wizard.pages["stimuli"].table.cellWidget(1, 6).setCurrentText("twh")
+    wizard.next()
+    page = wizard.pages["responses"]
+    monkeypatch.setattr(
+        page, "confirm_found", lambda folder, summary: asked.append(summary) or True
+    )
+    page.add_paths([str(example_root / "raw")])
+    assert wait_until(lambda: len(wizard.state.recipe.sessions) == 2, 30)
+    assert asked == ["2 Phy/Kilosort folders, 2 trigger channels"]
+    assert len(wizard.state.triggers) == 2
+    assert [s.name for s in wizard.state.recipe.sessions] == ["session_01", "session_02"]
