@@ -147,6 +147,8 @@ class WizardState:
     triggers: list[str] = field(default_factory=list)
     written_dir: str = ""
     validation_edited: bool = False
+    #: Response sources whose frame times are a guess nobody looked at on Timing yet.
+    guessed_timing: set[str] = field(default_factory=set)
 
     # The dataloader settings are the recipe's (``recipe.loader``), which the card keeps.
     clip_length = _LoaderSetting()
@@ -249,9 +251,13 @@ class WizardState:
         )
         session = SessionSpec(name=name, responses=[source])
         self.recipe.sessions.append(session)
+        if folder and info is not None and info.format == "kilosort":
+            source.frame_times = guess_trigger(path, source.sampling_rate_hz)
         for trigger in self.triggers:
             if _mentions(trigger, name):
                 source.frame_times = FrameTimes(kind="trigger", path=trigger)
+        if kind != "binned":
+            self.guessed_timing.add(path)
         return session
 
     def move_source(self, source: ResponseSource, session_name: str | None) -> SessionSpec:
@@ -417,6 +423,38 @@ class WizardState:
         if frames is not None:
             problems.extend(f"{p[0].upper()}{p[1:]}." for p in self.recipe.loader.problems(frames))
         return problems
+
+
+TRIGGER_WORDS = ("ttl", "trigger", "sync", "frame")
+
+
+def guess_trigger(folder: str, sample_rate_hz: float | None) -> FrameTimes:
+    """Frame times guessed for a spike-sorter folder: a TTL-looking ``.npy`` inside it
+    (sampled at ``params.py``'s rate, the same acquisition) or beside it (rate unknown);
+    a fixed frame rate when there is none.
+    """
+    place = Path(folder)
+    for where, rate in ((place, sample_rate_hz), (place.parent, None)):
+        try:
+            files = sorted(p for p in where.iterdir() if p.suffix.lower() == ".npy")
+        except OSError:
+            continue
+        for candidate in files:
+            stem = candidate.stem.lower()
+            if any(word in stem for word in TRIGGER_WORDS):
+                return FrameTimes(kind="trigger", path=str(candidate), sampling_rate_hz=rate)
+    return FrameTimes()
+
+
+def timing_words(source: ResponseSource, frame_rate_hz: float) -> str:
+    """Where a source's frame times come from, as the Sessions table says it."""
+    times = source.frame_times
+    if source.kind == "binned":
+        return "already per frame"
+    if times.kind != "rate" and times.path:
+        rate = f" at {times.sampling_rate_hz:g} Hz" if times.sampling_rate_hz else ""
+        return f"{times.kind}: {Path(times.path).name}{rate}"
+    return f"fixed rate, {frame_rate_hz:g} Hz"
 
 
 def needs_rate(source: ResponseSource) -> bool:

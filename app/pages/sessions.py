@@ -6,11 +6,12 @@ import re
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush, QColor, QShowEvent
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QTableWidgetItem
 
 from app.matching import SessionView, match_epochs, session_problems, session_views
 from app.pages.base import WizardPage
+from app.state import timing_words
 from app.widgets.files import DropTable
 from openretina_data.recipe import Epoch
 
@@ -113,19 +114,24 @@ class SessionsPage(WizardPage):
             if view.templated:
                 epochs_tip += " · shared by every session of the pattern"
             self.table.set_text(row, 2, epochs_text(shown), editable=True, tip=epochs_tip)
-            times = source.frame_times if source else None
-            if source is None or source.kind == "binned":
-                timing = "already per frame"
-            elif times is not None and times.kind != "rate" and times.path:
-                timing = f"{times.kind}: {times.path}"
-            else:
-                timing = f"fixed rate, {recipe.frame_rate_hz:g} Hz"
+            timing = timing_words(source, recipe.frame_rate_hz) if source else "already per frame"
             self.table.set_text(row, 3, timing, tip="Change on the Timing page")
             hint = problems.get(view.spec.name, "") if index == 0 else ""
-            status = QTableWidgetItem(f"problem: {hint}" if hint else "ok")
+            guessed = spec_source is not None and spec_source.path in self.state.guessed_timing
+            if hint:
+                text, colour, tip = f"problem: {hint}", "#a61b1b", hint
+            elif guessed:
+                text, colour = "guessed: check the frame times on Timing", "#8a5a00"
+                tip = (
+                    "The frame times and the stimuli shown (repeats included) are guesses from "
+                    "file names: the Timing page shows what they decide"
+                )
+            else:
+                text, colour, tip = "ok", "#1e6b2e", "Ready to convert"
+            status = QTableWidgetItem(text)
             status.setFlags(status.flags() & ~Qt.ItemFlag.ItemIsEditable)
-            status.setForeground(QBrush(QColor("#a61b1b" if hint else "#1e6b2e")))
-            status.setToolTip(hint or "Ready to convert")
+            status.setForeground(QBrush(QColor(colour)))
+            status.setToolTip(tip)
             self.table.setItem(row, 4, status)
         self._filling = False
 
@@ -139,6 +145,11 @@ class SessionsPage(WizardPage):
             view.spec.responses[index].epochs = parse_epochs(item.text())
         self.load()
         self.refresh()
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt API
+        # Back from Timing: the status column follows what was checked there.
+        super().showEvent(event)
+        self.load()
 
     def problems(self) -> list[str]:
         return self.state.page_problems("sessions")

@@ -405,6 +405,9 @@ class TimingPage(WizardPage):
             self.errors[key] = error
         else:
             self.errors.pop(key, None)
+            for view, index in self.entries():  # seen and fine: no longer a guess
+                if (view.name, index) == key:
+                    self.state.guessed_timing.discard(view.spec.responses[index].path)
         self._show_report(lines, error, "")
         self.refresh()
         self.plot.clear()

@@ -189,3 +189,43 @@ def test_adding_the_experiment_folder_finds_its_recordings(
     assert asked == ["2 Phy/Kilosort folders, 2 trigger channels"]
     assert len(wizard.state.triggers) == 2
     assert [s.name for s in wizard.state.recipe.sessions] == ["session_01", "session_02"]
+
+
+# --- 5. Sessions: a trigger found in a Phy folder, shown as a guess until seen on Timing ---
+
+
+def test_a_ttl_inside_a_phy_folder_is_the_guessed_trigger_at_params_rate(
+    wizard: ImportWizard, example_root: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    phy = tmp_path / "rec" / "retina1" / "phy"
+    shutil.copytree(example_root / "raw" / "session_01" / "phy", phy)
+    shutil.copy(example_root / "raw" / "session_01" / "ttl.npy", phy / "ttl.npy")
+    (phy / "params.py").write_text("sample_rate = 2000.0\nn_channels_dat = 4\n")
+    _go_to(wizard, "stimuli")
+    stimuli = example_root / "stimuli"
+    wizard.pages["stimuli"].add_paths([str(stimuli / n) for n in ("natural.tif", "test_clip.npy")])
+    assert wait_until(lambda: len(wizard.state.recipe.stimuli) == 2, 30)
+    wizard.pages["stimuli"].table.cellWidget(1, 6).setCurrentText("twh")
+    wizard.next()
+    responses = wizard.pages["responses"]
+    responses.add_paths([str(phy)])
+    assert wait_until(lambda: len(wizard.state.recipe.sessions) == 1, 30)
+    source = wizard.state.recipe.sessions[0].responses[0]
+    times = source.frame_times
+    assert (times.kind, Path(times.path or "").name) == ("trigger", "ttl.npy")
+    assert times.sampling_rate_hz == 2000.0 == source.sampling_rate_hz  # from params.py
+    responses.table.cellWidget(0, 8).setChecked(True)
+    wizard.next()
+    sessions = wizard.pages["sessions"]
+    sessions.table.item(0, 2).setText("natural, test_clip×3")
+    assert sessions.table.item(0, 3).text() == "trigger: ttl.npy at 2000 Hz"
+    assert sessions.table.item(0, 4).text() == "guessed: check the frame times on Timing"
+    wizard.next()
+    timing = wizard.pages["timing"]
+    assert wait_until(lambda: _checked(timing) and not timing._recheck, 30)
+    assert timing.errors == {}, timing.report.text()
+    assert source.path not in wizard.state.guessed_timing
+    wizard.back()
+    assert sessions.table.item(0, 4).text() == "ok"
