@@ -40,7 +40,9 @@ def main() -> int:
         return _probe_child(sys.argv[2], sys.argv[3:])
     if Path(sys.executable).name.startswith("openretina-data-wizard"):
         from app.main import main as wizard
+        from app.main import show_crashes_in_a_dialog
 
+        show_crashes_in_a_dialog()  # every path of the wizard, --screenshots included
         return wizard()
     from openretina_data.cli import main as cli
 
