@@ -20,12 +20,14 @@ from PySide6.QtWidgets import (
 
 from app.matching import SessionView, session_views
 from app.pages.base import WizardPage
-from app.sources_cache import TriggerCheck, check_trigger
+from app.sources_cache import TriggerCheck, check_trigger, probe_path
+from app.state import Probed
 from app.widgets.numbers import NumberBox
 from app.wording import gui_words
 from app.workers import BackgroundTask
 from openretina_data.errors import OpenRetinaDataError, format_error
 from openretina_data.recipe import Recipe, ResponseSource
+from openretina_data.sources.base import Variable
 
 if TYPE_CHECKING:
     from app.wizard import ImportWizard
@@ -64,6 +66,11 @@ def timing_report(
     except (OpenRetinaDataError, OSError, ValueError) as error:
         return [], gui_words(format_error(error).replace("\n  hint:", " —"))
     return [gui_words(line) for line in timing.report.lines()], ""
+
+
+def _shape(variable: Variable) -> str:
+    unit = f", {variable.unit}" if variable.unit else ""
+    return f"({'×'.join(str(n) for n in variable.shape)}{unit})"
 
 
 class TimingPage(WizardPage):
@@ -122,10 +129,10 @@ class TimingPage(WizardPage):
         file_row.addWidget(self.path, 1)
         file_row.addWidget(browse)
         sform.addRow("File", file_row)
-        self.key = QLineEdit()
-        self.key.setToolTip("Array inside that file (empty if it holds only one)")
-        self.key.setPlaceholderText("the only array in the file")
-        self.key.editingFinished.connect(self._edit)
+        self.key = QComboBox()
+        self.key.setToolTip("The array inside that file that holds the trigger or the timestamps")
+        self.key.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.key.currentIndexChanged.connect(self._edit)
         sform.addRow("Array", self.key)
         self.sampling = NumberBox(0.0, 1_000_000.0, special="not set", suffix=" Hz")
         self.sampling.setToolTip("Sampling rate of the trigger channel")
@@ -179,6 +186,9 @@ class TimingPage(WizardPage):
         self._task: BackgroundTask | None = None
         self.last_check: TriggerCheck | None = None
         self.errors: dict[tuple[str, int], str] = {}  # (session, source index) → problem
+        self.file_probes: dict[str, Probed] = {}  # trigger / timestamp files looked inside
+        self._probing: set[str] = set()
+        self._probe_tasks: list[BackgroundTask] = []
         self._generation = 0
         self._recheck = False
 
@@ -229,7 +239,7 @@ class TimingPage(WizardPage):
         times = source.frame_times
         self.kind.setCurrentIndex(list(SOURCES).index(times.kind))
         self.path.setText(times.path or "")
-        self.key.setText(times.key or "")
+        self._fill_keys(times.key)
         self.sampling.setValue(times.sampling_rate_hz or 0.0)
         self.unit.setCurrentText(times.unit)
         self.unit.setEnabled(times.kind == "timestamps")
@@ -264,8 +274,14 @@ class TimingPage(WizardPage):
             return
         times = source.frame_times
         times.kind = self.kind.currentData()
-        times.path = self.path.text().strip() or None
-        times.key = self.key.text().strip() or None
+        path = self.path.text().strip() or None
+        if path != times.path:  # another file: its arrays, and no stale lines
+            times.path, times.key = path, None
+            self.errors.clear()
+            self.plot.clear()
+            self._fill_keys(None)
+        else:
+            times.key = self.key.currentData()
         times.sampling_rate_hz = self.sampling.value() or None
         times.unit = self.unit.currentText()  # type: ignore[assignment]
         self.unit.setEnabled(times.kind == "timestamps")
@@ -278,6 +294,83 @@ class TimingPage(WizardPage):
             self.report.setText("The threshold must be a number (or empty for automatic).")
         self.refresh()
         self.check()  # show what the new settings decide (re-runs are coalesced)
+
+    # --- the array inside the trigger / timestamp file ------------------------------
+
+    def _times_file(self) -> Path | None:
+        """The current source's trigger or timestamp file (the first session's, for a pattern)."""
+        entry = self._entry()
+        if entry is None:
+            return None
+        path = entry[0].concrete.responses[entry[1]].frame_times.path
+        return self.state.recipe.resolve(path) if path and "{session}" not in path else None
+
+    def _fill_keys(self, key: str | None) -> None:
+        """The file's arrays with their shapes (probed once per file, in the background)."""
+        filling, self._filling = self._filling, True
+        self.key.clear()
+        path = self._times_file()
+        probed = self.file_probes.get(str(path)) if path else None
+        if path is None:
+            self.key.addItem("choose the file first", None)
+        elif probed is None:
+            self.key.addItem("looking inside the file…", key)
+            self._probe(path)
+        elif probed.info is None:
+            self.key.addItem(f"cannot read the file: {probed.error}", key)
+        else:
+            variables = probed.info.variables
+            if len(variables) == 1:
+                self.key.addItem(f"{variables[0].key} {_shape(variables[0])} (the only one)", None)
+            else:
+                self.key.addItem("choose an array…", None)
+                for variable in variables:
+                    self.key.addItem(f"{variable.key} {_shape(variable)}", variable.key)
+            if key is not None and self.key.findData(key) < 0:
+                self.key.addItem(f"{key} (not in the file)", key)
+        self.key.setCurrentIndex(max(self.key.findData(key), 0))
+        self._filling = filling
+
+    def _probe(self, path: Path) -> None:
+        if str(path) in self._probing:
+            return
+        self._probing.add(str(path))
+        task = BackgroundTask(lambda: probe_path(path), self)
+        task.finished.connect(lambda probed: self._probed(str(path), probed))
+        task.start()
+        self._probe_tasks.append(task)
+
+    def _probed(self, path: str, probed: Probed) -> None:
+        self.file_probes[path] = probed
+        self._probing.discard(path)
+        source = self.current()
+        if source is not None and str(self._times_file()) == path:
+            self._fill_keys(source.frame_times.key)
+        self.refresh()
+
+    def key_problem(self) -> str:
+        """Why the current source's Array choice cannot work ("" when it can or is unknown)."""
+        source, path = self.current(), self._times_file()
+        probed = self.file_probes.get(str(path)) if path else None
+        if source is None or source.kind == "binned" or source.frame_times.kind == "rate":
+            return ""
+        if probed is None or probed.info is None:
+            return ""
+        variables = probed.info.variables
+        key = source.frame_times.key
+        chosen = variables[0] if key is None and len(variables) == 1 else probed.variable(key)
+        what = "trigger channel" if source.frame_times.kind == "trigger" else "timestamps"
+        if chosen is None:
+            keys = ", ".join(v.key for v in variables)
+            return (
+                f"choose the Array that holds the {what} ({path.name if path else ''} has {keys})"
+            )
+        if sum(n > 1 for n in chosen.shape) > 1:
+            return (
+                f"the Array {chosen.key} {_shape(chosen)} is not one {what} series: "
+                "choose a one-dimensional array"
+            )
+        return ""
 
     def choose_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Trigger channel or timestamps")
@@ -449,5 +542,8 @@ class TimingPage(WizardPage):
 
     def problems(self) -> list[str]:
         problems = self.state.page_problems("timing")
+        view, why = self.current_view(), self.key_problem()
+        if view is not None and why:
+            problems.append(f"Session '{view.name}': {why}.")
         problems += [f"Session '{name}': {error}" for (name, _), error in self.errors.items()]
         return problems

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 from PySide6.QtWidgets import QWizard
 
@@ -229,3 +230,39 @@ def test_a_ttl_inside_a_phy_folder_is_the_guessed_trigger_at_params_rate(
     assert source.path not in wizard.state.guessed_timing
     wizard.back()
     assert sessions.table.item(0, 4).text() == "ok"
+
+
+# --- 6. the Array of a timestamp file is picked from its arrays, with shapes ---------------
+
+
+def test_the_timestamp_array_is_a_list_of_the_files_arrays_checked_on_timing(
+    wizard: ImportWizard, example_recipe: Path, tmp_path: Path
+) -> None:
+    import h5py
+
+    stamps = tmp_path / "rig.h5"
+    with h5py.File(stamps, "w") as f:
+        f["frames/onsets"] = 1.0 + np.arange(1050) / 30.0
+        f["frames/image"] = np.zeros((4, 5, 6))
+        f["photodiode"] = np.zeros(900)
+    assert wizard.open_recipe(example_recipe)
+    _go_to(wizard, "timing")
+    timing = wizard.pages["timing"]
+    timing.kind.setCurrentIndex(timing.kind.findData("timestamps"))
+    timing.path.setText(str(stamps))
+    timing.path.editingFinished.emit()
+    assert wait_until(lambda: str(stamps) in timing.file_probes, 30)
+    items = [timing.key.itemText(i) for i in range(timing.key.count())]
+    assert items == [
+        "choose an array…",
+        "frames/image (4×5×6)",
+        "frames/onsets (1050, s)",
+        "photodiode (900, s)",
+    ]
+    assert "choose the Array that holds the timestamps" in timing.reason.text()
+    timing.key.setCurrentIndex(timing.key.findData("frames/image"))
+    assert "is not one timestamps series" in timing.reason.text()
+    timing.key.setCurrentIndex(timing.key.findData("frames/onsets"))
+    assert wait_until(lambda: _checked(timing) and not timing._recheck, 30)
+    assert "Array" not in timing.reason.text()
+    assert wizard.state.recipe.sessions[0].responses[0].frame_times.key == "frames/onsets"
