@@ -38,9 +38,9 @@ from openretina_data.testing.rig_physics import (
     ttl_trace,
 )
 
-Format = Literal["kilosort2", "kilosort4", "nwb", "mat", "suite2p"]
+Format = Literal["kilosort2", "kilosort4", "nwb", "mat", "suite2p", "nwb_ophys"]
 SPIKE_FORMATS: tuple[Format, ...] = ("kilosort2", "kilosort4", "nwb")
-TRACE_FORMATS: tuple[Format, ...] = ("mat", "suite2p")
+TRACE_FORMATS: tuple[Format, ...] = ("mat", "suite2p", "nwb_ophys")
 
 __all__ = [
     "SPIKE_FORMATS",
@@ -65,8 +65,8 @@ class SessionPlan:
 
     ``format``: ``kilosort2`` / ``kilosort4`` (Phy folder + TTL channel), ``nwb`` (Units
     + frame timestamps), ``mat`` (v7.3 calcium + timestamps), ``suite2p`` (plane folder
-    + ``frame_times.npy``). ``shuffled``: spike_times/spike_clusters (or NWB spikes)
-    written in a random order. ``units``: units (spikes) or ROIs (calcium) recorded.
+    + ``frame_times.npy``), ``nwb_ophys`` (RoiResponseSeries + frame timestamps).
+    ``shuffled``: spike_times/spike_clusters (or NWB spikes) written in a random order. ``units``: units (spikes) or ROIs (calcium) recorded.
     ``row_vector``: MAT ``frame_times`` saved as (1, frames) instead of (frames, 1).
     """
 
@@ -262,6 +262,14 @@ def _trace_session(
         response = {"path": rel, "kind": "traces", "unit": "dF/F", "key": "traces", "axes": "nt",
                     "sampling_rate_hz": fs, "epochs": _epochs(s),
                     "frame_times": {"kind": "timestamps", "path": rel, "key": "frame_times", "unit": "s"}}  # fmt: skip
+    elif plan.format == "nwb_ophys":
+        keep = np.ones(plan.units, dtype=bool)
+        path, key, stamps = fmt.write_nwb_ophys(folder / f"{plan.name}.nwb", traces, fs, onsets)
+        paths["nwb"] = path
+        rel = f"{plan.name}/{path.name}"
+        response = {"path": rel, "kind": "traces", "unit": "dF/F", "key": key, "axes": "tn",
+                    "sampling_rate_hz": fs, "epochs": _epochs(s),
+                    "frame_times": {"kind": "timestamps", "path": rel, "key": stamps, "unit": "s"}}  # fmt: skip
     else:
         keep = rng.random(plan.units) < 0.7
         keep[:2] = True

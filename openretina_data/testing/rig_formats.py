@@ -189,3 +189,59 @@ def write_suite2p(folder: Path, fluorescence: np.ndarray, is_cell: np.ndarray, f
     ops = {"fs": float(fs), "nframes": int(n_samples), "nplanes": 1, "nchannels": 1, "tau": 1.0}
     np.save(folder / "ops.npy", np.array(ops, dtype=object), allow_pickle=True)
     return folder
+
+
+ROI_SERIES_KEY = "processing/ophys/Fluorescence/RoiResponseSeries/data"
+
+
+def write_nwb_ophys(
+    path: Path, traces: np.ndarray, fs: float, frame_onsets: np.ndarray
+) -> tuple[Path, str, str]:
+    """An NWB file (pynwb) of a calcium recording: a ``RoiResponseSeries`` (samples, rois)
+    at ``fs`` from ``starting_time`` 0 and the frame onsets as a ``TimeSeries``, both on
+    the imaging clock. Returns the path, the traces' key and the timestamps' key."""
+    from pynwb import NWBHDF5IO, NWBFile, TimeSeries
+    from pynwb.ophys import Fluorescence, ImageSegmentation, OpticalChannel, RoiResponseSeries
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nwb = NWBFile(
+        session_description="simulated calcium recording (openretina_data.testing.rig)",
+        identifier=path.stem,
+        session_start_time=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+    channel = OpticalChannel(name="green", description="GCaMP", emission_lambda=520.0)
+    plane = nwb.create_imaging_plane(
+        name="plane0", optical_channel=channel, description="ganglion cell layer",
+        device=nwb.create_device(name="microscope"), excitation_lambda=920.0,
+        imaging_rate=float(fs), indicator="GCaMP6f", location="retina",
+    )  # fmt: skip
+    segmentation = ImageSegmentation()
+    rois = segmentation.create_plane_segmentation(
+        name="PlaneSegmentation", description="rois", imaging_plane=plane
+    )
+    n_rois = traces.shape[0]
+    for i in range(n_rois):
+        mask = np.zeros((n_rois, n_rois))
+        mask[i, i] = 1.0
+        rois.add_roi(image_mask=mask)
+    ophys = nwb.create_processing_module(name="ophys", description="calcium imaging")
+    ophys.add(segmentation)
+    fluorescence = Fluorescence()
+    ophys.add(fluorescence)
+    region = rois.create_roi_table_region(region=list(range(n_rois)), description="all rois")
+    fluorescence.add_roi_response_series(
+        RoiResponseSeries(name="RoiResponseSeries", data=np.ascontiguousarray(traces.T),
+                          rois=region, unit="dF/F", rate=float(fs), starting_time=0.0)
+    )  # fmt: skip
+    nwb.add_stimulus(
+        TimeSeries(
+            name=FRAMES_SERIES,
+            data=np.arange(len(frame_onsets), dtype=np.int64),
+            unit="n.a.",
+            timestamps=np.asarray(frame_onsets, dtype=np.float64),
+            description="stimulus frame onsets from the photodiode, imaging clock",
+        )
+    )
+    with NWBHDF5IO(str(path), "w") as io:
+        io.write(nwb)
+    return path, ROI_SERIES_KEY, NWB_TIMESTAMPS_KEY

@@ -18,6 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from openretina_data.testing.rig import (
+    SPIKE_FORMATS,
+    TRACE_FORMATS,
     Block,
     Clock,
     Schedule,
@@ -130,6 +132,16 @@ def check_trace_session(sim: Simulation, truth: SessionTruth, schedule: Schedule
             stamps = f["frame_times"][()].reshape(-1)
             assert float(np.squeeze(f["fs"][()])) == schedule.imaging_rate_hz
         rois = np.arange(traces.shape[0])
+    elif truth.format == "nwb_ophys":
+        from pynwb import NWBHDF5IO
+
+        with NWBHDF5IO(str(truth.paths["nwb"]), "r") as io:
+            nwb = io.read()
+            series = nwb.processing["ophys"]["Fluorescence"]["RoiResponseSeries"]
+            traces = np.asarray(series.data[:]).T  # NWB stores (time, rois)
+            assert series.rate == schedule.imaging_rate_hz and series.starting_time == 0.0
+            stamps = np.asarray(nwb.stimulus["frame_onsets"].timestamps[:])
+        rois = np.arange(traces.shape[0])
     else:
         folder = truth.paths["suite2p"]
         traces = np.load(folder / "F.npy").astype(np.float64)
@@ -196,7 +208,7 @@ def test_random_sessions_are_self_consistent(
     check(sim, [plan])
 
 
-@pytest.mark.parametrize("fmt", ["kilosort2", "kilosort4", "nwb", "mat", "suite2p"])
+@pytest.mark.parametrize("fmt", SPIKE_FORMATS + TRACE_FORMATS)
 def test_each_format_with_held_missed_and_drift(tmp_path: Path, fmt: str) -> None:
     schedule = Schedule(
         BLOCKS,
