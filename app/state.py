@@ -367,7 +367,41 @@ class WizardState:
                 problems.append(f"{label}: confirm that these are {source.kind} in {source.unit}.")
             elif needs_rate(source) and not source.sampling_rate_hz:
                 problems.append(f"{label}: give the sampling rate in Hz.")
+        units = self.units()
+        if len(units) > 1:
+            listed = "; ".join(f"{unit}: {', '.join(names)}" for unit, names in units.items())
+            problems.append(
+                f"The responses are in different units ({listed}), and one dataset holds one "
+                "unit. Press 'Convert these as a second dataset…' to move the sessions of one "
+                "unit into a recipe of their own."
+            )
         return problems
+
+    def units(self) -> dict[str, list[str]]:
+        """Stored response unit → the sessions whose responses are in it (table order)."""
+        found: dict[str, list[str]] = {}
+        for session in self.recipe.sessions:
+            for source in session.responses:
+                names = found.setdefault(self.recipe.response_unit(source), [])
+                if session.name not in names:
+                    names.append(session.name)
+        return found
+
+    def split_off(self, unit: str) -> Recipe:
+        """Take the sessions whose responses are in ``unit`` out of the recipe, into a new
+        recipe with the same stimuli, timing and loader settings (a second dataset)."""
+        import copy
+
+        moved = [
+            s
+            for s in self.recipe.sessions
+            if any(self.recipe.response_unit(r) == unit for r in s.responses)
+        ]
+        other = copy.deepcopy(self.recipe)
+        other.sessions = copy.deepcopy(moved)
+        other.output = f"{self.recipe.output}_{unit.replace('/', '_per_')}"
+        self.recipe.sessions = [s for s in self.recipe.sessions if s not in moved]
+        return other
 
     def _problems_sessions(self) -> list[str]:
         return [f"Session '{name}': {hint}" for name, hint in session_problems(self.recipe)]

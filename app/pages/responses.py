@@ -8,8 +8,12 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QFileDialog,
+    QHBoxLayout,
     QLabel,
+    QPushButton,
+    QWidget,
 )
 
 from app.matching import session_views
@@ -17,7 +21,7 @@ from app.pages.file_page import FilePage
 from app.state import Probed, needs_rate
 from app.widgets.files import DropTable
 from app.widgets.numbers import NumberBox
-from openretina_data.recipe import RESPONSE_UNITS, Recipe, ResponseSource
+from openretina_data.recipe import RESPONSE_UNITS, Recipe, ResponseSource, save_recipe
 from openretina_data.sources.base import Variable
 
 if TYPE_CHECKING:
@@ -108,9 +112,26 @@ class ResponsesPage(FilePage):
         self.triggers.setToolTip(
             "Files holding only a trigger channel become the frame times of a session"
         )
+        self.split_unit = QComboBox()
+        self.split_unit.setToolTip("The unit whose sessions go into the second dataset")
+        self.split_button = QPushButton("Convert these as a &second dataset…")
+        self.split_button.setToolTip(
+            "Save the sessions in the chosen unit as a recipe of their own (same stimuli and "
+            "timing) and take them out of this one; open it from Welcome afterwards"
+        )
+        self.split_button.clicked.connect(self.choose_split)
+        self.split_row = QWidget()
+        split_layout = QHBoxLayout(self.split_row)
+        split_layout.setContentsMargins(0, 0, 0, 0)
+        split_layout.addWidget(QLabel("Mixed units:"))
+        split_layout.addWidget(self.split_unit)
+        split_layout.addWidget(self.split_button)
+        split_layout.addStretch(1)
+        self.split_row.setVisible(False)
         self.body.addLayout(buttons)
         self.body.addWidget(self.table, 1)
         self.body.addWidget(self.triggers)
+        self.body.addWidget(self.split_row)
         self.finish_layout()
 
     def rows(self) -> list[tuple[str, ResponseSource]]:
@@ -143,7 +164,36 @@ class ResponsesPage(FilePage):
             self.load()
             self.refresh()
 
+    def choose_split(self) -> None:
+        unit = self.split_unit.currentText()
+        start = self.state.recipe.base_dir / f"recipe_{unit.replace('/', '_per_')}.yaml"
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save the second dataset's recipe", str(start), "YAML (*.yaml)"
+        )
+        if path:
+            self.split(unit, path)
+
+    def split(self, unit: str, path: str | Path) -> Path:
+        """Move the ``unit`` sessions into a recipe saved at ``path`` (remembered on Welcome)."""
+        other = self.state.split_off(unit)
+        written = save_recipe(other, path)
+        self.wizard_.remember("recipes", written)
+        self.load()
+        self.refresh()
+        self.triggers.setText(
+            f"Saved the {unit} sessions as {written.name}: open it from Welcome (Recent "
+            "recipes) to convert them as a second dataset."
+        )
+        return written
+
     def load(self) -> None:
+        units = self.state.units()
+        self.split_row.setVisible(len(units) > 1)
+        current = self.split_unit.currentText()
+        self.split_unit.clear()
+        self.split_unit.addItems(list(units)[1:])  # the first source's unit stays here
+        if current in units:
+            self.split_unit.setCurrentText(current)
         triggers = self.state.triggers
         self.triggers.setText(
             "Trigger channels (frame times): " + ", ".join(short_path(t) for t in triggers)

@@ -266,3 +266,45 @@ def test_the_timestamp_array_is_a_list_of_the_files_arrays_checked_on_timing(
     assert wait_until(lambda: _checked(timing) and not timing._recheck, 30)
     assert "Array" not in timing.reason.text()
     assert wizard.state.recipe.sessions[0].responses[0].frame_times.key == "frames/onsets"
+
+
+# --- 7. mixed units are flagged on Responses, with a way out -----------------------------
+
+
+def test_calcium_beside_spikes_is_flagged_and_split_into_a_second_recipe(
+    wizard: ImportWizard, tmp_path: Path
+) -> None:
+    from openretina_data.recipe import load_recipe
+
+    np.save(tmp_path / "natural.npy", np.zeros((40, 4, 5), np.float32))
+    for session, name in (("retina1", "responses.npy"), ("retina2", "traces.npy")):
+        (tmp_path / session).mkdir()
+        np.save(tmp_path / session / name, np.zeros((3, 40), np.float32))
+    _go_to(wizard, "stimuli")
+    wizard.pages["stimuli"].add_paths([str(tmp_path / "natural.npy")])
+    assert wait_until(lambda: len(wizard.state.recipe.stimuli) == 1, 10)
+    wizard.next()
+    page = wizard.pages["responses"]
+    page.add_paths([str(tmp_path / "retina1" / "responses.npy")])
+    page.add_paths([str(tmp_path / "retina2" / "traces.npy")])
+    assert wait_until(lambda: len(wizard.state.recipe.sessions) == 2, 10)
+    page.table.cellWidget(1, 4).setCurrentText("traces")
+    page.table.cellWidget(1, 5).setCurrentText("dF/F")
+    wait_until(lambda: False, 0.2)  # the row is rebuilt for its new kind
+    page.table.cellWidget(1, 6).setValue(40.0)
+    assert wizard.state.recipe.sessions[1].responses[0].sampling_rate_hz == 40.0
+    for row in range(2):
+        page.table.cellWidget(row, 8).setChecked(True)
+    assert "different units (spikes/bin: retina1; dF/F: retina2)" in page.reason.text()
+    assert "Convert these as a second dataset" in page.reason.text()
+    assert page.split_row.isVisible() and page.split_unit.currentText() == "dF/F"
+    assert not wizard.button(QWizard.WizardButton.NextButton).isEnabled()
+    written = page.split("dF/F", tmp_path / "calcium.yaml")
+    assert [s.name for s in wizard.state.recipe.sessions] == ["retina1"]
+    assert wizard.button(QWizard.WizardButton.NextButton).isEnabled(), page.reason.text()
+    second = load_recipe(written)
+    assert [s.name for s in second.sessions] == ["retina2"]
+    assert second.sessions[0].responses[0].unit == "dF/F"
+    assert [s.name for s in second.stimuli] == ["natural"]
+    assert second.output == "dataset_dF_per_F"
+    assert wizard.pages["start"].recent_recipes.count() == 1
