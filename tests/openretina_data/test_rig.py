@@ -36,7 +36,7 @@ SCHEMA = Path(__file__).parents[2] / "openretina_data" / "resources" / "recipe.s
 RECIPES = jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text()))
 BLOCKS = (Block("movie", 90), Block("clip", 40, repeats=3, split="test"))
 FAST = settings(
-    max_examples=40,
+    max_examples=30,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
