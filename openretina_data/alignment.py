@@ -371,8 +371,9 @@ class LagScan:
             )
         found = int(self.neuron_significant.sum())
         head = (
-            f"Receptive fields found in {count(found)} of {count(self.sharpness.shape[0])} "
-            f"neurons (peak {peak:.2f}, shifted copies at most {threshold:.2f})."
+            f"Receptive fields found, pooled over {count(self.sharpness.shape[0])} neurons "
+            f"(peak {peak:.2f}, above the {threshold:.2f} that shifted copies reach; "
+            f"{count(found)} clear on their own)."
         )
         if verdict == "aligned":
             return f"{head} The timing looks right."
