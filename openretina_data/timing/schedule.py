@@ -41,7 +41,7 @@ FillDropped = bool | Literal["auto"]
 #: Interpretations of one long interval.
 _PAUSE, _HELD, _MISSED = 0, 1, 2
 #: Above this many (long intervals × possible missing frames) the search is refused.
-_MAX_STATES = 50_000_000
+_MAX_STATES = 20_000_000
 
 
 @dataclass(frozen=True)
