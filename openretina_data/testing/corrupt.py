@@ -82,6 +82,8 @@ class Case:
     entry_points: tuple[str, ...]
     #: Entry points that may accept the case (safely: nothing written badly, nothing changed).
     may_accept: tuple[str, ...] = ()
+    #: Refusing is wrong too: the entry points of ``may_accept`` must accept (a stray file).
+    must_accept: bool = False
     #: Text a message must not hold (a misleading hint, e.g. ``--overwrite`` where that destroys).
     never_say: tuple[str, ...] = ()
 

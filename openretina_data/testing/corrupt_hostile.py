@@ -171,6 +171,10 @@ def _ds_store(built: Built, recipe: Recipe) -> None:
     (built.inputs / "raw" / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
 
 
+def _stray_file(built: Built, recipe: Recipe) -> None:
+    (built.inputs / "raw" / "notes.txt").write_text("session_02 had a loose electrode")
+
+
 def _absolute_pattern(built: Built, recipe: Recipe) -> None:
     recipe.session_pattern = os.fspath(built.inputs.resolve() / "raw" / "{session}")
 
@@ -301,15 +305,17 @@ def hostile_cases() -> list[Case]:
         Case("session-name-bytes", "a session name of 130 'é' (260 bytes: ENAMETOOLONG)",
              _example(_session_name("é" * 130)), RECIPE_RUN, never_say=("disk space",)),
         Case("session-pattern-ds-store", "a stray raw/.DS_Store beside the session folders",
-             _example(_ds_store), RECIPE_RUN, may_accept=RECIPE_RUN),
+             _example(_ds_store), RECIPE_RUN, may_accept=RECIPE_RUN, must_accept=True),
+        Case("session-pattern-stray-file", "a stray raw/notes.txt beside the session folders",
+             _example(_stray_file), RECIPE_RUN, may_accept=RECIPE_RUN, must_accept=True),
         Case("session-pattern-absolute", "an absolute session_pattern",
-             _example(_absolute_pattern), RECIPE_RUN, may_accept=RECIPE_RUN),
+             _example(_absolute_pattern), RECIPE_RUN, may_accept=RECIPE_RUN, must_accept=True),
         Case("kilosort-no-cluster-info", "a Phy folder without cluster_info.tsv",
              _example(_no_cluster_info), RECIPE_RUN),
         Case("tsv-short-row", "a cluster table with a short row",
              _example(_edit_table(_short_row)), RECIPE_RUN),
         Case("tsv-latin1", "a cluster table with a Latin-1 byte (é as 0xE9)",
-             _example(_edit_table(_latin1)), RECIPE_RUN, may_accept=RECIPE_RUN),
+             _example(_edit_table(_latin1)), RECIPE_RUN, may_accept=RECIPE_RUN, must_accept=True),
         Case("tsv-huge-field", "a cluster table with a 200 000-character field",
              _example(_edit_table(_huge_field)), RECIPE_RUN),
         Case("tsv-id-beyond-int64", "a cluster id beyond int64",

@@ -73,6 +73,7 @@ class Outcome:
     result: str
     text: str
     allowed_to_accept: bool = False
+    required_to_accept: bool = False
     sources_changed: list[str] = field(default_factory=list)
     leftovers: list[str] = field(default_factory=list)
     payload_ran: bool = False
@@ -85,7 +86,7 @@ class Outcome:
     @property
     def clean(self) -> bool:
         """Refused clearly (or safely accepted where allowed), nothing changed or left behind."""
-        result_ok = self.result == "refused" or (
+        result_ok = (self.result == "refused" and not self.required_to_accept) or (
             self.result == "accepted" and self.allowed_to_accept
         )
         return (
@@ -358,6 +359,7 @@ def run_one(
         result=result,
         text=text,
         allowed_to_accept=entry in case.may_accept,
+        required_to_accept=case.must_accept and entry in case.may_accept,
         sources_changed=changed,
         payload_ran=built.marker.exists(),
         peak_bytes=peak,

@@ -70,7 +70,7 @@ def test_the_corpus_covers_what_the_issue_lists() -> None:
         "output-recipe-folder", "output-empty", "output-dev-null", "output-is-a-file",
         "output-nul", "yaml-duplicate-key", "json-duplicate-key", "sessions-nfc-nfd",
         "session-folder-c1-control", "session-folder-bidi", "session-name-bytes",
-        "session-pattern-ds-store", "session-pattern-absolute", "kilosort-no-cluster-info",
+        "session-pattern-ds-store", "session-pattern-stray-file", "session-pattern-absolute", "kilosort-no-cluster-info",
         "tsv-short-row", "tsv-latin1", "tsv-huge-field", "tsv-id-beyond-int64",
         "normalisation-mean-nan", "lag-frames-whole-movie", "source-fifo", "recipe-fifo",
         "recipe-dev-zero",
