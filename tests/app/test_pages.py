@@ -135,8 +135,8 @@ def test_a_new_conversion_built_in_the_pages_converts(
         [str(raw / s / f) for s in ("session_01", "session_02") for f in ("phy", "ttl.npy")]
     )
     assert wait_until(
-        lambda: len(wizard.state.triggers) == 2 and len(wizard.state.recipe.sessions) == 2, 10
-    )
+        lambda: len(wizard.state.triggers) == 2 and len(wizard.state.recipe.sessions) == 2, 30
+    )  # four probes, each in a child process: slow on a busy machine
     for row in range(2):
         responses.table.cellWidget(row, 6).setValue(20_000.0)
         responses.table.cellWidget(row, 8).setChecked(True)
