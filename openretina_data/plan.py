@@ -114,8 +114,9 @@ def _check_loader(recipe: Recipe, stimuli: list[StimulusPlan], found: Collector)
         )
 
 
-#: Room kept free beside the dataset (card, HDF5 metadata, the file system's own needs).
-FREE_SPACE_MARGIN = 64 << 20
+#: Room kept free beside the dataset (card, HDF5 metadata, file system blocks): a share
+#: of its size plus a few blocks.
+FREE_SPACE_SHARE, FREE_SPACE_BLOCKS = 0.05, 4 * 4096
 
 
 def _check_free_space(output: Path, needed: int, found: Collector) -> None:
@@ -127,10 +128,11 @@ def _check_free_space(output: Path, needed: int, found: Collector) -> None:
         free = shutil.disk_usage(folder).free
     except OSError:
         return
-    if needed + FREE_SPACE_MARGIN > free:
+    margin = int(needed * FREE_SPACE_SHARE) + FREE_SPACE_BLOCKS
+    if needed + margin > free:
         found.add(
             "error",
-            f"the dataset needs about {needed / 1e9:.3g} GB (plus {FREE_SPACE_MARGIN >> 20} MB to "
+            f"the dataset needs about {needed / 1e9:.3g} GB (and {margin / 1e6:.3g} MB to "
             f"spare), the output disk has {free / 1e9:.3g} GB free",
             "Free space or write elsewhere; if the size looks absurd, check the stimulus shapes.",
             path=output,

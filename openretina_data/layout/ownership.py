@@ -154,10 +154,11 @@ def _dataset_or_foreign(path: Path) -> Occupant:
             if relative != CARD_NAME and relative not in listed:
                 unknown.append(relative)
     for folder, dirs, _files in os.walk(path):
-        for name in dirs:  # a symlinked or special entry counts as unknown too
+        for name in dirs:  # a symlinked folder (never followed) must be one the card lists
             entry = Path(folder, name)
-            if entry.is_symlink():
-                unknown.append(entry.relative_to(path).as_posix())
+            relative = entry.relative_to(path).as_posix()
+            if entry.is_symlink() and not any(f.startswith(relative + "/") for f in listed):
+                unknown.append(relative)
     if card is None or not card.created_by.startswith(CREATOR):
         names = sorted(unknown) or [CARD_NAME]
         return Occupant(path, "foreign", names=names)
