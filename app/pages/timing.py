@@ -26,7 +26,7 @@ from app.widgets.numbers import NumberBox
 from app.wording import gui_words
 from app.workers import BackgroundTask
 from openretina_data.errors import OpenRetinaDataError, format_error
-from openretina_data.recipe import Recipe, ResponseSource
+from openretina_data.recipe import Recipe, ResponseSource, SessionSpec
 from openretina_data.sources.base import Variable
 
 if TYPE_CHECKING:
@@ -52,19 +52,22 @@ def for_people(report: str) -> str:
 
 
 def timing_report(
-    recipe: Recipe, source: ResponseSource, lengths: dict[str, int], session: str
+    recipe: Recipe, session: SessionSpec, index: int, lengths: dict[str, int]
 ) -> tuple[list[str], str]:
-    """(the source's timing report lines, "") or ([], the problem in the wizard's words).
+    """(the timing report lines of the session's source ``index``, "") or ([], the problem
+    in the wizard's words).
 
-    Runs the core's :func:`~openretina_data.responses_io.frame_times_for` (the same
-    decision plan and convert make), in a worker thread.
+    Runs the core's :func:`~openretina_data.preview.source_timing` (the same decision plan
+    and convert make), in a worker thread.
     """
-    from openretina_data.responses_io import frame_times_for
+    from openretina_data.preview import source_timing
 
     try:
-        timing = frame_times_for(source, recipe, lengths, session=session)
+        timing = source_timing(recipe, session, index, frames=lengths)
     except (OpenRetinaDataError, OSError, ValueError) as error:
         return [], gui_words(format_error(error).replace("\n  hint:", " —"))
+    if timing is None:
+        return [], ""
     return [gui_words(line) for line in timing.report.lines()], ""
 
 
@@ -438,7 +441,7 @@ class TimingPage(WizardPage):
         generation = self._generation
 
         def work() -> tuple[tuple[str, int], list[str], str, TriggerCheck | None, int]:
-            lines, error = timing_report(recipe, concrete, lengths, view.name)
+            lines, error = timing_report(recipe, view.concrete, index, lengths)
             plot = None
             if channel:
                 try:
