@@ -259,8 +259,11 @@ ENTRY_POINTS: dict[str, EntryPoint] = {
 HANG_S = 60
 
 
-class Hung(Exception):
-    """An entry point ran past :data:`HANG_S` (raised by the alarm; counts as a crash)."""
+class Hung(BaseException):
+    """An entry point ran past :data:`HANG_S` (raised by the alarm; counts as a crash).
+
+    A BaseException, so that the CLI's last line of defence does not report it as a bug.
+    """
 
 
 @contextlib.contextmanager
@@ -342,7 +345,7 @@ def run_one(
             result, text = points[entry](built)
     except OpenRetinaDataError as error:
         result, text = _ours(error)
-    except Exception:  # a crash is what this harness exists to find  # noqa: BLE001
+    except (Exception, Hung):  # a crash is what this harness exists to find  # noqa: BLE001
         result, text = "crash", traceback.format_exc()
     finally:
         peak = tracemalloc.get_traced_memory()[1]
