@@ -286,6 +286,8 @@ def _time_limit(seconds: int) -> Iterator[None]:
 
 
 def _fingerprint(path: Path) -> tuple[str, int]:
+    if not path.exists():  # a source (or a file outside the inputs) was deleted
+        return "gone", 0
     stat = path.stat()
     digest = hashlib.sha256()
     with path.open("rb") as handle:
