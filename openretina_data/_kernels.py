@@ -80,10 +80,13 @@ class _KernelLoader:
 
             for dtype in dtypes:
                 if dtype in KERNEL_DTYPES and dtype.isnative:
-                    # One tiny call compiles (or loads from numba's cache) this dtype's version.
+                    # Tiny calls compile (or load from numba's cache) this dtype's versions:
+                    # numba types read-only arrays (memory maps) apart from writable ones.
                     target = np.empty((1, 1, 1, 1, 1), np.float32)
-                    frames = np.zeros((1, 1, 1, 1), dtype)
-                    normalise_chunks(frames, target, _ZERO, _ZERO, np.float32(0), np.float32(1))
+                    for writeable in (False, True):
+                        frames = np.zeros((1, 1, 1, 1), dtype)
+                        frames.flags.writeable = writeable
+                        normalise_chunks(frames, target, _ZERO, _ZERO, np.float32(0), np.float32(1))
                     with self._lock:
                         self._function = normalise_chunks
                         self._ready.add(dtype)
