@@ -112,8 +112,20 @@ CLIP = (Block("movie", 240), Block("clip", 60, repeats=3, split="test"))
         {"pause_s": 1.0, "held": ((0, 100, 2), (2, 0, 3))},  # held frames, one a first frame
         {"pause_s": 1.0, "missed": ((0, 1), (0, 120), (3, 58))},  # missed pulses
         {"pause_s": 0.5, "repeat_pause_s": 0.0, "refresh_hz": 60.0, "ttl_rate_hz": 10_000.0},
+        # a held frame in one epoch, a missed pulse in another: pauses between them, so
+        # each run's count decides alone
+        {"pause_s": 0.5, "held": ((0, 100, 2),), "missed": ((2, 30),)},
+        {"pause_s": 0.3, "held": ((1, 0, 2),), "missed": ((0, 1),)},  # found by hypothesis
     ],
-    ids=["pauses", "no-pause", "held", "missed", "60Hz-back-to-back"],
+    ids=[
+        "pauses",
+        "no-pause",
+        "held",
+        "missed",
+        "60Hz-back-to-back",
+        "held+missed-apart",
+        "held-first+missed-apart",
+    ],
 )
 def test_named_cases(tmp_path: Path, fmt: str, case: dict[str, object]) -> None:
     drift = {
