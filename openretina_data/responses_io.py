@@ -341,7 +341,9 @@ def frame_times_for(
                         "need at least 2",
                         hint="Check the channel, the threshold and the edge direction.",
                     )
-            onsets, dropped = _without_duplicates(onsets, spec.drop_duplicates)
+            onsets, dropped = _without_duplicates(
+                onsets, spec.drop_duplicates, recipe.frame_rate_hz
+            )
             frames = schedule_frames(onsets, segments, fill_dropped=spec.fill_dropped)
             _check_measured_rate(frames.frame_rate_hz, recipe.frame_rate_hz, spec)
     finally:
@@ -387,29 +389,40 @@ def _check_onsets(onsets: np.ndarray, what: str) -> None:
         )
 
 
-def _without_duplicates(onsets: np.ndarray, drop: bool) -> tuple[np.ndarray, int]:
-    """Onsets with bounces removed when asked; refused with the fix when not."""
+def _without_duplicates(
+    onsets: np.ndarray, drop: bool, frame_rate_hz: float
+) -> tuple[np.ndarray, int]:
+    """Onsets with bounces (edges less than 0.75 frame after the last kept one) removed when
+    asked; refused with the fix when not.
+
+    The frame is the recipe's. Only a mix of short and frame-long intervals is bounce: when
+    (nearly) every interval is short, the rate is wrong and the rate check says so.
+    """
+    shortest = 0.75 / frame_rate_hz
     steps = np.diff(onsets)
-    median = float(np.median(steps))
-    short = np.flatnonzero(steps < 0.75 * median)
-    if not short.size:
+    short = steps < shortest
+    if not short.any() or np.count_nonzero(~short) < 0.5 * np.count_nonzero(short) / 4:
         return onsets, 0
-    if not drop:
-        first = int(short[0]) + 1
-        raise TimingError(
-            f"{short.size} frame times come less than 0.75 frame after the previous one "
-            f"(first: entry {first} at {onsets[first]:.6g} s): duplicate triggers",
-            key="frame_times.drop_duplicates",
-            hint="Set drop_duplicates: true (or raise debounce_s) to ignore them.",
-        )
     keep = np.ones(onsets.size, dtype=bool)
     last = onsets[0]
-    for i in range(1, onsets.size):  # only runs through the whole array once
-        if onsets[i] - last < 0.75 * median:
+    for i in (np.flatnonzero(short) + 1).tolist():  # visits only the suspects
+        previous = i - 1
+        while not keep[previous]:
+            previous -= 1
+        last = onsets[previous]
+        if onsets[i] - last < shortest:
             keep[i] = False
-        else:
-            last = onsets[i]
-    return onsets[keep], int((~keep).sum())
+    if drop:
+        return onsets[keep], int((~keep).sum())
+    first = int(np.flatnonzero(short)[0]) + 1
+    raise TimingError(
+        f"{count(int((~keep).sum()))} of {count(onsets.size)} frame times come less than 0.75 "
+        f"frame after the previous one (first: entry {first} at {onsets[first]:.6g} s): "
+        "duplicate triggers (a bouncing or ringing trigger line)",
+        key="frame_times.drop_duplicates",
+        hint="Set drop_duplicates: true or raise debounce_s (e.g. to half a frame) to ignore "
+        "them, or raise the threshold.",
+    )
 
 
 def _check_measured_rate(measured: float, declared: float, spec: FrameTimesSpec) -> None:

@@ -168,6 +168,7 @@ def schedule_frames(
     fill_dropped: FillDropped = "auto",
     tolerance: float = 0.25,
     max_missing_per_gap: int = 10,
+    max_held_periods: int = 4,
 ) -> ScheduledFrames:
     """Match frame onsets to a schedule of segments; see the module docstring.
 
@@ -183,8 +184,11 @@ def schedule_frames(
     tolerance : float
         How far (in periods) an interval may be from a whole number of periods.
     max_missing_per_gap : int
-        At most this many triggers missed in a row; a longer interval inside a segment is
-        a pause where no pause can be (an error).
+        At most this many triggers missed in a row.
+    max_held_periods : int
+        A display holds a frame for at most this many refresh periods; a longer interval
+        inside a segment that is no missed trigger is a pause where no pause can be (an
+        error). This also keeps a pause from being read as a frame held across it.
 
     Raises
     ------
@@ -214,7 +218,7 @@ def schedule_frames(
         & (whole <= max_missing_per_gap + 1)
     )
     gap_missing = np.where(missable, whole - 1, 0).astype(np.int64)
-    holdable = ratio[long] <= max_missing_per_gap + 1 + tolerance
+    holdable = ratio[long] <= max_held_periods + tolerance
     if fill_dropped is True:
         holdable &= ~missable
     if fill_dropped is False:

@@ -157,3 +157,24 @@ def test_mixed_units_say_which_sessions_and_what_to_do(tmp_path: Path) -> None:
     (error,) = [e for e in plan(recipe).errors if "response units" in e.message]
     assert f"dF/F: {recipe.sessions[1].name}" in error.message
     assert "second recipe" in error.hint
+
+
+def test_a_ringing_trigger_channel_is_an_error_not_two_percent_of_the_spikes(example: Path) -> None:
+    # every 5 ms pulse of the example's 2 kHz channel rings: 30 extra edges 0.5 ms apart
+    ttl = example.parent / "raw" / "session_01" / "ttl.npy"
+    channel = np.load(ttl)
+    high = channel > 2.5
+    rising = np.flatnonzero(~high[:-1] & high[1:]) + 1
+    ringing = channel.copy()
+    for edge in rising:
+        ringing[edge + 1 : edge + 9 : 2] = 0.0  # 4 drops inside each 10-sample pulse
+    np.save(ttl, ringing)
+    errors = [e for e in plan(load_recipe(example)).errors if e.session == "session_01"]
+    (error,) = errors
+    assert "duplicate triggers" in error.message
+    assert "drop_duplicates" in error.hint and "debounce_s" in error.hint
+    _edit(example, drop_duplicates=True)
+    result = plan(load_recipe(example))
+    assert result.ok, result.summary()
+    (report,) = result.sessions[0].reports
+    assert report.duplicates_dropped == 4 * 1050 and report.n_interpolated == 0

@@ -215,3 +215,23 @@ def test_explicit_fill_dropped_forces_one_reading(
     frames = schedule_frames(onsets, [Segment("m", n)], fill_dropped=fill)
     assert frames.held_frames.tolist() == held
     assert frames.interpolated_frames.tolist() == [m + 1 for m in missed]
+
+
+def test_runs_decide_held_versus_missed_when_pauses_separate_them() -> None:
+    # movie 240 frames, clip 60 x 3, 0.3 s grey pauses (9 refreshes); movie frame 1 sent no
+    # pulse, clip repeat 1's frame 0 was held for 2 refreshes (found by the rig simulator)
+    period = 1 / 30
+    onsets, t = [], 10.0
+    for block, n in enumerate([240, 60, 60, 60]):
+        for f in range(n):
+            onsets.append(t)
+            t += period * (2 if (block, f) == (1, 0) else 1)
+        t += 9 * period
+    truth = np.asarray(onsets)
+    frames = schedule_frames(
+        np.delete(truth, 1), segments_for([("movie", 240, 1, 0), ("clip", 60, 3, 0)])
+    )
+    assert frames.interpolated_frames.tolist() == [1]
+    assert frames.held_frames.tolist() == [240]
+    np.testing.assert_allclose(frames.starts, truth, rtol=0, atol=1e-9)
+    assert [r.n_frames for r in frames.runs] == [240, 60, 60, 60]
