@@ -6,11 +6,14 @@ import json
 import os
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from openretina_data import errors
 from openretina_data.layout import (
@@ -581,3 +584,31 @@ def test_the_writer_never_replaces_or_writes_into_a_folder_holding_what_it_reads
     with pytest.raises(errors.OutputError, match="source files of this conversion"):
         with DatasetWriter(tmp_path / "ds", overwrite=True, keep=[linked / "stimuli" / "a.npy"]):
             pass
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    prefix=st.text(alphabet="abcxyz019_-", min_size=1, max_size=8),
+    hidden=st.characters(categories=["Cc", "Cf"]),
+)
+def test_names_with_control_or_format_characters_are_refused(prefix: str, hidden: str) -> None:
+    """C0/C1 controls (U+009B CSI) and format characters (U+202E bidi override, U+200B)."""
+    with pytest.raises(errors.InvalidNameError, match=f"U\\+{ord(hidden):04X}"):
+        validate_name(prefix + hidden + "s", kind="session")
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(alphabet="aeiouéèüñçÅ", min_size=1, max_size=12))
+def test_names_that_differ_only_in_unicode_form_clash(name: str) -> None:
+    composed, decomposed = (unicodedata.normalize(f, name) for f in ("NFC", "NFD"))
+    if composed == decomposed:
+        validate_unique([composed, decomposed + "x"], kind="session")  # different: fine
+        return
+    with pytest.raises(errors.InvalidNameError, match="Unicode form"):
+        validate_unique([composed, decomposed], kind="session")
+
+
+def test_a_name_too_long_in_bytes_is_refused_though_short_in_characters() -> None:
+    validate_name("é" * 100, kind="session")  # 200 bytes: fits
+    with pytest.raises(errors.InvalidNameError, match="202 bytes long in UTF-8"):
+        validate_name("é" * 101, kind="session")

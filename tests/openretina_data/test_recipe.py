@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 
 from openretina_data.errors import RecipeError
 from openretina_data.recipe import (
+    MAX_RECIPE_BYTES,
     Binning,
     Epoch,
     FrameTimes,
@@ -476,3 +478,40 @@ def test_fill_dropped_reads_auto_true_and_false(value: str, expected: object) ->
         f"          fill_dropped: {value}\n"
     )
     assert loads_recipe(text).sessions[0].responses[0].frame_times.fill_dropped == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    key=st.sampled_from(["output", "frame_rate_hz", "description", "lag_frames"]),
+    gap=st.integers(min_value=0, max_value=5),
+)
+def test_a_key_given_twice_is_refused_naming_it_and_both_lines(key: str, gap: int) -> None:
+    """YAML and JSON keep the last of two equal keys silently; a recipe refuses them."""
+    lines = ["openretina_data_recipe: 1", f"{key}: 1"] + ["# note"] * gap + [f"{key}: 2"]
+    with pytest.raises(RecipeError) as caught:
+        loads_recipe("\n".join(lines) + "\n")
+    assert f"key {key!r} is given twice at line {3 + gap} (first at line 2)" in str(caught.value)
+    as_json = (
+        "{\n" + ",\n".join(['"openretina_data_recipe": 1', f'"{key}": 1', f'"{key}": 2']) + "\n}"
+    )
+    with pytest.raises(RecipeError, match=f"key '{key}' is given twice at line 4"):
+        loads_recipe(as_json)
+
+
+def test_a_nested_key_given_twice_names_its_path() -> None:
+    text = "openretina_data_recipe: 1\nstimuli:\n- name: a\n  path: x.npy\n  name: b\n"
+    with pytest.raises(RecipeError, match=r"key 'stimuli\[0\]\.name' is given twice at line 5"):
+        loads_recipe(text)
+
+
+def test_a_recipe_that_is_not_a_regular_file_is_refused_before_reading(tmp_path: Path) -> None:
+    fifo = tmp_path / "recipe.yaml"
+    os.mkfifo(fifo)
+    with pytest.raises(RecipeError, match=r"named pipe \(FIFO\)"):
+        load_recipe(fifo)  # opening it would wait for a writer forever
+    with pytest.raises(RecipeError, match="character device"):
+        load_recipe("/dev/zero")
+    big = tmp_path / "big.yaml"
+    big.write_bytes(b"#" * (MAX_RECIPE_BYTES + 1))
+    with pytest.raises(RecipeError, match="larger than"):
+        load_recipe(big)
