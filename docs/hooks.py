@@ -181,8 +181,10 @@ def _type(spec: dict[str, Any]) -> str:
     kind = spec.get("type", "any")
     if kind == "array":
         return f"list of {_type(spec.get('items', {}))}"
-    if kind == "object" and "additionalProperties" in spec and isinstance(
-        spec["additionalProperties"], dict
+    if (
+        kind == "object"
+        and "additionalProperties" in spec
+        and isinstance(spec["additionalProperties"], dict)
     ):
         return f"map to {_type(spec['additionalProperties'])}"
     return kind if isinstance(kind, str) else " or ".join(kind)
