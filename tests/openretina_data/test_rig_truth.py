@@ -1,10 +1,5 @@
 """End to end: `openretina-data convert` with DEFAULT settings gives the rig's truth.
 
-PENDING — not collected by pytest (no ``test_`` prefix) until the new timing model of
-issue 13 lands; then rename it to ``test_rig_truth.py``. Run it by hand with::
-
-    .venv-test/bin/python -m pytest tests/openretina_data/rig_truth_pending.py -q -p no:cacheprovider
-
 Every recording is simulated by :mod:`openretina_data.testing.rig` from the physics of
 the experiment (display jitter, held frames, missed pulses, pauses, clocks with offset
 and drift); the recipe is what a user writes for it (``fill_dropped`` and every other
