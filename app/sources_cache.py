@@ -107,6 +107,7 @@ class TriggerCheck:
     window_signal: np.ndarray  # (samples,) the channel there
     edges_s: np.ndarray  # detected frame onsets inside the stretch
     dropped_s: np.ndarray  # where frames were dropped (all of them), seconds
+    n_triggers: int = 0  # frame triggers detected in the whole channel
 
 
 def check_trigger(
@@ -163,4 +164,5 @@ def check_trigger(
         window_signal=signal[first:stop].astype(np.float32),
         edges_s=times.triggers[inside],
         dropped_s=dropped_s,
+        n_triggers=int(times.triggers.size),
     )

@@ -26,7 +26,7 @@ from app.widgets.numbers import NumberBox
 from app.wording import gui_words
 from app.workers import BackgroundTask
 from openretina_data.errors import OpenRetinaDataError, format_error
-from openretina_data.recipe import Recipe, ResponseSource, SessionSpec
+from openretina_data.recipe import Epoch, Recipe, ResponseSource, SessionSpec
 from openretina_data.sources.base import Variable
 
 if TYPE_CHECKING:
@@ -69,6 +69,26 @@ def timing_report(
     if timing is None:
         return [], ""
     return [gui_words(line) for line in timing.report.lines()], ""
+
+
+def repeats_hint(epochs: list[Epoch], lengths: dict[str, int], n_triggers: int) -> str:
+    """When the trigger count fits another number of repeats of one epoch's stimulus
+    (the others as they are), say so; "" otherwise. Repeats are never changed silently."""
+    if not epochs or not all(e.stimulus in lengths for e in epochs):
+        return ""
+    total = sum(e.skip_frames + e.repeats * lengths[e.stimulus] for e in epochs)
+    fits = []
+    for epoch in epochs:
+        rest = total - epoch.repeats * lengths[epoch.stimulus]
+        shown, left = divmod(n_triggers - rest, lengths[epoch.stimulus])
+        if left == 0 and shown >= 1 and shown != epoch.repeats:
+            fits.append(f"{epoch.stimulus} shown {shown} times (not {epoch.repeats})")
+    if n_triggers == total or not fits:
+        return ""
+    return (
+        f"The channel has {n_triggers} frame triggers; that fits {' or '.join(fits)}. "
+        "If so, change the stimuli shown on the Sessions page."
+    )
 
 
 def _shape(variable: Variable) -> str:
@@ -298,6 +318,12 @@ class TimingPage(WizardPage):
         self.refresh()
         self.check()  # show what the new settings decide (re-runs are coalesced)
 
+    def _epochs_of(self, key: tuple[str, int]) -> list[Epoch]:
+        for view, index in self.entries():
+            if (view.name, index) == key:
+                return view.concrete.responses[index].epochs
+        return []
+
     # --- the array inside the trigger / timestamp file ------------------------------
 
     def _times_file(self) -> Path | None:
@@ -525,6 +551,9 @@ class TimingPage(WizardPage):
             self.plot.addItem(pg.InfiniteLine(t, angle=90, pen=pg.mkPen("#d62728", width=2)))
         if plot.window_s.size:
             self.plot.setXRange(float(plot.window_s[0]), float(plot.window_s[-1]), padding=0)
+        hint = repeats_hint(self._epochs_of(key), self.state.stimulus_lengths(), plot.n_triggers)
+        if hint:
+            self.report.setText(f"{self.report.text()}\n{hint}")
         if plot.dropped_s.size:
             self.report.setText(
                 self.report.text()

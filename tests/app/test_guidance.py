@@ -308,3 +308,33 @@ def test_calcium_beside_spikes_is_flagged_and_split_into_a_second_recipe(
     assert [s.name for s in second.stimuli] == ["natural"]
     assert second.output == "dataset_dF_per_F"
     assert wizard.pages["start"].recent_recipes.count() == 1
+
+
+# --- 5b. repeats: a trigger count that fits another number of repeats is said, not applied --
+
+
+def test_repeats_hint_by_arithmetic() -> None:
+    from app.pages.timing import repeats_hint
+    from openretina_data.recipe import Epoch
+
+    lengths = {"natural": 600, "test": 150}
+    epochs = [Epoch("natural"), Epoch("test", repeats=2)]
+    assert "test shown 3 times (not 2)" in repeats_hint(epochs, lengths, 600 + 3 * 150)
+    assert repeats_hint(epochs, lengths, 600 + 2 * 150) == ""  # as listed
+    assert repeats_hint(epochs, lengths, 600 + 2 * 150 + 7) == ""  # fits no whole number
+    assert repeats_hint(epochs, {"natural": 600}, 900) == ""  # lengths unknown
+
+
+def test_timing_says_when_the_trigger_fits_more_repeats(
+    wizard: ImportWizard, example_recipe: Path
+) -> None:
+    # The example shows test_clip 3 times; the recipe is told 2.
+    assert wizard.open_recipe(example_recipe)
+    wizard.state.recipe.sessions[0].responses[0].epochs[1].repeats = 2
+    _go_to(wizard, "timing")
+    timing = wizard.pages["timing"]
+    assert wait_until(lambda: _checked(timing) and timing.last_check is not None, 30)
+    assert timing.last_check.n_triggers == 1050
+    assert "test_clip shown 3 times (not 2)" in timing.report.text()
+    assert "Sessions page" in timing.report.text()
+    assert wizard.state.recipe.sessions[0].responses[0].epochs[1].repeats == 2  # never silently
