@@ -35,9 +35,8 @@ from openretina_data.layout.card import SourceFile
 from openretina_data.layout.names import LAYOUT_VERSION, TEST_BY_TRIAL_PREFIX
 from openretina_data.layout.session import SessionWriter, source_file
 from openretina_data.layout.writer import CREATED_BY, DatasetWriter
-from openretina_data.plan_guards import info_column
 from openretina_data.recipe import Recipe, SessionSpec, fill_session, recipe_text_and_hash
-from openretina_data.responses_io import open_response_reader
+from openretina_data.responses_io import open_response_reader, read_info_column
 from openretina_data.timing.repeats import split_half_reliability
 
 RELIABILITY_MAX_BYTES = 256 * 1024 * 1024  # larger repeat blocks are not re-read
@@ -335,7 +334,7 @@ def session_job(
                 for _ in write_movie(recipe, movie, out.create_stimulus, check, session=spec.name):
                     yield 0  # progress counts response frames
         for info in spec.session_info:
-            column = info_column(
+            column = read_info_column(
                 recipe.resolve(info.path),
                 info.key,
                 info.format,

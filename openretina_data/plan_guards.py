@@ -13,17 +13,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
-from openretina_data.errors import MissingKeyError, OpenRetinaDataError
+from openretina_data.errors import OpenRetinaDataError
 from openretina_data.layout.card import read_card
 from openretina_data.layout.ownership import occupant
 from openretina_data.plan_report import Collector
 from openretina_data.recipe import Recipe, SessionSpec, fill_session
-from openretina_data.responses_io import _cut_to as cut_to
-from openretina_data.responses_io import _typed_column as typed_column
-from openretina_data.responses_io import read_info_column
-from openretina_data.sources.table import parse_id, read_table
 
 
 def source_paths(recipe: Recipe, sessions: list[SessionSpec]) -> list[Path]:
@@ -112,54 +106,3 @@ def check_output(
     if there.replaceable:
         hint = "Choose a new folder, pass --overwrite to replace it, or --append to add sessions."
     found.add("error", there.message(replacing=overwrite), hint, path=output)
-
-
-def info_column(
-    path: Path,
-    key: str | None,
-    fmt: str | None,
-    *,
-    session: str | None = None,
-    unit_ids: np.ndarray | None = None,
-    rows: np.ndarray | None = None,
-) -> np.ndarray:
-    """:func:`~openretina_data.responses_io.read_info_column`, tables through :func:`read_table`.
-
-    A TSV/CSV goes through the one checked table reader (FIFOs refused, Latin-1
-    accepted, short rows, huge cells and ids beyond int64 named by line); other
-    formats are read as before.
-    """
-    if path.suffix.lower() not in (".tsv", ".csv"):
-        return read_info_column(path, key, fmt, session=session, unit_ids=unit_ids, rows=rows)
-    if key is None:
-        raise MissingKeyError("a table needs `key` (the column)", path=path, session=session)
-    table = read_table(
-        path, delimiter="\t" if path.suffix.lower() == ".tsv" else ",", session=session
-    )
-    if key not in table.header:
-        raise MissingKeyError(
-            f"no column {key!r}; columns: {', '.join(table.header)}",
-            path=path,
-            key=key,
-            session=session,
-            hint="Set the session_info key to one of those columns.",
-        )
-    values = table.column(key)
-    id_column = next((c for c in ("cluster_id", "id") if c in table.header), None)
-    if unit_ids is not None and id_column is not None:
-        ids = [
-            parse_id(cell, path=path, line=line, session=session)
-            for cell, line in zip(table.column(id_column), table.lines, strict=True)
-        ]
-        by_id = dict(zip(ids, values, strict=True))
-        missing = [int(u) for u in unit_ids if int(u) not in by_id]
-        if missing:
-            raise MissingKeyError(
-                f"the table has no row for clusters {missing[:5]}",
-                path=path,
-                key=key,
-                session=session,
-                hint="Export the cluster table again from the same sorting as the spikes.",
-            )
-        values = [by_id[int(u)] for u in unit_ids]
-    return cut_to(typed_column(values), rows, path, session)

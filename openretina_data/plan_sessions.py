@@ -10,7 +10,6 @@ from __future__ import annotations
 from functools import partial
 
 from openretina_data.layout.names import validate_name
-from openretina_data.plan_guards import info_column
 from openretina_data.plan_report import Collector, SessionPlan
 from openretina_data.recipe import Recipe, SessionSpec
 from openretina_data.responses_io import (
@@ -18,6 +17,7 @@ from openretina_data.responses_io import (
     SpikeReader,
     frames_needed,
     open_response_reader,
+    read_info_column,
 )
 
 
@@ -113,7 +113,7 @@ def plan_session(
     for info in session.session_info:
         column = found.attempt(
             partial(
-                info_column,
+                read_info_column,
                 recipe.resolve(info.path),
                 info.key,
                 info.format,

@@ -11,7 +11,6 @@ and frame times from the timing functions (rate, timestamps, trigger channel).
 
 from __future__ import annotations
 
-import csv
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,6 +34,7 @@ from openretina_data.recipe import FrameTimes as FrameTimesSpec
 from openretina_data.recipe import Recipe, ResponseSource
 from openretina_data.sources.base import SourceReader
 from openretina_data.sources.suite2p import Suite2pReader
+from openretina_data.sources.table import parse_id, read_table
 from openretina_data.spike_trains import SpikeTrains, seconds_per_tick
 from openretina_data.timing import detect_edges, resample_traces
 from openretina_data.timing._report import count
@@ -537,25 +537,35 @@ def read_info_column(
 ) -> np.ndarray:
     """One per-neuron metadata column: a TSV/CSV column or an array in any source.
 
+    Tables go through :func:`~openretina_data.sources.table.read_table` (FIFOs refused,
+    Latin-1 accepted, short rows, huge cells and ids beyond int64 named by line).
+
     A table with a ``cluster_id``/``id`` column is matched to ``unit_ids`` (the kept
     Phy clusters, in order) when those are given. With ``rows`` (the ROIs a suite2p
     ``unit_filter`` kept), a column with one value per ROI of the source is cut to them.
     """
-    if path.suffix.lower() in (".tsv", ".csv"):
+    if path.suffix.lower() in (".tsv", ".csv"):  # the one checked table reader
         if key is None:
             raise MissingKeyError("a table needs `key` (the column)", path=path, session=session)
-        with path.open(newline="", encoding="utf-8") as handle:
-            table = list(
-                csv.DictReader(handle, delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
-            )
-        if not table or key not in table[0]:
-            columns = ", ".join(table[0]) if table else "none"
+        table = read_table(
+            path, delimiter="\t" if path.suffix.lower() == ".tsv" else ",", session=session
+        )
+        if key not in table.header:
             raise MissingKeyError(
-                f"no column {key!r}; columns: {columns}", path=path, key=key, session=session
+                f"no column {key!r}; columns: {', '.join(table.header)}",
+                path=path,
+                key=key,
+                session=session,
+                hint="Set the session_info key to one of those columns.",
             )
-        id_column = next((c for c in ("cluster_id", "id") if c in table[0]), None)
+        values = table.column(key)
+        id_column = next((c for c in ("cluster_id", "id") if c in table.header), None)
         if unit_ids is not None and id_column is not None:
-            by_id = {int(row[id_column]): row[key] for row in table}
+            ids = [
+                parse_id(cell, path=path, line=line, session=session)
+                for cell, line in zip(table.column(id_column), table.lines, strict=True)
+            ]
+            by_id = dict(zip(ids, values, strict=True))
             missing = [int(u) for u in unit_ids if int(u) not in by_id]
             if missing:
                 raise MissingKeyError(
@@ -563,10 +573,9 @@ def read_info_column(
                     path=path,
                     key=key,
                     session=session,
+                    hint="Export the cluster table again from the same sorting as the spikes.",
                 )
             values = [by_id[int(u)] for u in unit_ids]
-        else:
-            values = [row[key] for row in table]
         return _cut_to(_typed_column(values), rows, path, session)
     reader: SourceReader
     reader, array = open_array(path, key, fmt, session=session, numeric=False)
