@@ -40,8 +40,12 @@ def test_repair_off_on_a_missed_trigger_is_red_on_timing_and_blocks_convert(
     assert wizard.open_recipe(example_recipe)
     _go_to(wizard, "timing")
     timing = wizard.pages["timing"]
-    assert timing.fill.currentData() == "auto"  # the default: the counts decide
+    from openretina_data.recipe import FrameTimes
+
+    assert FrameTimes().fill_dropped == "auto"  # the default: the counts decide
     timing.session.setCurrentIndex(1)
+    timing.fill.setCurrentIndex(timing.fill.findData("auto"))
+    assert wizard.state.recipe.sessions[0].responses[0].frame_times.fill_dropped == "auto"
     assert wait_until(lambda: _checked(timing) and not timing._recheck, 30)
     assert timing.errors == {} and timing.isComplete()
     assert "interpolated, which makes the count match" in timing.report.text()
