@@ -7,6 +7,7 @@ header first, then slab by slab, so memory does not grow with recording length.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from openretina_data.errors import (
     RecipeError,
     ShapeError,
     SourceNotFoundError,
+    UnreadableSourceError,
 )
 from openretina_data.sources.base import SourceReader, open_source
 from openretina_data.sources.lazy import LazyArray
@@ -165,14 +167,28 @@ class NpyFileArray(LazyArray):
         super().__init__(shape, dtype)
         self.path = path
         self.offset = offset
+        stat = path.stat()
+        self.fingerprint = (stat.st_size, stat.st_mtime_ns)
 
     def _read(self, key: Any) -> np.ndarray:
-        mapped = np.memmap(self.path, self.dtype, mode="r", shape=self.shape, offset=self.offset)
-        try:
-            return np.array(mapped[key])
-        finally:
-            mapped._mmap.close()  # type: ignore[attr-defined]
-            del mapped
+        with self.path.open("rb") as handle:
+            # a file rewritten or truncated since it was opened: say so before mapping it
+            # (a shrunk file cannot be mapped, and pages past its end would raise SIGBUS)
+            stat = os.fstat(handle.fileno())
+            if (stat.st_size, stat.st_mtime_ns) != self.fingerprint:
+                raise UnreadableSourceError(
+                    f"the file changed while it was being converted (it was "
+                    f"{self.fingerprint[0]} bytes, it is now {stat.st_size})",
+                    path=self.path,
+                    hint="Let whatever writes to it finish (or convert a copy), then convert "
+                    "again; nothing was written.",
+                )
+            mapped = np.memmap(handle, self.dtype, mode="r", shape=self.shape, offset=self.offset)
+            try:
+                return np.array(mapped[key])
+            finally:
+                mapped._mmap.close()  # type: ignore[attr-defined]
+                del mapped
 
 
 def read_slabs(
