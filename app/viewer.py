@@ -36,6 +36,7 @@ from openretina_data.layout import (
     test_by_trial_key,
 )
 from openretina_data.preview import StimulusView
+from openretina_data.timing.report import card_timing, timing_lines
 
 
 class DatasetViewer(QMainWindow):
@@ -80,9 +81,13 @@ class DatasetViewer(QMainWindow):
         self.card_text.setReadOnly(True)
         self.check_text = QPlainTextEdit()
         self.check_text.setReadOnly(True)
+        self.timing_text = QPlainTextEdit()
+        self.timing_text.setReadOnly(True)
+        self.timing_text.setPlainText(self._timing_description())
         tabs = QTabWidget()
         tabs.addTab(self.psth, "Repeats (PSTH)")
         tabs.addTab(self.check_text, "Check")
+        tabs.addTab(self.timing_text, "Timing")
         tabs.addTab(self.card_text, "Dataset card")
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.preview)
@@ -107,6 +112,16 @@ class DatasetViewer(QMainWindow):
         self.task.finished.connect(self._checked)
         self.task.failed.connect(lambda e: self.status.setText(format_error(e)))
         self.task.start()
+
+    def _timing_description(self) -> str:
+        """The timing report of every session, as the card keeps it (what convert printed)."""
+        reports = card_timing(self.folder)
+        if not reports:
+            return (
+                "No timing report: this dataset was written without one (by openretina, "
+                "another tool, or from responses already binned per frame)."
+            )
+        return "\n".join(timing_lines(reports))
 
     def _card_description(self) -> str:
         if self.card_problem is not None:

@@ -160,3 +160,25 @@ def test_a_recent_dataset_that_was_deleted_is_shown_not_raised(
     start.recent_datasets.itemActivated.emit(start.recent_datasets.item(0))
     assert len(shown) == 1 and str(gone) in shown[0]
     assert wizard.viewers == []
+
+
+@pytest.mark.gui
+def test_viewer_shows_the_timing_report_the_card_keeps(qtbot: QtBot, tmp_path: Path) -> None:
+    from openretina_data.example import DROPPED_FRAME
+
+    assert cli_main(["create-example", str(tmp_path)]) == 0
+    assert cli_main(["convert", "--quiet", str(tmp_path / "recipe.yaml")]) == 0
+    viewer = DatasetViewer(tmp_path / "dataset")
+    qtbot.addWidget(viewer)
+    text = viewer.timing_text.toPlainText()
+    assert f"session_02: interpolated frame {DROPPED_FRAME} at" in text
+    assert "session_01: fill_dropped auto: 1 050 frames in 1 run(s)" in text
+    assert wait_until(lambda: viewer.report is not None, 30)
+
+
+@pytest.mark.gui
+def test_viewer_says_when_there_is_no_timing_report(qtbot: QtBot, dataset: Path) -> None:
+    viewer = DatasetViewer(dataset)
+    qtbot.addWidget(viewer)
+    assert viewer.timing_text.toPlainText().startswith("No timing report")
+    assert wait_until(lambda: viewer.report is not None, 30)
