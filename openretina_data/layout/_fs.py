@@ -267,7 +267,12 @@ def clean_stale(target: Path) -> None:
 
 def remove_tree(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
+        # a stopping worker may still close a file in it: try again for up to a second
+        for attempt in range(6):
+            shutil.rmtree(path, ignore_errors=True)
+            if not path.exists():
+                break
+            time.sleep(0.05 * 2**attempt / 2)
     else:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()

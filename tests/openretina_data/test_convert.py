@@ -289,7 +289,7 @@ def test_symlinked_output_is_refused(tmp_path: Path) -> None:
     elsewhere.mkdir()
     (elsewhere / "keep.txt").write_text("precious")
     (tmp_path / "dataset").symlink_to(elsewhere)
-    with pytest.raises(Exception, match="exists"):
+    with pytest.raises(Exception, match="symbolic link"):
         run(recipe, overwrite=True)
     assert (elsewhere / "keep.txt").read_text() == "precious"
 
