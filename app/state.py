@@ -369,7 +369,9 @@ class WizardState:
                 problems.append(f"{label}: give the sampling rate in Hz.")
         units = self.units()
         if len(units) > 1:
-            listed = "; ".join(f"{unit}: {', '.join(names)}" for unit, names in units.items())
+            listed = "; ".join(
+                f"{unit}: {', '.join(sorted(names))}" for unit, names in sorted(units.items())
+            )
             problems.append(
                 f"The responses are in different units ({listed}), and one dataset holds one "
                 "unit. Press 'Convert these as a second dataset…' to move the sessions of one "

