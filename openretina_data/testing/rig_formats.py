@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import h5py
 import numpy as np
@@ -130,7 +130,7 @@ def write_nwb(
 
     Returns the path and the key of the timestamps (``stimulus/presentation/...``).
     """
-    from pynwb import NWBHDF5IO, NWBFile, TimeSeries
+    from pynwb import NWBFile
 
     path.parent.mkdir(parents=True, exist_ok=True)
     nwb = NWBFile(
@@ -141,17 +141,7 @@ def write_nwb(
     nwb.add_unit_column(name="quality", description="curated sorter label")
     for ident, label, times in zip(unit_ids, labels, spike_times, strict=True):
         nwb.add_unit(id=int(ident), spike_times=np.asarray(times, dtype=np.float64), quality=label)
-    nwb.add_stimulus(
-        TimeSeries(
-            name=FRAMES_SERIES,
-            data=np.arange(len(frame_onsets), dtype=np.int64),
-            unit="n.a.",
-            timestamps=np.asarray(frame_onsets, dtype=np.float64),
-            description="stimulus frame onsets from the photodiode, acquisition clock",
-        )
-    )
-    with NWBHDF5IO(str(path), "w") as io:
-        io.write(nwb)
+    _write_with_frame_onsets(nwb, path, frame_onsets, "acquisition")
     return path, NWB_TIMESTAMPS_KEY
 
 
@@ -200,7 +190,7 @@ def write_nwb_ophys(
     """An NWB file (pynwb) of a calcium recording: a ``RoiResponseSeries`` (samples, rois)
     at ``fs`` from ``starting_time`` 0 and the frame onsets as a ``TimeSeries``, both on
     the imaging clock. Returns the path, the traces' key and the timestamps' key."""
-    from pynwb import NWBHDF5IO, NWBFile, TimeSeries
+    from pynwb import NWBFile
     from pynwb.ophys import Fluorescence, ImageSegmentation, OpticalChannel, RoiResponseSeries
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -233,15 +223,22 @@ def write_nwb_ophys(
         RoiResponseSeries(name="RoiResponseSeries", data=np.ascontiguousarray(traces.T),
                           rois=region, unit="dF/F", rate=float(fs), starting_time=0.0)
     )  # fmt: skip
+    _write_with_frame_onsets(nwb, path, frame_onsets, "imaging")
+    return path, ROI_SERIES_KEY, NWB_TIMESTAMPS_KEY
+
+
+def _write_with_frame_onsets(nwb: Any, path: Path, frame_onsets: Any, clock: str) -> None:
+    """Add the frame onsets as a stimulus TimeSeries (timestamps on ``clock``) and write."""
+    from pynwb import NWBHDF5IO, TimeSeries
+
     nwb.add_stimulus(
         TimeSeries(
             name=FRAMES_SERIES,
             data=np.arange(len(frame_onsets), dtype=np.int64),
             unit="n.a.",
             timestamps=np.asarray(frame_onsets, dtype=np.float64),
-            description="stimulus frame onsets from the photodiode, imaging clock",
+            description=f"stimulus frame onsets from the photodiode, {clock} clock",
         )
     )
     with NWBHDF5IO(str(path), "w") as io:
         io.write(nwb)
-    return path, ROI_SERIES_KEY, NWB_TIMESTAMPS_KEY
